@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The project's full test run on a fresh machine (README: `npm ci && npm run test:full`; CI: .ci/run).
+#   1. installs the Debian packages the test bed needs, when missing (apt-get update once, only then)
+#   2. starts a Docker engine            scripts/docker/ensure-dockerd.sh
+#   3. builds opa / kube binaries        scripts/testbed/build-tools.sh all   (cached; time is printed)
+#   4. builds the local stand-in images  scripts/images/build-standins.sh
+#   5. starts the test bed               scripts/testbed/up    (when that script exists)
+#   6. runs every ava test as TAP        npx ava --tap         (TAP lines are shown as they come)
+#   7. stops the test bed                scripts/testbed/down  (always, from the EXIT trap)
+# The last line of output is always `N passed, N failed[, N skipped]`, counted from the TAP
+# (`# SKIP` / `# TODO` count as skipped). Exit status is non-zero when a test failed, when ava
+# failed or ran no test, or when a setup step failed. The TAP and the up/down logs are kept in a
+# fresh directory under $TMPDIR (printed), not in .testbed/, which scripts/testbed/down deletes.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+logs=$(mktemp -d "${TMPDIR:-/tmp}/bootstrap-test.XXXXXX")
+tap="$logs/ava.tap"
+
+step="setup"
+ava_status=""
+testbed_started=0
+
+say() { printf '==> %s\n' "$*"; }
+
+# run_logged NAME CMD...: runs CMD with its output in $logs/NAME.log, then shows that log.
+# The test bed starts daemons; writing to a file keeps them from holding our stdout (a CI pipe
+# would otherwise stay open, and their late output could land after the summary line).
+run_logged() {
+  local name=$1 status=0; shift
+  "$@" </dev/null >"$logs/$name.log" 2>&1 || status=$?
+  cat "$logs/$name.log"
+  return "$status"
+}
+
+# summary: the final line, counted from the TAP ava wrote.
+finish() {
+  local status=$?
+  trap - EXIT INT TERM
+  set +e
+  if [[ $testbed_started == 1 ]]; then
+    if [[ -e scripts/testbed/down ]]; then
+      say "stopping the test bed (scripts/testbed/down)"
+      run_logged testbed-down bash scripts/testbed/down || echo "warning: scripts/testbed/down failed (see $logs/testbed-down.log)"
+    else
+      echo "warning: scripts/testbed/down does not exist: the test bed started by scripts/testbed/up is still running"
+    fi
+  fi
+  local passed=0 failed=0 skipped=0
+  if [[ -f $tap ]]; then
+    # ava prints test points at column 0; directives are case-insensitive per TAP.
+    read -r passed failed skipped < <(awk '
+      /^(not )?ok( |$)/ {
+        if (tolower($0) ~ /#[ \t]*(skip|todo)/) s++
+        else if ($1 == "not") f++
+        else p++
+      }
+      END { printf "%d %d %d\n", p, f, s }' "$tap")
+  fi
+  local final=0
+  if [[ -z $ava_status ]]; then
+    echo "error: stopped during '$step' (status $status) before the tests ran"
+    final=$(( status == 0 ? 1 : status ))
+  else
+    if (( passed + failed + skipped == 0 )); then
+      echo "error: no test ran (ava exited with status $ava_status)"
+      final=1
+    elif (( ava_status != 0 && failed == 0 )); then
+      echo "error: ava exited with status $ava_status although no test point failed (see the TAP above)"
+      final=$ava_status
+    elif (( failed > 0 )); then
+      final=1
+    fi
+  fi
+  local line="$passed passed, $failed failed"
+  (( skipped > 0 )) && line+=", $skipped skipped"
+  printf '%s\n' "$line"
+  exit "$final"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 1. Debian packages --------------------------------------------------------------------------
+step="packages"
+packages=(docker.io docker-registry busybox-static iproute2 openssl)
+missing=()
+for p in "${packages[@]}"; do
+  [[ $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "error: need root (or sudo) to apt-get install ${missing[*]}"; exit 1; }
+    sudo=(sudo -n)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  say "Debian packages present: ${packages[*]}"
+fi
+for tool in go node; do
+  command -v "$tool" >/dev/null || { echo "error: '$tool' is not on PATH (scripts/testbed/build-tools.sh needs Go and Node)"; exit 1; }
+done
+
+# 2. Docker engine ----------------------------------------------------------------------------
+step="dockerd"
+say "starting the Docker engine (scripts/docker/ensure-dockerd.sh)"
+bash scripts/docker/ensure-dockerd.sh
+
+# 3. Test-bed tools ---------------------------------------------------------------------------
+step="build-tools"
+say "building test-bed tools (scripts/testbed/build-tools.sh all)"
+started=$SECONDS
+bin=$(bash scripts/testbed/build-tools.sh all </dev/null | tail -n 1)
+say "build-tools took $((SECONDS - started))s (binaries in $bin)"
+[[ -d $bin ]] && export PATH="$bin:$PATH"
+
+# 4. Stand-in images --------------------------------------------------------------------------
+step="stand-in images"
+say "building stand-in images (scripts/images/build-standins.sh)"
+bash scripts/images/build-standins.sh </dev/null
+
+# 5. Test bed ---------------------------------------------------------------------------------
+step="testbed up"
+if [[ -e scripts/testbed/up ]]; then
+  say "starting the test bed (scripts/testbed/up)"
+  testbed_started=1
+  run_logged testbed-up bash scripts/testbed/up
+else
+  say "scripts/testbed/up does not exist yet: tests run without a test bed"
+fi
+
+# 6. Tests ------------------------------------------------------------------------------------
+step="ava"
+say "running the tests (npx ava --tap; TAP kept in $tap)"
+set +e
+npx --no-install ava --tap </dev/null 2>&1 | tee "$tap"
+ava_status=${PIPESTATUS[0]}
+set -e
+# finish (EXIT trap) stops the test bed and prints the summary as the last line.
