@@ -6,6 +6,9 @@
 # Run, naming the template BEFORE the directory (OPA 1.22 ignores an explicit
 # file under a directory named earlier):
 #   opa test -v templates/policy/authz.rego.tmpl templates/policy
+# Denials are asserted as `allow == false` (the default), not `not allow`, so
+# that nothing here passes when the module is missing: a plain
+# `opa test templates/policy` (template not named) fails these 6 tests.
 # Input shape: see the comment at the top of authz.rego.tmpl (OPA docs,
 # "Security" page; checked against opa 1.22.3 by test/policy.test.ts).
 package system.authz_test
@@ -49,7 +52,7 @@ test_anonymous_denied if {
 		req("GET", ["v1", "status"]),
 	]
 	every r in denied {
-		not authz.allow with input as r
+		authz.allow == false with input as r
 	}
 }
 
@@ -57,7 +60,7 @@ test_wrong_or_empty_token_denied if {
 	t := authz.kube_mgmt_token
 	wrong := {"", "wrong", concat("", [t, "x"]), substring(t, 1, -1)} | {u | u := upper(t); u != t}
 	every token in wrong {
-		not authz.allow with input as with_token(req("GET", ["v1", "policies"]), token)
+		authz.allow == false with input as with_token(req("GET", ["v1", "policies"]), token)
 	}
 }
 
