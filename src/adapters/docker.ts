@@ -1,0 +1,173 @@
+// The Docker engine, through dockerode, narrowed to the calls bootstrap makes.
+import type Dockerode from 'dockerode';
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  /** container port (e.g. "5000/tcp") → host port */
+  ports: Record<string, number>;
+  volume: { name: string; target: string };
+  restart: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerState {
+  id: string;
+  running: boolean;
+  image: string;
+  env: Record<string, string>;
+  ports: Record<string, number>;
+  volumes: { name: string; target: string }[];
+  restart: string;
+  labels: Record<string, string>;
+}
+
+export interface DockerClient {
+  ping(): Promise<void>;
+  version(): Promise<string>;
+  inspectContainer(name: string): Promise<ContainerState | undefined>;
+  createContainer(spec: ContainerSpec): Promise<void>;
+  startContainer(name: string): Promise<void>;
+  removeContainer(name: string): Promise<boolean>;
+  imageExists(ref: string): Promise<boolean>;
+  pullImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
+  tagImage(source: string, repository: string, tag: string): Promise<void>;
+  pushImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
+  removeVolume(name: string): Promise<boolean>;
+  volumeExists(name: string): Promise<boolean>;
+}
+
+/** Docker's create options for a spec; also what tests compare with the compose file. */
+export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOptions {
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: spec.labels,
+    ExposedPorts: Object.fromEntries(Object.keys(spec.ports).map((p) => [p, {}])),
+    HostConfig: {
+      RestartPolicy: { Name: spec.restart },
+      PortBindings: Object.fromEntries(Object.entries(spec.ports).map(([p, host]) => [p, [{ HostPort: String(host) }]])),
+      Mounts: [{ Type: 'volume', Source: spec.volume.name, Target: spec.volume.target }],
+    },
+  };
+}
+
+const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
+
+/** Reads a pull/push progress stream; the engine reports failures inside the stream, not as HTTP errors. */
+function follow(docker: Dockerode, stream: NodeJS.ReadableStream, onProgress?: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+        const failure = error?.message ?? events.find((e) => e.error || e.errorDetail)?.error;
+        if (failure) reject(new Error(failure));
+        else resolve();
+      },
+      (event: { status?: string; id?: string; progress?: string }) => {
+        if (onProgress && event.status) onProgress([event.id, event.status, event.progress].filter(Boolean).join(' '));
+      },
+    );
+  });
+}
+
+export async function createDockerClient(): Promise<DockerClient> {
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker(); // honours DOCKER_HOST, else the local socket
+  return {
+    async ping() {
+      await docker.ping();
+    },
+    async version() {
+      return (await docker.version()).Version;
+    },
+    async inspectContainer(name) {
+      try {
+        const info = await docker.getContainer(name).inspect();
+        const env = Object.fromEntries(
+          (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+        );
+        const ports: Record<string, number> = {};
+        for (const [port, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
+          const host = (bindings as { HostPort: string }[] | null)?.[0]?.HostPort;
+          if (host) ports[port] = Number(host);
+        }
+        return {
+          id: info.Id,
+          running: info.State.Running,
+          image: info.Config.Image,
+          env,
+          ports,
+          volumes: (info.Mounts ?? [])
+            .filter((m) => m.Type === 'volume')
+            .map((m) => ({ name: m.Name ?? '', target: m.Destination })),
+          restart: info.HostConfig.RestartPolicy?.Name ?? '',
+          labels: info.Config.Labels ?? {},
+        };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async createContainer(spec) {
+      await docker.createContainer(createOptions(spec));
+    },
+    async startContainer(name) {
+      try {
+        await docker.getContainer(name).start();
+      } catch (error) {
+        // 304: already started, which is what we wanted.
+        if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+      }
+    },
+    async removeContainer(name) {
+      try {
+        await docker.getContainer(name).remove({ force: true });
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
+    async imageExists(ref) {
+      try {
+        await docker.getImage(ref).inspect();
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
+    async pullImage(ref, onProgress) {
+      const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
+      await follow(docker, stream, onProgress);
+    },
+    async tagImage(source, repository, tag) {
+      await docker.getImage(source).tag({ repo: repository, tag });
+    },
+    async pushImage(ref, onProgress) {
+      const stream = (await docker.getImage(ref).push({})) as NodeJS.ReadableStream;
+      await follow(docker, stream, onProgress);
+    },
+    async removeVolume(name) {
+      try {
+        await docker.getVolume(name).remove();
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
+    async volumeExists(name) {
+      try {
+        await docker.getVolume(name).inspect();
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
+  };
+}

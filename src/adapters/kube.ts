@@ -1,0 +1,178 @@
+// Kubernetes, through @kubernetes/client-node only: server-side apply with our field manager, reads,
+// deletes, and the pod requests that exercise the admission webhook.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { messages } from '../messages.js';
+
+export const FIELD_MANAGER = 'bootstrap';
+
+export type KubeObject = KubernetesObject & Record<string, unknown>;
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** What the API server answered to a pod request: admitted, or denied with its message. */
+export interface AdmissionOutcome {
+  allowed: boolean;
+  code: number;
+  message: string;
+}
+
+export interface KubeClient {
+  readonly contextName: string;
+  readonly server: string;
+  serverVersion(): Promise<string>;
+  /** Server-side apply; returns the live object. */
+  apply<T extends KubeObject>(object: T, options?: { dryRun?: boolean }): Promise<T>;
+  get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
+  /** Resolves false when the object was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  /** A JSON merge patch (used only to drop an annotation another controller owns). */
+  mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<KubeObject>;
+  createPod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  replacePod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  replaceEphemeralContainers(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+}
+
+export const refOf = (object: KubernetesObject): ObjectRef => ({
+  apiVersion: object.apiVersion!,
+  kind: object.kind!,
+  name: object.metadata!.name!,
+  namespace: object.metadata?.namespace,
+});
+
+export const describeRef = (ref: ObjectRef) => `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+
+/** The HTTP status and Status.message of a failed API call, whatever shape the client gave it in. */
+export function apiError(error: unknown): { code: number; message: string } | undefined {
+  const e = error as { code?: unknown; body?: unknown; message?: string };
+  if (typeof e?.code !== 'number') return undefined;
+  let body = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      /* plain text body */
+    }
+  }
+  const message = (body as { message?: string } | undefined)?.message ?? (typeof body === 'string' ? body : e.message ?? '');
+  return { code: e.code, message };
+}
+
+const LOCAL_CONTEXT = /^(minikube|kind-|k3d-|docker-desktop|docker-for-desktop|rancher-desktop|colima|orbstack|microk8s|testbed)/;
+
+/** Whether a kubeconfig context points at a cluster on this machine (loopback, private address, or a known local tool). */
+export function looksLocal(contextName: string, server: string): boolean {
+  if (LOCAL_CONTEXT.test(contextName)) return true;
+  let host: string;
+  try {
+    host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host === '::1' || host.endsWith('.localhost') || host === 'host.docker.internal') return true;
+  const octets = host.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) return false;
+  const [a, b] = octets as [number, number, number, number];
+  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+export async function loadKubeConfig(contextName?: string): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const config = new KubeConfig();
+  config.loadFromDefault();
+  if (contextName) {
+    const known = config.getContexts().map((c) => c.name);
+    if (!known.includes(contextName)) throw messages.unknownKubeContext(contextName, known);
+    config.setCurrentContext(contextName);
+  } else if (!config.getCurrentContext()) {
+    throw messages.noKubeContext();
+  }
+  return config;
+}
+
+export async function createKubeClient(config: KubeConfig): Promise<KubeClient> {
+  const k8s = await import('@kubernetes/client-node');
+  const objects = k8s.KubernetesObjectApi.makeApiClient(config);
+  const core = config.makeApiClient(k8s.CoreV1Api);
+  const versionApi = config.makeApiClient(k8s.VersionApi);
+  const server = config.getCurrentCluster()?.server ?? '';
+  const header = <T extends KubernetesObject>(ref: ObjectRef) =>
+    ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }) as T;
+
+  const admission = async (request: () => Promise<unknown>): Promise<AdmissionOutcome> => {
+    try {
+      await request();
+      return { allowed: true, code: 201, message: '' };
+    } catch (error) {
+      const failure = apiError(error);
+      if (!failure) throw error;
+      return { allowed: false, ...failure };
+    }
+  };
+
+  return {
+    contextName: config.getCurrentContext(),
+    server,
+    async serverVersion() {
+      try {
+        return (await versionApi.getCode()).gitVersion;
+      } catch (error) {
+        throw messages.clusterUnreachable(server, error);
+      }
+    },
+    async apply(object, options = {}) {
+      // Server-side apply: fields we set are ours; `force` takes them back if someone changed them.
+      return (await objects.patch(
+        object,
+        undefined,
+        options.dryRun ? 'All' : undefined,
+        FIELD_MANAGER,
+        true,
+        k8s.PatchStrategy.ServerSideApply,
+      )) as typeof object;
+    },
+    async get(ref) {
+      try {
+        return (await objects.read(header(ref))) as never;
+      } catch (error) {
+        if (apiError(error)?.code === 404) return undefined;
+        throw error;
+      }
+    },
+    async delete(ref) {
+      try {
+        await objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+        return true;
+      } catch (error) {
+        if (apiError(error)?.code === 404) return false;
+        throw error;
+      }
+    },
+    async list(apiVersion, kind, options = {}) {
+      const result = await objects.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector);
+      return result.items as KubeObject[];
+    },
+    async mergePatch(ref, patch) {
+      const body = { ...header(ref), ...patch } as KubernetesObject;
+      return (await objects.patch(body, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as KubeObject;
+    },
+    createPod(namespace, pod, { dryRun }) {
+      return admission(() => core.createNamespacedPod({ namespace, body: pod as never, dryRun: dryRun ? 'All' : undefined }));
+    },
+    replacePod(namespace, pod, { dryRun }) {
+      const name = pod.metadata!.name!;
+      return admission(() => core.replaceNamespacedPod({ name, namespace, body: pod as never, dryRun: dryRun ? 'All' : undefined }));
+    },
+    replaceEphemeralContainers(namespace, pod, { dryRun }) {
+      const name = pod.metadata!.name!;
+      return admission(() =>
+        core.replaceNamespacedPodEphemeralcontainers({ name, namespace, body: pod as never, dryRun: dryRun ? 'All' : undefined }),
+      );
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// minikube, driven through a CmdRunner: one function per operation, argv built by pure functions.
+import type { CmdOptions, CmdRunner } from './cmd.js';
+
+export const MINIKUBE_MIN_VERSION = '1.26.0';
+
+export interface MinikubeStartOptions {
+  profile: string;
+  insecureRegistry: string;
+  kubernetesVersion?: string;
+  driver?: string;
+}
+
+export interface MinikubeProfile {
+  name: string;
+  /** e.g. Running, Stopped; minikube's own words. */
+  status: string;
+  insecureRegistries: string[];
+}
+
+export function startArgs(options: MinikubeStartOptions): string[] {
+  const args = ['start', `--profile=${options.profile}`, `--insecure-registry=${options.insecureRegistry}`];
+  if (options.driver) args.push(`--driver=${options.driver}`);
+  if (options.kubernetesVersion) args.push(`--kubernetes-version=${options.kubernetesVersion}`);
+  // The API server is all `up` needs next; waiting for every component would only add time.
+  args.push('--wait=apiserver');
+  return args;
+}
+
+export const deleteArgs = (profile: string) => ['delete', `--profile=${profile}`];
+export const profileListArgs = () => ['profile', 'list', '--output=json'];
+export const versionArgs = () => ['version', '--short'];
+/** Probes the registry from inside the node, as the container runtime there will reach it. */
+export const registryProbeArgs = (profile: string, registryHost: string) => [
+  'ssh',
+  `--profile=${profile}`,
+  '--',
+  `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${registryHost}/v2/`,
+];
+
+export function parseVersion(output: string): string | undefined {
+  return /v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+
+export function versionAtLeast(found: string, needed: string): boolean {
+  const a = found.split('.').map(Number);
+  const b = needed.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** `minikube profile list -o json` → profiles, valid and invalid alike. */
+export function parseProfileList(stdout: string): MinikubeProfile[] {
+  if (!stdout.trim()) return [];
+  const data = JSON.parse(stdout) as Record<string, { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null } }[] | null>;
+  return [...(data.valid ?? []), ...(data.invalid ?? [])].map((p) => ({
+    name: p.Name,
+    status: p.Status ?? 'Unknown',
+    insecureRegistries: p.Config?.InsecureRegistry ?? [],
+  }));
+}
+
+export class Minikube {
+  constructor(
+    private readonly runner: CmdRunner,
+    readonly binary = 'minikube',
+  ) {}
+
+  private run(args: string[], options?: CmdOptions) {
+    return this.runner.run(this.binary, args, options);
+  }
+
+  async version(): Promise<string | undefined> {
+    const result = await this.run(versionArgs());
+    return parseVersion(result.stdout);
+  }
+
+  async profile(name: string): Promise<MinikubeProfile | undefined> {
+    const result = await this.run(profileListArgs());
+    // With no profiles at all, minikube exits non-zero and prints an error object; that means "none".
+    try {
+      return parseProfileList(result.stdout).find((p) => p.name === name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  start(options: MinikubeStartOptions, onLine?: (line: string) => void) {
+    return this.run(startArgs(options), { onLine });
+  }
+
+  delete(profile: string, onLine?: (line: string) => void) {
+    return this.run(deleteArgs(profile), { onLine });
+  }
+
+  async probeRegistry(profile: string, registryHost: string): Promise<{ ok: boolean; output: string }> {
+    const result = await this.run(registryProbeArgs(profile, registryHost));
+    const output = `${result.stdout}${result.stderr}`.trim();
+    return { ok: result.exitCode === 0 && result.stdout.trim().endsWith('200'), output };
+  }
+}

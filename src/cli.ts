@@ -1,0 +1,191 @@
+// The command line: parse flags, assemble config and services, run one command. Commands load lazily,
+// so `bootstrap --help` stays fast.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { mergeConfig, readConfigFile, type Config } from './config.js';
+import { defaultRunOptions, newContext, type RunOptions } from './context.js';
+import { errorText, isBootstrapError } from './errors.js';
+import type { Io } from './commands/run.js';
+
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('a port number from 1 to 65535');
+  return n;
+};
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError('a positive number');
+  return n;
+};
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface Flags {
+  config?: string;
+  cluster?: Config['cluster'];
+  profile?: string;
+  context?: string;
+  registryPort?: number;
+  registryHost?: string;
+  stateDir?: string;
+  trust?: string[];
+  requireDigest?: boolean;
+  trustedImage?: string;
+  opaImage?: string;
+  kubeMgmtImage?: string;
+  kubernetesVersion?: string;
+  driver?: string;
+  policyFile?: string;
+  waitSeconds?: number;
+  verifyNamespace?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  recreateRegistry?: boolean;
+  recreateCluster?: boolean;
+  keepCluster?: boolean;
+  keepRegistry?: boolean;
+  purge?: boolean;
+  create?: boolean;
+  suite?: RunOptions['suite'];
+}
+
+/** Flags that are settings, in Config's terms (undefined where not given, so the config file shows through). */
+export function configFromFlags(flags: Flags): Partial<Config> {
+  const values: Partial<Config> = {
+    cluster: flags.cluster,
+    profile: flags.profile,
+    context: flags.context,
+    registryPort: flags.registryPort,
+    registryHost: flags.registryHost,
+    stateDir: flags.stateDir,
+    extraTrustedRegistries: flags.trust,
+    requireDigest: flags.requireDigest,
+    trustedImage: flags.trustedImage,
+    opaImage: flags.opaImage,
+    kubeMgmtImage: flags.kubeMgmtImage,
+    kubernetesVersion: flags.kubernetesVersion,
+    minikubeDriver: flags.driver,
+    policyFile: flags.policyFile,
+    waitSeconds: flags.waitSeconds,
+    verifyNamespace: flags.verifyNamespace,
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Config>;
+}
+
+export function optionsFromFlags(flags: Flags): RunOptions {
+  const defaults = defaultRunOptions();
+  return {
+    dryRun: flags.dryRun ?? defaults.dryRun,
+    yes: flags.yes ?? defaults.yes,
+    recreateRegistry: flags.recreateRegistry ?? defaults.recreateRegistry,
+    recreateCluster: flags.recreateCluster ?? defaults.recreateCluster,
+    keepCluster: flags.keepCluster ?? defaults.keepCluster,
+    keepRegistry: flags.keepRegistry ?? (flags.cluster === 'existing' ? false : defaults.keepRegistry),
+    purge: flags.purge ?? defaults.purge,
+    create: flags.create ?? defaults.create,
+    suite: flags.suite ?? defaults.suite,
+    json: flags.json ?? defaults.json,
+  };
+}
+
+type CommandName = 'up' | 'verify' | 'down' | 'status' | 'doctor';
+
+async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Promise<number> {
+  const file = await readConfigFile(flags.config, cwd);
+  const config = mergeConfig(io.env, file.values, configFromFlags(flags));
+  const { createServices } = await import('./services.js');
+  const ctx = newContext(config, optionsFromFlags(flags), createServices(config, io.env));
+  switch (name) {
+    case 'up':
+      await (await import('./commands/up.js')).up(ctx, io);
+      return 0;
+    case 'verify':
+      await (await import('./commands/verify.js')).verify(ctx, io);
+      return 0;
+    case 'down':
+      await (await import('./commands/down.js')).down(ctx, io);
+      return 0;
+    case 'status':
+      return (await (await import('./commands/status.js')).status(ctx, io)) ? 0 : 1;
+    case 'doctor':
+      await (await import('./commands/doctor.js')).doctor(ctx, io);
+      return 0;
+  }
+}
+
+function commonOptions(command: Command): Command {
+  return command
+    .option('-c, --config <file>', 'config file (default: ./bootstrap.config.yaml|yml|json if present)')
+    .addOption(new Option('--cluster <mode>', 'minikube: a dedicated minikube profile; existing: the current kubeconfig context').choices(['minikube', 'existing']))
+    .option('-p, --profile <name>', 'minikube profile (default: trusted-registry)')
+    .option('--context <name>', 'kubeconfig context for --cluster existing (default: current)')
+    .option('--registry-port <port>', 'host port of the registry (default: 5000)', port)
+    .option('--registry-host <host:port>', 'address the cluster reaches the registry at (default: host.minikube.internal:<port>)')
+    .option('--state-dir <dir>', 'where certificates and keys are kept')
+    .option('--verify-namespace <name>', 'namespace the verification pods are sent to (default: default)')
+    .option('--yes', 'accept a context that does not look local')
+    .option('--dry-run', 'print every command and object, change nothing');
+}
+
+export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) => void): Command {
+  const program = new Command('bootstrap')
+    .description('A local Kubernetes sandbox where only images from a trusted registry may run, enforced by OPA.')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+  const action = (name: CommandName) => async (flags: Flags) => {
+    try {
+      setExitCode(await execute(name, flags, io, cwd));
+    } catch (error) {
+      if (isBootstrapError(error)) {
+        process.stderr.write(`\n✖ ${error.message}\n`);
+        setExitCode(error.exitCode);
+      } else {
+        process.stderr.write(`\n✖ ${errorText(error)}\n`);
+        setExitCode(1);
+      }
+    }
+  };
+
+  commonOptions(program.command('up').description('start the registry, the cluster and OPA, register the webhook, run the checks'))
+    .option('--recreate-registry', 'recreate the registry container if its settings differ (images are kept)')
+    .option('--recreate-cluster', 'delete and recreate the minikube profile if it lacks --insecure-registry')
+    .option('--trust <host:port>', 'also trust this registry (repeatable)', collect)
+    .option('--require-digest', 'stricter policy: every image must be pinned by digest')
+    .option('--trusted-image <repo:tag>', 'image copied into the registry for the ok pod (default: nginx:1.21.1)')
+    .option('--opa-image <image>', 'OPA image')
+    .option('--kube-mgmt-image <image>', 'kube-mgmt image')
+    .option('--kubernetes-version <version>', 'minikube --kubernetes-version')
+    .option('--driver <driver>', 'minikube --driver')
+    .option('--policy-file <file>', 'use this Rego file instead of templates/policy/image-policy.rego')
+    .option('--wait-seconds <n>', 'how long to wait for OPA and the policy (default: 180)', positive)
+    .addOption(new Option('--suite <suite>', 'checks to run at the end').choices(['article', 'extended']))
+    .option('--create', 'also create the ok pod for real and wait until it runs')
+    .action(action('up'));
+
+  commonOptions(program.command('verify').description("send the article's pods through the webhook and compare with what is expected"))
+    .addOption(new Option('--suite <suite>', 'article: the three pods; extended: also the bypass matrix').choices(['article', 'extended']))
+    .option('--create', 'also create the ok pod for real and wait until it runs')
+    .option('--json', 'print the results as JSON')
+    .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
+    .action(action('verify'));
+
+  commonOptions(program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'))
+    .option('--keep-cluster', 'keep the minikube profile')
+    .option('--keep-registry', 'keep the registry container')
+    .option('--purge', 'also remove the registry volume and the state directory')
+    .action(action('down'));
+
+  commonOptions(program.command('status').description("each component's state"))
+    .option('--json', 'print as JSON')
+    .action(action('status'));
+
+  commonOptions(program.command('doctor').description('check the prerequisites and show the versions found')).action(action('doctor'));
+
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const io: Io = { env: process.env, isTTY: process.stdout.isTTY, print: (text) => process.stdout.write(`${text}\n`) };
+  const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,31 @@
+// Runs a list of tasks with the chosen renderer; shared by every command.
+import { Listr, type ListrRendererValue } from 'listr2';
+import type { Ctx } from '../context.js';
+import { chooseRenderer } from '../renderer.js';
+import type { Task } from '../tasks.js';
+
+export interface Io {
+  env: NodeJS.ProcessEnv;
+  isTTY: boolean | undefined;
+  /** Where results go (tables, JSON); progress goes to stderr when --json is asked. */
+  print(text: string): void;
+}
+
+export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRendererValue, ListrRendererValue> {
+  const renderer = ctx.options.json ? 'silent' : chooseRenderer(io.env, io.isTTY);
+  return new Listr<Ctx, ListrRendererValue, ListrRendererValue>(tasks, {
+    ctx,
+    renderer,
+    fallbackRenderer: 'simple',
+    exitOnError: true,
+    // A cancelled run leaves nothing half-written that the next `up` cannot converge, so stop at once.
+    registerSignalListeners: true,
+    rendererOptions: { collapseSubtasks: false, showSkipMessage: true, collapseSkips: false, suffixSkips: false },
+    fallbackRendererOptions: { timer: undefined },
+  } as never);
+}
+
+export async function runTasks(tasks: Task[], ctx: Ctx, io: Io): Promise<void> {
+  await makeListr(tasks, ctx, io).run();
+  for (const note of ctx.notes) io.print(`note: ${note}`);
+}

@@ -1,0 +1,88 @@
+// `status`: each component's state, read only.
+import type { KubeObject } from '../adapters/kube.js';
+import { splitImage } from '../config.js';
+import { localRegistryUrl, type Ctx } from '../context.js';
+import { errorText } from '../errors.js';
+import { base64 } from '../certs.js';
+import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js';
+import { isOurs, loadRegistrySpec } from '../registry-spec.js';
+import { connect } from '../steps/cluster.js';
+import { policyStatus, rolloutState } from '../steps/opa.js';
+import type { Io } from './run.js';
+
+export interface ComponentStatus {
+  component: string;
+  ok: boolean;
+  state: string;
+}
+
+async function safely(component: string, probe: () => Promise<{ ok: boolean; state: string }>): Promise<ComponentStatus> {
+  try {
+    return { component, ...(await probe()) };
+  } catch (error) {
+    return { component, ok: false, state: errorText(error).split('\n')[0]! };
+  }
+}
+
+export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
+  const registry = safely('registry', async () => {
+    const spec = await loadRegistrySpec(ctx.config.registryPort);
+    const state = await (await ctx.services.docker()).inspectContainer(spec.name);
+    if (!state) return { ok: false, state: 'absent' };
+    if (!isOurs(state, spec)) return { ok: false, state: `a container '${spec.name}' exists that bootstrap did not create` };
+    return { ok: state.running, state: state.running ? `running on ${localRegistryUrl(ctx)}` : 'stopped' };
+  });
+  const image = safely('trusted image', async () => {
+    const { repository, tag } = splitImage(ctx.config.trustedImage);
+    const present = await ctx.services.registryApi.hasManifest(localRegistryUrl(ctx), repository, tag);
+    return { ok: present, state: present ? `${repository}:${tag} in the registry` : `${repository}:${tag} missing` };
+  });
+  const cluster = safely('cluster', async () => {
+    if (ctx.config.cluster === 'minikube') {
+      const profile = await ctx.services.minikube.profile(ctx.config.profile);
+      if (!profile) return { ok: false, state: `no minikube profile ${ctx.config.profile}` };
+    }
+    const kube = await connect(ctx);
+    return { ok: true, state: `${kube.contextName}: Kubernetes ${await kube.serverVersion()}` };
+  });
+  const clusterReady = (await cluster).ok;
+  const inCluster = (component: string, probe: () => Promise<{ ok: boolean; state: string }>) =>
+    clusterReady ? safely(component, probe) : Promise.resolve({ component, ok: false, state: 'cluster not reachable' });
+  const kube = () => ctx.kube!;
+  const opa = inCluster('OPA', async () => {
+    const state = rolloutState(await kube().get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }));
+    return { ok: state.done, state: state.detail };
+  });
+  const policy = inCluster('policy', async () => {
+    const states = await Promise.all(
+      POLICY_CONFIGMAPS.map(async (name) => {
+        const status = policyStatus(await kube().get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name }));
+        return { name, status };
+      }),
+    );
+    const ok = states.every((s) => s.status?.ok);
+    return { ok, state: states.map((s) => `${s.name}: ${!s.status ? 'not loaded' : s.status.ok ? 'ok' : `error: ${s.status.error}`}`).join('; ') };
+  });
+  const webhook = inCluster('webhook', async () => {
+    const live = await kube().get<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      name: WEBHOOK_NAME,
+    });
+    if (!live) return { ok: false, state: 'not registered' };
+    const ca = await ctx.services.state.read('ca.crt');
+    const matches = ca !== undefined && live.webhooks?.[0]?.clientConfig?.caBundle === base64(ca);
+    return { ok: matches, state: matches ? 'registered, CA bundle matches' : 'registered, but its CA bundle is not our current CA (run bootstrap up)' };
+  });
+  return Promise.all([registry, image, cluster, opa, policy, webhook]);
+}
+
+export async function status(ctx: Ctx, io: Io): Promise<boolean> {
+  const components = await collectStatus(ctx);
+  if (ctx.options.json) io.print(JSON.stringify({ ok: components.every((c) => c.ok), components }, null, 2));
+  else {
+    const width = Math.max(...components.map((c) => c.component.length));
+    for (const c of components) io.print(`${c.ok ? '✔' : '✖'} ${c.component.padEnd(width)}  ${c.state}`);
+  }
+  return components.every((c) => c.ok);
+}

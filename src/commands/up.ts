@@ -1,0 +1,41 @@
+import type { Ctx } from '../context.js';
+import { certificateTasks } from '../steps/certificates.js';
+import { clusterTasks, nodeReachesRegistryTask } from '../steps/cluster.js';
+import { opaTasks } from '../steps/opa.js';
+import { preflightTasks } from '../steps/preflight.js';
+import { registryTasks } from '../steps/registry.js';
+import { formatChecks, verifyTasks } from '../steps/verify.js';
+import type { Task } from '../tasks.js';
+import { messages } from '../messages.js';
+import { runTasks, type Io } from './run.js';
+
+/** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order; then verify. */
+export function upTasks(): Task[] {
+  return [
+    { title: 'Preflight', task: (_ctx, task) => task.newListr(preflightTasks(), { concurrent: true, exitOnError: false }) },
+    {
+      title: 'Registry, cluster and certificates',
+      task: (_ctx, task) =>
+        task.newListr(
+          [
+            { title: 'Registry', task: (_c, t) => t.newListr(registryTasks(), { concurrent: false }) },
+            ...clusterTasks(),
+            ...certificateTasks(),
+          ],
+          { concurrent: true },
+        ),
+    },
+    nodeReachesRegistryTask(),
+    ...opaTasks(),
+    { title: 'Verify', task: (_ctx, task) => task.newListr(verifyTasks(), { concurrent: false }) },
+  ];
+}
+
+export async function up(ctx: Ctx, io: Io): Promise<void> {
+  await runTasks(upTasks(), ctx, io);
+  if (ctx.checks.length) {
+    io.print(formatChecks(ctx.checks));
+    const failed = ctx.checks.filter((c) => !c.passed).length;
+    if (failed) throw messages.verifyFailed(failed, ctx.checks.length);
+  }
+}

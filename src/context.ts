@@ -1,0 +1,101 @@
+// The typed context every task reads and writes, and the side-effect boundaries it reaches them through.
+import type { CmdRunner } from './adapters/cmd.js';
+import type { DockerClient } from './adapters/docker.js';
+import type { KubeClient } from './adapters/kube.js';
+import type { Minikube } from './adapters/minikube.js';
+import type { RegistryApi } from './adapters/net.js';
+import type { StateStore } from './adapters/state.js';
+import type { CertificateBundle } from './certs.js';
+import type { Config } from './config.js';
+import type { PolicySources } from './manifests.js';
+
+/** One container for every side effect (release-it style): tests build it from fakes. */
+export interface Services {
+  cmd: CmdRunner;
+  minikube: Minikube;
+  docker(): Promise<DockerClient>;
+  /** The Kubernetes client for the chosen context: the minikube profile, or the current/named context. */
+  kube(contextName?: string): Promise<KubeClient>;
+  registryApi: RegistryApi;
+  state: StateStore;
+  portInUse(port: number): Promise<boolean>;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+  /** An opa binary to check a custom policy with, if one is at hand. */
+  opaBinary(): Promise<string | undefined>;
+}
+
+export interface RunOptions {
+  dryRun: boolean;
+  yes: boolean;
+  recreateRegistry: boolean;
+  recreateCluster: boolean;
+  keepCluster: boolean;
+  keepRegistry: boolean;
+  purge: boolean;
+  /** verify: really create the ok pod and wait for it to run. */
+  create: boolean;
+  suite: 'article' | 'extended';
+  json: boolean;
+}
+
+export const defaultRunOptions = (): RunOptions => ({
+  dryRun: false,
+  yes: false,
+  recreateRegistry: false,
+  recreateCluster: false,
+  keepCluster: false,
+  keepRegistry: false,
+  purge: false,
+  create: false,
+  suite: 'article',
+  json: false,
+});
+
+export interface CheckResult {
+  name: string;
+  expected: string;
+  actual: string;
+  passed: boolean;
+}
+
+export interface Ctx {
+  config: Config;
+  options: RunOptions;
+  services: Services;
+  /** host[:port] the cluster pulls from and the policy trusts. */
+  registryHost?: string;
+  certificates?: CertificateBundle;
+  kubeMgmtToken?: string;
+  policies?: PolicySources;
+  kube?: KubeClient;
+  checks: CheckResult[];
+  /** Things to tell the user after the run (warnings that did not stop it). */
+  notes: string[];
+}
+
+export function newContext(config: Config, options: RunOptions, services: Services): Ctx {
+  return { config, options, services, checks: [], notes: [] };
+}
+
+/** The registry as the host reaches it (to push): loopback, on the configured port. */
+export const localRegistry = (ctx: Ctx) => `localhost:${ctx.config.registryPort}`;
+export const localRegistryUrl = (ctx: Ctx) => `http://127.0.0.1:${ctx.config.registryPort}`;
+
+/** Polls `probe` until it returns a value, or throws `onTimeout()` after `seconds`. No fixed sleeps: short, growing intervals. */
+export async function waitFor<T>(
+  services: Pick<Services, 'now' | 'sleep'>,
+  seconds: number,
+  probe: () => Promise<T | undefined>,
+  onTimeout: () => Error,
+): Promise<T> {
+  const deadline = services.now().getTime() + seconds * 1000;
+  let interval = 100;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (services.now().getTime() >= deadline) throw onTimeout();
+    await services.sleep(interval);
+    interval = Math.min(interval * 2, 1000);
+  }
+}

@@ -1,0 +1,124 @@
+// The desired cluster state: every object `up` applies, rendered from templates/, in apply order.
+import { readFile } from 'node:fs/promises';
+import type { KubeObject } from './adapters/kube.js';
+import { base64, sha256, type CertificateBundle } from './certs.js';
+import type { Config } from './config.js';
+import { readTemplate, renderText, renderYamlTemplate } from './templates.js';
+
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'bootstrap' } as const;
+export const PART_OF = { 'app.kubernetes.io/part-of': 'trusted-registry' } as const;
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=bootstrap';
+export const OPA_NAMESPACE = 'opa';
+export const WEBHOOK_IGNORE_LABEL = 'openpolicyagent.org/webhook';
+export const POLICY_LABEL = { 'openpolicyagent.org/policy': 'rego' } as const;
+export const POLICY_STATUS_ANNOTATION = 'openpolicyagent.org/kube-mgmt-status';
+export const POLICY_CONFIGMAPS = ['opa-default-system-main', 'image-policy'] as const;
+export const WEBHOOK_NAME = 'opa-validating-webhook';
+
+export interface ClusterInputs {
+  config: Config;
+  registryHost: string;
+  certificates: CertificateBundle;
+  kubeMgmtToken: string;
+}
+
+export interface PolicySources {
+  imagePolicy: string;
+  settings: string;
+  systemMain: string;
+  authz: string;
+}
+
+export function trustedRegistries(config: Config, registryHost: string): string[] {
+  return [...new Set([registryHost, ...config.extraTrustedRegistries])];
+}
+
+/** The Rego modules, rendered: the image policy itself is static; settings and authz carry the values. */
+export async function renderPolicies(inputs: Omit<ClusterInputs, 'certificates'>): Promise<PolicySources> {
+  const { config } = inputs;
+  const imagePolicy = config.policyFile ? await readFile(config.policyFile, 'utf8') : await readTemplate('policy/image-policy.rego');
+  return {
+    imagePolicy,
+    settings: renderText(await readTemplate('policy/settings.rego.tmpl'), {
+      trustedRegistries: trustedRegistries(config, inputs.registryHost),
+      requireDigest: config.requireDigest,
+    }, 'policy/settings.rego.tmpl'),
+    systemMain: await readTemplate('policy/system-main.rego'),
+    authz: renderText(await readTemplate('policy/authz.rego.tmpl'), { kubeMgmtToken: inputs.kubeMgmtToken }, 'policy/authz.rego.tmpl'),
+  };
+}
+
+function label<T extends KubeObject>(object: T, extra: Record<string, string> = {}): T {
+  const metadata = (object.metadata ??= {});
+  metadata.labels = { ...metadata.labels, ...extra, ...MANAGED_BY, ...PART_OF };
+  return object;
+}
+
+export const namespaceObject = (name: string, labels: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
+
+/** kube-system gets only the webhook-ignore label, applied by our field manager so `down` can take just that back. */
+export const kubeSystemLabel = (): KubeObject => namespaceObject('kube-system', { [WEBHOOK_IGNORE_LABEL]: 'ignore' });
+/** The same object without our label: applying it makes server-side apply drop the field we owned, and nothing else. */
+export const kubeSystemUnlabel = (): KubeObject => namespaceObject('kube-system', {});
+
+export function opaNamespace(): KubeObject {
+  return label(namespaceObject(OPA_NAMESPACE, { [WEBHOOK_IGNORE_LABEL]: 'ignore' }));
+}
+
+export function secrets(inputs: ClusterInputs, policies: PolicySources): KubeObject[] {
+  return [
+    label({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: { name: 'opa-server', namespace: OPA_NAMESPACE },
+      data: { 'tls.crt': base64(inputs.certificates.serverCert), 'tls.key': base64(inputs.certificates.serverKey) },
+    }),
+    label({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'opa-authz', namespace: OPA_NAMESPACE },
+      data: { 'authz.rego': base64(policies.authz), token: base64(inputs.kubeMgmtToken) },
+    }),
+  ];
+}
+
+export function policyConfigMaps(policies: PolicySources): KubeObject[] {
+  const configMap = (name: string, data: Record<string, string>) =>
+    label({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: OPA_NAMESPACE }, data }, POLICY_LABEL);
+  return [
+    configMap('opa-default-system-main', { main: policies.systemMain }),
+    configMap('image-policy', { 'image-policy.rego': policies.imagePolicy, 'settings.rego': policies.settings }),
+  ];
+}
+
+/** RBAC, ServiceAccount, Service and Deployment, from templates/opa/admission-controller.yaml. */
+export async function opaWorkload(inputs: ClusterInputs, policies: PolicySources): Promise<KubeObject[]> {
+  const objects = await renderYamlTemplate<KubeObject>('opa/admission-controller.yaml', {
+    opaImage: inputs.config.opaImage,
+    kubeMgmtImage: inputs.config.kubeMgmtImage,
+    secretsHash: sha256(inputs.certificates.serverCert, inputs.certificates.serverKey, policies.authz).slice(0, 16),
+  });
+  return objects.map((object) => label(object));
+}
+
+export async function webhookConfiguration(inputs: ClusterInputs): Promise<KubeObject> {
+  const [webhook] = await renderYamlTemplate<KubeObject>('opa/webhook-configuration.yaml', {
+    caBundle: base64(inputs.certificates.caCert),
+    failurePolicy: inputs.config.webhookFailurePolicy,
+    timeoutSeconds: inputs.config.webhookTimeoutSeconds,
+  });
+  return label(webhook!);
+}
+
+/** The secret values of an object replaced, for --dry-run and --json output. */
+export function redact(object: KubeObject): KubeObject {
+  if (object.kind !== 'Secret') return object;
+  const data = object.data as Record<string, string> | undefined;
+  return { ...object, data: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, '<redacted>'])) };
+}

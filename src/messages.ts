@@ -1,0 +1,77 @@
+// Every user-facing message in one place: what went wrong, and what to do about it.
+import { BootstrapError, errorText } from './errors.js';
+
+const usage = (problem: string, fix: string) => new BootstrapError(problem, fix, { exitCode: 2 });
+const fault = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause });
+
+export const messages = {
+  // Configuration
+  configNotAMapping: (source: string) => usage(`${source} must hold a mapping of settings.`, 'Write it as `key: value` lines (YAML) or a JSON object; see README "Configuration".'),
+  configUnknownKey: (source: string, key: string, known: readonly string[]) =>
+    usage(`Unknown setting '${key}' in ${source}.`, `Remove it or fix its spelling; known settings: ${known.join(', ')}.`),
+  configWrongType: (source: string, key: string, kind: string, value: unknown) =>
+    usage(`Setting '${key}' in ${source} must be ${kind}, got ${JSON.stringify(value)}.`, `Give '${key}' a ${kind} value.`),
+  configBadValue: (key: string, value: unknown, expected: string) =>
+    usage(`Invalid ${key}: ${JSON.stringify(value)}.`, `Set ${key} to ${expected}.`),
+  configUnreadable: (file: string, cause: unknown) => usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
+  configUnparsable: (file: string, cause: unknown) => usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
+  badFlag: (flag: string, value: string, expected: string) => usage(`Invalid ${flag}: ${JSON.stringify(value)}.`, `Give ${flag} ${expected}.`),
+
+  // Preflight
+  dockerUnreachable: (cause: unknown) =>
+    fault(`Cannot reach the Docker engine (${errorText(cause)}).`, 'Start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine, then run the command again.', cause),
+  minikubeMissing: () =>
+    fault('minikube is not installed (not found on PATH).', 'Install minikube ≥ 1.26 (https://minikube.sigs.k8s.io/docs/start/), or use --cluster existing with a running cluster.'),
+  minikubeTooOld: (found: string, needed: string) =>
+    fault(`minikube ${found} is too old; bootstrap needs ${needed} or newer.`, 'Upgrade minikube (https://minikube.sigs.k8s.io/docs/start/).'),
+  minikubeUnparsableVersion: (output: string) => fault(`Cannot read minikube's version from: ${output.trim().slice(0, 200)}`, 'Check that `minikube version` works.'),
+  portHeld: (port: number) =>
+    fault(`Port ${port} is already in use by another process, not by our registry container.`, `Stop that process (on macOS, AirPlay Receiver uses 5000), or choose another port with --registry-port.`),
+
+  // Registry
+  registryNotOurs: (name: string) =>
+    fault(`A container named '${name}' exists that bootstrap did not create.`, `Remove or rename it (\`docker rm -f ${name}\`) if you no longer need it; bootstrap never touches containers it did not create.`),
+  registryDrift: (name: string, differences: string[]) =>
+    fault(`Container '${name}' exists with other settings than compose/registry.yaml: ${differences.join('; ')}.`, 'Run `bootstrap up --recreate-registry` to recreate it (pushed images survive in the volume).'),
+  registryNotAnswering: (url: string, seconds: number) =>
+    fault(`The registry at ${url} did not answer within ${seconds}s.`, 'Check `docker logs registry`; then run the command again.'),
+  pullFailed: (image: string, cause: unknown) =>
+    fault(`Cannot pull ${image}: ${errorText(cause)}.`, `Check your network and the image name, or make the image available locally (\`docker load\`/\`docker tag … ${image}\`), then run the command again.`, cause),
+  pushFailed: (image: string, cause: unknown) =>
+    fault(`Cannot push ${image}: ${errorText(cause)}.`, 'Check that the registry container is running (`bootstrap status`) and has disk space.', cause),
+
+  // Cluster
+  profileLacksInsecureRegistry: (profile: string, registry: string) =>
+    fault(`minikube profile '${profile}' was created without --insecure-registry=${registry}, and minikube applies that flag only when a profile is created.`, `Run \`bootstrap up --recreate-cluster\` to delete and recreate profile '${profile}', or \`minikube delete -p ${profile}\` yourself.`),
+  minikubeStartFailed: (profile: string, cause: unknown) =>
+    fault(`minikube could not start profile '${profile}': ${errorText(cause)}`, `Read minikube's message above; \`minikube logs -p ${profile}\` has details. \`minikube delete -p ${profile}\` then \`bootstrap up\` starts over.`, cause),
+  nodeCannotReachRegistry: (profile: string, registryHost: string, output: string) =>
+    fault(`The minikube node cannot reach the registry at http://${registryHost}/v2/ (${output.trim() || 'no answer'}).`, `Check that the registry container is running and that a firewall allows port traffic from minikube; or name the address yourself with --registry-host. Try: minikube ssh -p ${profile} -- curl -v http://${registryHost}/v2/`),
+  noKubeContext: () => fault('No current kubeconfig context.', 'Point KUBECONFIG at your cluster or name one with --context.'),
+  unknownKubeContext: (name: string, known: string[]) => usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),
+  contextNotLocal: (context: string, server: string) =>
+    usage(`Context '${context}' (${server}) does not look like a local cluster.`, 'bootstrap installs a cluster-wide admission webhook; if you really mean this cluster, pass --yes.'),
+  clusterUnreachable: (server: string, cause: unknown) =>
+    fault(`Cannot reach the Kubernetes API at ${server}: ${errorText(cause)}.`, 'Check that the cluster is running (`bootstrap status`) and your kubeconfig is current.', cause),
+  registryHostRequired: () =>
+    usage('With --cluster existing, bootstrap cannot tell at which address your cluster reaches the registry.', 'Pass --registry-host host:port (e.g. host.docker.internal:5000 for Docker Desktop, kind-registry:5000 for kind).'),
+
+  // OPA, policy, webhook
+  policySyntax: (file: string, output: string) =>
+    usage(`The policy ${file} does not compile:\n${output.trim()}`, 'Fix the Rego at the position OPA shows; nothing was applied.'),
+  policyCheckUnavailable: () =>
+    'No opa binary found (OPA or PATH): the custom policy is checked by kube-mgmt after it is applied.',
+  rolloutTimeout: (seconds: number, detail: string) =>
+    fault(`OPA did not become ready within ${seconds}s (${detail}).`, 'Look at the pod: `kubectl -n opa describe pod -l app=opa` and `kubectl -n opa logs -l app=opa -c opa`; image pulls on a slow network can take longer (--wait-seconds).'),
+  policyRejected: (configMap: string, error: string) =>
+    fault(`kube-mgmt could not load ConfigMap opa/${configMap}: ${error}`, 'Fix the policy; `kubectl -n opa get configmap ' + configMap + ' -o yaml` shows the status annotation.'),
+  policyTimeout: (configMap: string, seconds: number) =>
+    fault(`kube-mgmt did not report on ConfigMap opa/${configMap} within ${seconds}s.`, 'Check kube-mgmt: `kubectl -n opa logs -l app=opa -c kube-mgmt`.'),
+
+  // Verify
+  verifyFailed: (failed: number, total: number) =>
+    fault(`${failed} of ${total} checks did not give the expected result.`, 'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.'),
+
+  // Down
+  namespaceStillTerminating: (name: string) => `Namespace ${name} is still terminating; it will disappear once its finalizers run.`,
+} as const;

@@ -1,0 +1,64 @@
+// Certificates and the kube-mgmt token, kept in the state directory (keys 0600), reused while valid.
+import { assessCertificates, generateCa, generateServerCertificate, newToken, type CertificateBundle } from '../certs.js';
+import type { Ctx } from '../context.js';
+import type { Task } from '../tasks.js';
+
+export const FILES = { caKey: 'ca.key', caCert: 'ca.crt', serverKey: 'tls.key', serverCert: 'tls.crt' } as const;
+export const TOKEN_FILE = 'kube-mgmt.token';
+
+export async function readCertificates(ctx: Ctx): Promise<Partial<CertificateBundle>> {
+  const { state } = ctx.services;
+  const entries = await Promise.all(Object.entries(FILES).map(async ([key, file]) => [key, await state.read(file)] as const));
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
+}
+
+/** Returns what was done: kept, renewed the server certificate, or made everything anew. */
+export async function convergeCertificates(ctx: Ctx): Promise<string> {
+  const { state } = ctx.services;
+  const existing = await readCertificates(ctx);
+  const verdict = assessCertificates(existing, ctx.services.now());
+  let bundle: CertificateBundle;
+  let said: string;
+  if (verdict.action === 'keep') {
+    bundle = existing as CertificateBundle;
+    said = 'reused';
+  } else {
+    const ca = verdict.action === 'renew-all' ? generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+    bundle = { ...ca, ...generateServerCertificate(ca, ctx.services.now()) };
+    for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
+      const file = FILES[key];
+      if (key.endsWith('Key')) await state.writeSecret(file, bundle[key]);
+      else await state.write(file, bundle[key]);
+    }
+    said = `${verdict.action === 'renew-all' ? 'created' : 'server certificate renewed'} (${verdict.reason})`;
+  }
+  let token = (await state.read(TOKEN_FILE))?.trim();
+  if (!token) {
+    token = newToken();
+    await state.writeSecret(TOKEN_FILE, `${token}\n`);
+  }
+  ctx.certificates = bundle;
+  ctx.kubeMgmtToken = token;
+  return said;
+}
+
+export function certificateTasks(): Task[] {
+  return [
+    {
+      title: 'Certificates',
+      // Certificates are local files: a dry run makes them too (nothing in the cluster changes), so it can show the plan.
+      task: async (ctx, task) => {
+        if (ctx.options.dryRun) {
+          const existing = await readCertificates(ctx);
+          const verdict = assessCertificates(existing, ctx.services.now());
+          const ca = generateCa(ctx.services.now());
+          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...generateServerCertificate(ca) };
+          ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
+          task.skip(`dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`);
+          return;
+        }
+        task.title = `Certificates: ${await convergeCertificates(ctx)} in ${ctx.services.state.dir}`;
+      },
+    },
+  ];
+}

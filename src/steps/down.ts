@@ -1,0 +1,129 @@
+// `down`: the webhook first (so nothing depends on OPA any more), then the rest; only what carries our label.
+import { formatCommand } from '../adapters/cmd.js';
+import { deleteArgs } from '../adapters/minikube.js';
+import type { KubeClient, KubeObject, ObjectRef } from '../adapters/kube.js';
+import { DEFAULT_PROFILE } from '../config.js';
+import { waitFor, type Ctx } from '../context.js';
+import { errorText } from '../errors.js';
+import { kubeSystemUnlabel, MANAGED_BY, MANAGED_SELECTOR, OPA_NAMESPACE, WEBHOOK_NAME } from '../manifests.js';
+import { messages } from '../messages.js';
+import { isOurs, loadRegistrySpec } from '../registry-spec.js';
+import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
+import { connect } from './cluster.js';
+
+const WEBHOOK_REF: ObjectRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: WEBHOOK_NAME };
+const NAMESPACE_REF: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: OPA_NAMESPACE };
+const BINDING_REF: ObjectRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' };
+
+const ours = (object: KubeObject | undefined) =>
+  Object.entries(MANAGED_BY).every(([k, v]) => (object?.metadata?.labels as Record<string, string> | undefined)?.[k] === v);
+
+/** Deletes the object if it exists and is ours; says what happened. */
+export async function deleteIfOurs(kube: KubeClient, ref: ObjectRef): Promise<'deleted' | 'absent' | 'not ours'> {
+  const live = await kube.get(ref);
+  if (!live) return 'absent';
+  if (!ours(live)) return 'not ours';
+  return (await kube.delete(ref)) ? 'deleted' : 'absent';
+}
+
+/** Whether the cluster is there to clean; a missing or stopped cluster has nothing of ours left to remove. */
+async function reachCluster(ctx: Ctx): Promise<KubeClient | undefined> {
+  if (ctx.kube) return ctx.kube;
+  try {
+    if (isMinikube(ctx) && !(await ctx.services.minikube.profile(ctx.config.profile).catch(() => undefined))) return undefined;
+    const kube = await connect(ctx);
+    await kube.serverVersion();
+    return kube;
+  } catch (error) {
+    ctx.notes.push(`Cluster not reachable (${errorText(error).split('\n')[0]}): skipped removing objects from it.`);
+    ctx.kube = undefined;
+    return undefined;
+  }
+}
+
+const kubeTask = (title: string, run: (ctx: Ctx, kube: KubeClient, task: TaskWrapper) => Promise<string>): Task => ({
+  title,
+  skip: dryRunSkip(() => `would remove ${title.toLowerCase()} (only objects labelled ${MANAGED_SELECTOR})`),
+  task: async (ctx, task) => {
+    const kube = await reachCluster(ctx);
+    if (!kube) return task.skip(`${title}: cluster not reachable`);
+    task.title = `${title}: ${await run(ctx, kube, task)}`;
+  },
+});
+
+export function downTasks(): Task[] {
+  return [
+    kubeTask('Admission webhook', async (_ctx, kube) => deleteIfOurs(kube, WEBHOOK_REF)),
+    kubeTask('Verification pods', async (ctx, kube) => {
+      const pods = await kube.list('v1', 'Pod', { namespace: ctx.config.verifyNamespace, labelSelector: MANAGED_SELECTOR });
+      await Promise.all(pods.map((p) => kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: p.metadata!.name! })));
+      return pods.length ? `${pods.length} deleted` : 'absent';
+    }),
+    kubeTask('Namespace opa', async (ctx, kube, task) => {
+      const binding = await deleteIfOurs(kube, BINDING_REF);
+      const result = await deleteIfOurs(kube, NAMESPACE_REF);
+      if (result === 'deleted') {
+        task.output = 'waiting for the namespace to go';
+        try {
+          await waitFor(ctx.services, 60, async () => ((await kube.get(NAMESPACE_REF)) ? undefined : true), () => new Error('terminating'));
+        } catch {
+          ctx.notes.push(messages.namespaceStillTerminating(OPA_NAMESPACE));
+          return 'deleted (still terminating)';
+        }
+      }
+      return `${result}; ClusterRoleBinding opa-viewer ${binding}`;
+    }),
+    kubeTask('kube-system label', async (_ctx, kube) => {
+      // Server-side apply of the object without our label: drops what our field manager owned, nothing else.
+      await kube.apply(kubeSystemUnlabel());
+      return 'removed';
+    }),
+    {
+      title: 'Cluster',
+      enabled: (ctx) => isMinikube(ctx) && !ctx.options.keepCluster,
+      skip: dryRunSkip((ctx) => formatCommand('minikube', deleteArgs(ctx.config.profile))),
+      task: async (ctx, task) => {
+        const record = await ctx.services.state.readRecord();
+        const profile = await ctx.services.minikube.profile(ctx.config.profile);
+        if (!profile) return task.skip(`Cluster: no minikube profile ${ctx.config.profile}`);
+        // Only a profile `up` created, or our dedicated one; never a profile of the user's.
+        if (!record.createdProfile && ctx.config.profile !== DEFAULT_PROFILE) {
+          return task.skip(`Cluster: profile ${ctx.config.profile} was not created by bootstrap; kept`);
+        }
+        const result = await ctx.services.minikube.delete(ctx.config.profile, (line) => (task.output = line));
+        if (result.exitCode !== 0) throw new Error(`minikube delete failed: ${result.stderr || result.stdout}`);
+        await ctx.services.state.updateRecord({ createdProfile: false });
+        task.title = `Cluster: minikube profile ${ctx.config.profile} deleted`;
+      },
+    },
+    {
+      title: 'Registry container',
+      enabled: (ctx) => !ctx.options.keepRegistry,
+      skip: dryRunSkip(() => 'docker rm -f registry (only if labelled app.kubernetes.io/managed-by=bootstrap)'),
+      task: async (ctx, task) => {
+        const docker = await ctx.services.docker();
+        const spec = await loadRegistrySpec(ctx.config.registryPort);
+        const state = await docker.inspectContainer(spec.name);
+        if (!state) return task.skip('Registry container: absent');
+        if (!isOurs(state, spec)) return task.skip(`Registry container: '${spec.name}' is not ours; kept`);
+        await docker.removeContainer(spec.name);
+        task.title = 'Registry container: removed (images kept in the volume; --purge removes them)';
+      },
+    },
+    {
+      title: 'Purge',
+      enabled: (ctx) => ctx.options.purge,
+      skip: dryRunSkip((ctx) => `docker volume rm bootstrap-registry-data; rm -r ${ctx.services.state.dir}`),
+      task: async (ctx, task) => {
+        const removed: string[] = [];
+        if (!ctx.options.keepRegistry) {
+          const spec = await loadRegistrySpec(ctx.config.registryPort);
+          if (await (await ctx.services.docker()).removeVolume(spec.volume.name)) removed.push(`volume ${spec.volume.name}`);
+        }
+        await ctx.services.state.purge();
+        removed.push(`state directory ${ctx.services.state.dir}`);
+        task.title = `Purge: removed ${removed.join(' and ')}`;
+      },
+    },
+  ];
+}

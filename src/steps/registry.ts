@@ -1,0 +1,94 @@
+// The registry container (compose/registry.yaml, created through dockerode) and the trusted image in it.
+import { formatCommand } from '../adapters/cmd.js';
+import type { ContainerSpec, ContainerState } from '../adapters/docker.js';
+import { splitImage } from '../config.js';
+import { localRegistry, localRegistryUrl, waitFor, type Ctx } from '../context.js';
+import { messages } from '../messages.js';
+import { containerDrift, isOurs, loadRegistrySpec } from '../registry-spec.js';
+import { dryRunSkip, type Task, type TaskWrapper } from '../tasks.js';
+
+export type RegistryAction = 'create' | 'start' | 'none' | 'recreate';
+
+/** What to do with the container, given what is there. Throws when it is not ours or drifted (unless recreating). */
+export function planRegistry(state: ContainerState | undefined, spec: ContainerSpec, recreate: boolean): RegistryAction {
+  if (!state) return 'create';
+  if (!isOurs(state, spec)) throw messages.registryNotOurs(spec.name);
+  const drift = containerDrift(state, spec);
+  if (drift.length) {
+    if (!recreate) throw messages.registryDrift(spec.name, drift);
+    return 'recreate';
+  }
+  if (recreate) return 'recreate';
+  return state.running ? 'none' : 'start';
+}
+
+async function ensureImage(ctx: Ctx, image: string, task: TaskWrapper): Promise<void> {
+  const docker = await ctx.services.docker();
+  if (await docker.imageExists(image)) return;
+  task.output = `pulling ${image}`;
+  try {
+    await docker.pullImage(image, (line) => (task.output = line));
+  } catch (error) {
+    throw messages.pullFailed(image, error);
+  }
+}
+
+export async function convergeRegistry(ctx: Ctx, task: TaskWrapper): Promise<RegistryAction> {
+  const docker = await ctx.services.docker();
+  const spec = await loadRegistrySpec(ctx.config.registryPort);
+  const action = planRegistry(await docker.inspectContainer(spec.name), spec, ctx.options.recreateRegistry);
+  if (action === 'recreate') await docker.removeContainer(spec.name); // the volume, and the images in it, stay
+  if (action === 'create' || action === 'recreate') {
+    await ensureImage(ctx, spec.image, task);
+    await docker.createContainer(spec);
+  }
+  if (action !== 'none') await docker.startContainer(spec.name);
+  const url = localRegistryUrl(ctx);
+  await waitFor(ctx.services, 30, async () => ((await ctx.services.registryApi.ping(url)) ? true : undefined), () => messages.registryNotAnswering(`${url}/v2/`, 30));
+  return action;
+}
+
+export async function pushTrustedImage(ctx: Ctx, task: TaskWrapper): Promise<boolean> {
+  const { repository, tag } = splitImage(ctx.config.trustedImage);
+  const path = repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+  if (await ctx.services.registryApi.hasManifest(localRegistryUrl(ctx), path, tag)) return false;
+  const docker = await ctx.services.docker();
+  await ensureImage(ctx, ctx.config.trustedImage, task);
+  const target = `${localRegistry(ctx)}/${path}`;
+  await docker.tagImage(ctx.config.trustedImage, target, tag);
+  try {
+    await docker.pushImage(`${target}:${tag}`, (line) => (task.output = line));
+  } catch (error) {
+    throw messages.pushFailed(`${target}:${tag}`, error);
+  }
+  return true;
+}
+
+const describeCreate = (ctx: Ctx) =>
+  `docker compose -f compose/registry.yaml up -d (as dockerode calls; host port ${ctx.config.registryPort})`;
+
+export function registryTasks(): Task[] {
+  return [
+    {
+      title: 'Registry container',
+      skip: dryRunSkip(describeCreate),
+      task: async (ctx, task) => {
+        const action = await convergeRegistry(ctx, task);
+        const said: Record<typeof action, string> = { none: 'already running', start: 'started', create: 'created', recreate: 'recreated' };
+        task.title = `Registry container: ${said[action]} on ${localRegistryUrl(ctx)}`;
+      },
+    },
+    {
+      title: 'Trusted image',
+      skip: dryRunSkip((ctx) => {
+        const { repository, tag } = splitImage(ctx.config.trustedImage);
+        const target = `${localRegistry(ctx)}/${repository}:${tag}`;
+        return [formatCommand('docker', ['pull', ctx.config.trustedImage]), formatCommand('docker', ['tag', ctx.config.trustedImage, target]), formatCommand('docker', ['push', target])].join(' && ');
+      }),
+      task: async (ctx, task) => {
+        const pushed = await pushTrustedImage(ctx, task);
+        task.title = `Trusted image: ${ctx.config.trustedImage} ${pushed ? 'pushed to' : 'already in'} the registry`;
+      },
+    },
+  ];
+}

@@ -1,0 +1,195 @@
+// The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
+import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
+import { waitFor, type CheckResult, type Ctx } from '../context.js';
+import { MANAGED_BY } from '../manifests.js';
+import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
+import type { Task } from '../tasks.js';
+import { connect, registryHostFor } from './cluster.js';
+
+export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
+/** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
+export const denial = (message: string) => `admission webhook "${WEBHOOK}" denied the request: ${message}`;
+
+export interface PodCase {
+  name: string;
+  via: 'create' | 'update' | 'ephemeral';
+  containers?: string[];
+  initContainers?: string[];
+  ephemeralContainers?: string[];
+  expect: 'allow' | 'deny';
+  messages?: string[];
+}
+
+export interface ArticleCase {
+  name: string;
+  file: string;
+  expect: 'allow' | 'deny';
+  message?: (registry: string) => string;
+}
+
+export const ARTICLE_CASES: ArticleCase[] = [
+  { name: 'untrusted registry (pod-bad-repo.yaml)', file: 'pods/pod-bad-repo.yaml', expect: 'deny', message: () => "Image 'nginx:1.21.1' comes from untrusted registry" },
+  { name: 'latest tag (pod-bad-tag.yaml)', file: 'pods/pod-bad-tag.yaml', expect: 'deny', message: (r) => `Image '${r}/nginx:latest' used latest image` },
+  { name: 'trusted and pinned (pod-ok.yaml)', file: 'pods/pod-ok.yaml', expect: 'allow' },
+];
+
+/** Compares what the API server said with what was expected; the denial text must match exactly. */
+export function judge(name: string, expect: 'allow' | 'deny', expectedMessages: string[], outcome: AdmissionOutcome): CheckResult {
+  const expected = expect === 'allow' ? 'admitted' : `denied: ${[...expectedMessages].sort().join(', ')}`;
+  const actual = outcome.allowed ? 'admitted' : `denied: ${outcome.message.startsWith(denial('')) ? outcome.message.slice(denial('').length) : `(${outcome.code}) ${outcome.message}`}`;
+  return { name, expected, actual, passed: expected === actual };
+}
+
+function withNamespace(pod: KubeObject, namespace: string, name?: string): KubeObject {
+  return { ...pod, metadata: { ...pod.metadata, namespace, ...(name ? { name } : {}), labels: { ...pod.metadata?.labels, ...MANAGED_BY } } };
+}
+
+export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
+  const [pod] = await renderYamlTemplate<KubeObject>(file, { registry: ctx.registryHost!, trustedImage: ctx.config.trustedImage });
+  return withNamespace(pod!, ctx.config.verifyNamespace);
+}
+
+export async function runArticleSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
+  return Promise.all(
+    ARTICLE_CASES.map(async (c) => {
+      const outcome = await kube.createPod(ctx.config.verifyNamespace, await articlePod(ctx, c.file), { dryRun: true });
+      return judge(c.name, c.expect, c.message ? [c.message(ctx.registryHost!)] : [], outcome);
+    }),
+  );
+}
+
+// --- extended suite -----------------------------------------------------------------------------------------
+
+const containerList = (prefix: string, images: string[] = []) => images.map((image, i) => ({ name: `${prefix}${i}`, image }));
+
+export function casePod(c: PodCase, namespace: string, baseImage: string): KubeObject {
+  const name = `bootstrap-verify-${c.name}`.slice(0, 63).replace(/-+$/, '');
+  return withNamespace(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        containers: containerList('c', c.via === 'create' ? c.containers : (c.containers ?? [baseImage]).map(() => baseImage)),
+        ...(c.via === 'create' && c.initContainers ? { initContainers: containerList('i', c.initContainers) } : {}),
+        ...(c.via === 'update' && c.initContainers ? { initContainers: containerList('i', c.initContainers.map(() => baseImage)) } : {}),
+      },
+    },
+    namespace,
+  );
+}
+
+export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
+  const text = await readTemplate('verify/extended.yaml');
+  // Only images and messages carry {{ registry }}; the file is one YAML list.
+  const [cases] = renderYaml<PodCase[]>(text, { registry }, 'verify/extended.yaml');
+  return cases ?? [];
+}
+
+async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string): Promise<CheckResult> {
+  const namespace = ctx.config.verifyNamespace;
+  const pod = casePod(c, namespace, baseImage);
+  const check = (outcome: AdmissionOutcome) => judge(`${c.via}: ${c.name}`, c.expect, c.messages ?? [], outcome);
+  if (c.via === 'create') return check(await kube.createPod(namespace, pod, { dryRun: true }));
+  // update and ephemeral act on a real, admitted pod: create it, change it (dry run), remove it.
+  const base = await kube.createPod(namespace, pod, { dryRun: false });
+  if (!base.allowed) return { name: `${c.via}: ${c.name}`, expected: 'base pod admitted', actual: `denied: ${base.message}`, passed: false };
+  try {
+    const live = (await kube.get<KubeObject & { spec: Record<string, unknown> }>({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! }))!;
+    const spec = live.spec as { containers: { image: string }[]; initContainers?: { image: string }[]; ephemeralContainers?: unknown[] };
+    if (c.via === 'update') {
+      (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
+      (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
+      return check(await kube.replacePod(namespace, live, { dryRun: true }));
+    }
+    spec.ephemeralContainers = containerList('e', c.ephemeralContainers);
+    return check(await kube.replaceEphemeralContainers(namespace, live, { dryRun: true }));
+  } finally {
+    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! });
+  }
+}
+
+export async function runExtendedSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
+  const registry = ctx.registryHost!;
+  const baseImage = `${registry}/${ctx.config.trustedImage}`;
+  const cases = await loadExtendedCases(registry);
+  const results: CheckResult[] = [];
+  // A few at a time: each update/ephemeral case creates a real pod.
+  for (let i = 0; i < cases.length; i += 4) {
+    results.push(...(await Promise.all(cases.slice(i, i + 4).map((c) => runCase(ctx, kube, c, baseImage)))));
+  }
+  return results;
+}
+
+/** --create: the ok pod for real, running its image from our registry. */
+export async function createOkPod(ctx: Ctx, kube: KubeClient): Promise<CheckResult> {
+  const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
+  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: pod.metadata!.name! };
+  const existing = await kube.get(ref);
+  if (!existing) {
+    const outcome = await kube.createPod(ctx.config.verifyNamespace, pod, { dryRun: false });
+    if (!outcome.allowed) return judge('pod-ok.yaml created and running', 'allow', [], outcome);
+  }
+  let phase = 'Pending';
+  try {
+    await waitFor(
+      ctx.services,
+      ctx.config.waitSeconds,
+      async () => {
+        phase = ((await kube.get<KubeObject & { status?: { phase?: string } }>(ref))?.status?.phase) ?? 'gone';
+        return phase === 'Running' ? true : undefined;
+      },
+      () => new Error(phase),
+    );
+  } catch {
+    /* reported below */
+  }
+  return { name: 'pod-ok.yaml created and running', expected: 'Running', actual: phase, passed: phase === 'Running' };
+}
+
+export function verifyTasks(): Task[] {
+  return [
+    {
+      title: "The article's three pods",
+      skip: (ctx) => (ctx.options.dryRun ? `dry run: would send ${ARTICLE_CASES.map((c) => c.file).join(', ')} as server-side dry runs` : false),
+      task: async (ctx, task) => {
+        ctx.registryHost ??= registryHostFor(ctx);
+        const kube = await connect(ctx);
+        const results = await runArticleSuite(ctx, kube);
+        ctx.checks.push(...results);
+        task.title = `The article's three pods: ${results.filter((r) => r.passed).length}/${results.length} as expected`;
+      },
+    },
+    {
+      title: 'Bypass matrix (--suite extended)',
+      enabled: (ctx) => ctx.options.suite === 'extended',
+      skip: (ctx) => (ctx.options.dryRun ? 'dry run: would send templates/verify/extended.yaml' : false),
+      task: async (ctx, task) => {
+        const results = await runExtendedSuite(ctx, await connect(ctx));
+        ctx.checks.push(...results);
+        task.title = `Bypass matrix: ${results.filter((r) => r.passed).length}/${results.length} as expected`;
+      },
+    },
+    {
+      title: 'Create the ok pod and wait until it runs',
+      enabled: (ctx) => ctx.options.create,
+      skip: (ctx) => (ctx.options.dryRun ? 'dry run: would create pods/pod-ok.yaml' : false),
+      task: async (ctx, task) => {
+        const result = await createOkPod(ctx, await connect(ctx));
+        ctx.checks.push(result);
+        task.title = `The ok pod: ${result.actual}`;
+      },
+    },
+  ];
+}
+
+/** The table printed after verify: one row per check. */
+export function formatChecks(checks: CheckResult[]): string {
+  const rows = checks.map((c) => [c.passed ? 'PASS' : 'FAIL', c.name, c.expected, c.actual]);
+  const header = ['', 'check', 'expected', 'actual'];
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const passed = checks.filter((c) => c.passed).length;
+  return [line(header), ...rows.map(line), `${passed}/${checks.length} checks as expected`].join('\n');
+}
+
