@@ -1,0 +1,368 @@
+// Fakes of the narrow side-effect interfaces (src/adapters/*): each one RECORDS what it was asked, in order,
+// and answers from an in-memory world the test sets up. No fake decides a test's outcome by itself.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CommandNotFoundError, type CmdOptions, type CmdResult, type CmdRunner } from '../../src/adapters/cmd.js';
+import type { ContainerSpec, ContainerState, DockerClient } from '../../src/adapters/docker.js';
+import type { AdmissionOutcome, KubeClient, KubeObject, ObjectRef } from '../../src/adapters/kube.js';
+import { Minikube } from '../../src/adapters/minikube.js';
+import type { RegistryApi } from '../../src/adapters/net.js';
+import { StateStore } from '../../src/adapters/state.js';
+import { defaultConfig, type Config } from '../../src/config.js';
+import { defaultRunOptions, newContext, type Ctx, type RunOptions, type Services } from '../../src/context.js';
+import type { TaskWrapper } from '../../src/tasks.js';
+
+// --- commands ---------------------------------------------------------------------------------------------
+
+export type ScriptedResponse = Partial<CmdResult> | 'not-found' | ((argv: string[]) => Partial<CmdResult> | 'not-found');
+
+/** Records `[file, ...args]` of every run; answers with the response of the longest matching argv prefix. */
+export class FakeCmdRunner implements CmdRunner {
+  readonly calls: string[][] = [];
+  private readonly script: { prefix: string[]; response: ScriptedResponse }[] = [];
+
+  /** `on(['minikube', 'version'], { stdout: 'v1.36.0' })`; later entries with the same prefix win. */
+  on(prefix: string[], response: ScriptedResponse): this {
+    this.script.unshift({ prefix, response });
+    return this;
+  }
+
+  async run(file: string, args: readonly string[], options: CmdOptions = {}): Promise<CmdResult> {
+    const argv = [file, ...args];
+    this.calls.push(argv);
+    const match = this.script
+      .filter((s) => s.prefix.length <= argv.length && s.prefix.every((p, i) => argv[i] === p))
+      .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+    let response = match?.response ?? {};
+    if (typeof response === 'function') response = response(argv);
+    if (response === 'not-found') throw new CommandNotFoundError(file);
+    const result = { stdout: '', stderr: '', exitCode: 0, ...response };
+    if (options.onLine) for (const line of `${result.stdout}\n${result.stderr}`.split('\n')) if (line.trim()) options.onLine(line);
+    return result;
+  }
+}
+
+// --- docker -----------------------------------------------------------------------------------------------
+
+export const stateFromSpec = (spec: ContainerSpec, running = true, id = `id-${spec.name}`): ContainerState => ({
+  id,
+  running,
+  image: spec.image,
+  env: { ...spec.env },
+  ports: { ...spec.ports },
+  volumes: [{ ...spec.volume }],
+  restart: spec.restart,
+  labels: { ...spec.labels },
+});
+
+/** In-memory engine: containers, images, volumes; `calls` lists `[method, ...args]` in order. */
+export class FakeDocker implements DockerClient {
+  readonly calls: string[][] = [];
+  readonly containers = new Map<string, ContainerState>();
+  readonly images = new Set<string>();
+  readonly volumes = new Set<string>();
+  /** Refs pushed, in order. */
+  readonly pushed: string[] = [];
+  pingError?: Error;
+  pullError?: Error;
+  pushError?: Error;
+  engineVersion = '27.5.1';
+  private nextId = 1;
+
+  constructor(init: { images?: string[]; containers?: ContainerState[]; names?: string[] } = {}) {
+    for (const image of init.images ?? []) this.images.add(image);
+    (init.containers ?? []).forEach((c, i) => this.containers.set(init.names?.[i] ?? c.id, c));
+  }
+
+  addContainer(name: string, state: ContainerState): this {
+    this.containers.set(name, state);
+    for (const v of state.volumes) this.volumes.add(v.name);
+    return this;
+  }
+
+  async ping() {
+    this.calls.push(['ping']);
+    if (this.pingError) throw this.pingError;
+  }
+  async version() {
+    this.calls.push(['version']);
+    return this.engineVersion;
+  }
+  async inspectContainer(name: string) {
+    this.calls.push(['inspectContainer', name]);
+    const state = this.containers.get(name);
+    return state ? structuredClone(state) : undefined;
+  }
+  async createContainer(spec: ContainerSpec) {
+    this.calls.push(['createContainer', spec.name]);
+    if (this.containers.has(spec.name)) throw Object.assign(new Error(`Conflict: name ${spec.name} in use`), { statusCode: 409 });
+    if (!this.images.has(spec.image)) throw Object.assign(new Error(`No such image: ${spec.image}`), { statusCode: 404 });
+    this.volumes.add(spec.volume.name);
+    this.containers.set(spec.name, stateFromSpec(spec, false, `id-${this.nextId++}`));
+  }
+  async startContainer(name: string) {
+    this.calls.push(['startContainer', name]);
+    const state = this.containers.get(name);
+    if (!state) throw Object.assign(new Error(`No such container: ${name}`), { statusCode: 404 });
+    state.running = true;
+  }
+  async removeContainer(name: string) {
+    this.calls.push(['removeContainer', name]);
+    return this.containers.delete(name);
+  }
+  async imageExists(ref: string) {
+    this.calls.push(['imageExists', ref]);
+    return this.images.has(ref);
+  }
+  async pullImage(ref: string) {
+    this.calls.push(['pullImage', ref]);
+    if (this.pullError) throw this.pullError;
+    this.images.add(ref);
+  }
+  async tagImage(source: string, repository: string, tag: string) {
+    this.calls.push(['tagImage', source, repository, tag]);
+    if (!this.images.has(source)) throw Object.assign(new Error(`No such image: ${source}`), { statusCode: 404 });
+    this.images.add(`${repository}:${tag}`);
+  }
+  async pushImage(ref: string) {
+    this.calls.push(['pushImage', ref]);
+    if (this.pushError) throw this.pushError;
+    if (!this.images.has(ref)) throw new Error(`An image does not exist locally with the tag: ${ref}`);
+    this.pushed.push(ref);
+  }
+  async removeVolume(name: string) {
+    this.calls.push(['removeVolume', name]);
+    return this.volumes.delete(name);
+  }
+  async volumeExists(name: string) {
+    this.calls.push(['volumeExists', name]);
+    return this.volumes.has(name);
+  }
+}
+
+// --- kubernetes -------------------------------------------------------------------------------------------
+
+export const keyOf = (ref: ObjectRef) => `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+const refFrom = (o: KubeObject): ObjectRef => ({
+  apiVersion: o.apiVersion!,
+  kind: o.kind!,
+  name: o.metadata!.name!,
+  namespace: o.metadata?.namespace,
+});
+
+export interface KubeCall {
+  op: 'apply' | 'get' | 'delete' | 'list' | 'mergePatch' | 'createPod' | 'replacePod' | 'replaceEphemeralContainers';
+  /** `apiVersion/kind/namespace/name` (list: `apiVersion/kind/namespace/*`) */
+  key: string;
+  body?: unknown;
+  dryRun?: boolean;
+}
+
+export type Admission = (op: 'create' | 'update' | 'ephemeral', pod: KubeObject, dryRun: boolean) => AdmissionOutcome;
+
+/** In-memory API server: objects keyed by apiVersion/kind/namespace/name; `calls` in order; admission programmable. */
+export class FakeKube implements KubeClient {
+  readonly calls: KubeCall[] = [];
+  readonly objects = new Map<string, KubeObject>();
+  /** Decides pod requests; default: everything admitted. */
+  admission: Admission = () => ({ allowed: true, code: 201, message: '' });
+  /** Called on every get, so a test can change the world between polls (e.g. a rollout progressing). */
+  onGet?: (ref: ObjectRef, count: number) => void;
+  private gets = 0;
+
+  constructor(
+    readonly contextName = 'minikube',
+    readonly server = 'https://127.0.0.1:8443',
+    private readonly version = 'v1.33.1',
+  ) {}
+
+  /** Puts an object into the store without recording a call. */
+  seed(...objects: KubeObject[]): this {
+    for (const o of objects) this.objects.set(keyOf(refFrom(o)), structuredClone(o));
+    return this;
+  }
+  stored(ref: ObjectRef): KubeObject | undefined {
+    return this.objects.get(keyOf(ref));
+  }
+  /** The calls as `op key` strings, for exact-order assertions. */
+  log(filter?: (c: KubeCall) => boolean): string[] {
+    return this.calls.filter(filter ?? (() => true)).map((c) => `${c.op} ${c.key}`);
+  }
+
+  async serverVersion() {
+    return this.version;
+  }
+  async apply<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+    const key = keyOf(refFrom(object));
+    this.calls.push({ op: 'apply', key, body: structuredClone(object), dryRun: options.dryRun });
+    if (options.dryRun) return structuredClone(object);
+    const live = this.objects.get(key);
+    const merged = { ...live, ...structuredClone(object), metadata: { ...(live?.metadata ?? {}), ...structuredClone(object.metadata) } } as T;
+    this.objects.set(key, merged);
+    return structuredClone(merged);
+  }
+  async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
+    this.calls.push({ op: 'get', key: keyOf(ref) });
+    this.onGet?.(ref, ++this.gets);
+    const o = this.objects.get(keyOf(ref));
+    return o ? (structuredClone(o) as T) : undefined;
+  }
+  async delete(ref: ObjectRef) {
+    this.calls.push({ op: 'delete', key: keyOf(ref) });
+    return this.objects.delete(keyOf(ref));
+  }
+  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}) {
+    this.calls.push({ op: 'list', key: `${apiVersion}/${kind}/${options.namespace ?? ''}/*`, body: options.labelSelector });
+    const selector = (options.labelSelector ?? '').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
+    return [...this.objects.values()]
+      .filter((o) => o.apiVersion === apiVersion && o.kind === kind)
+      .filter((o) => options.namespace === undefined || o.metadata?.namespace === options.namespace)
+      .filter((o) => selector.every(([k, v]) => o.metadata?.labels?.[k] === v))
+      .map((o) => structuredClone(o));
+  }
+  async mergePatch(ref: ObjectRef, patch: Record<string, unknown>) {
+    this.calls.push({ op: 'mergePatch', key: keyOf(ref), body: structuredClone(patch) });
+    const live = this.objects.get(keyOf(ref));
+    if (!live) throw Object.assign(new Error('not found'), { code: 404 });
+    const merged = mergePatch(live, patch) as KubeObject;
+    this.objects.set(keyOf(ref), merged);
+    return structuredClone(merged);
+  }
+  private pod(op: 'create' | 'update' | 'ephemeral', call: KubeCall['op'], namespace: string, pod: KubeObject, dryRun: boolean) {
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! };
+    this.calls.push({ op: call, key: keyOf(ref), body: structuredClone(pod), dryRun });
+    const outcome = this.admission(op, pod, dryRun);
+    if (outcome.allowed && !dryRun) this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
+    return Promise.resolve(outcome);
+  }
+  createPod(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('create', 'createPod', namespace, pod, dryRun);
+  }
+  replacePod(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('update', 'replacePod', namespace, pod, dryRun);
+  }
+  replaceEphemeralContainers(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('ephemeral', 'replaceEphemeralContainers', namespace, pod, dryRun);
+  }
+}
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+// --- registry HTTP API ------------------------------------------------------------------------------------
+
+export class FakeRegistryApi implements RegistryApi {
+  readonly calls: string[][] = [];
+  /** `repository:tag` present in the registry. */
+  readonly manifests = new Set<string>();
+  /** ping answers true from this call number on (1 = at once). */
+  upAfterPings = 1;
+  private pings = 0;
+  async ping(baseUrl: string) {
+    this.calls.push(['ping', baseUrl]);
+    return ++this.pings >= this.upAfterPings;
+  }
+  async hasManifest(baseUrl: string, repository: string, tag: string) {
+    this.calls.push(['hasManifest', baseUrl, repository, tag]);
+    return this.manifests.has(`${repository}:${tag}`);
+  }
+}
+
+// --- clock, services, context -----------------------------------------------------------------------------
+
+/** A clock that only moves when something sleeps (or the test advances it). */
+export class FakeClock {
+  readonly sleeps: number[] = [];
+  constructor(public time = new Date('2025-06-01T12:00:00Z').getTime()) {}
+  now = () => new Date(this.time);
+  sleep = async (ms: number) => {
+    this.sleeps.push(ms);
+    this.time += ms;
+  };
+  advanceDays(days: number) {
+    this.time += days * 24 * 60 * 60 * 1000;
+  }
+}
+
+export interface Fakes {
+  cmd: FakeCmdRunner;
+  docker: FakeDocker;
+  kube: FakeKube;
+  registryApi: FakeRegistryApi;
+  clock: FakeClock;
+  /** Context names passed to services.kube(), in order. */
+  kubeRequests: (string | undefined)[];
+  portsInUse: Set<number>;
+  stateDir: string;
+  /** Removes the temporary state directory. */
+  cleanup(): void;
+}
+
+export type FakeServices = Services & { fakes: Fakes };
+
+export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fakes> } = {}): FakeServices {
+  const { fakes: fakeOverrides, ...serviceOverrides } = overrides;
+  const root = mkdtempSync(path.join(tmpdir(), 'bootstrap-test-'));
+  const stateDir = path.join(root, 'state');
+  const fakes: Fakes = {
+    cmd: new FakeCmdRunner(),
+    docker: new FakeDocker(),
+    kube: new FakeKube(),
+    registryApi: new FakeRegistryApi(),
+    clock: new FakeClock(),
+    kubeRequests: [],
+    portsInUse: new Set(),
+    stateDir,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+    ...fakeOverrides,
+  };
+  const services: Services = {
+    cmd: fakes.cmd,
+    minikube: new Minikube(fakes.cmd),
+    docker: async () => fakes.docker,
+    kube: async (contextName) => {
+      fakes.kubeRequests.push(contextName);
+      return fakes.kube;
+    },
+    registryApi: fakes.registryApi,
+    state: new StateStore(stateDir),
+    portInUse: async (port) => fakes.portsInUse.has(port),
+    now: fakes.clock.now,
+    sleep: fakes.clock.sleep,
+    opaBinary: async () => undefined,
+    ...serviceOverrides,
+  };
+  return Object.assign(services, { fakes });
+}
+
+export type FakeCtx = Ctx & { services: FakeServices };
+
+/** A context from defaultConfig() (state dir = the fake services' temp dir) and default run options. */
+export function makeCtx(configOverrides: Partial<Config> = {}, optionOverrides: Partial<RunOptions> = {}, services: FakeServices = fakeServices()): FakeCtx {
+  const config: Config = { ...defaultConfig({}), stateDir: services.state.dir, ...configOverrides };
+  return newContext(config, { ...defaultRunOptions(), ...optionOverrides }, services) as FakeCtx;
+}
+
+/** A listr task wrapper stand-in for functions that only set `output`/`title`: every `output` assignment is kept. */
+export function fakeTask(): { task: TaskWrapper; outputs: string[]; skips: string[] } {
+  const outputs: string[] = [];
+  const skips: string[] = [];
+  const target: Record<string, unknown> = { skip: (message?: string) => skips.push(message ?? '') };
+  const task = new Proxy(target, {
+    set(t, prop, value) {
+      if (prop === 'output') outputs.push(String(value));
+      t[prop as string] = value;
+      return true;
+    },
+  });
+  return { task: task as unknown as TaskWrapper, outputs, skips };
+}
