@@ -33,6 +33,9 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
+/** UTF8String, as openssl writes it: forge's default PrintableString cannot hold the "_" of admission_ca, and Go's x509 rejects it. */
+const commonName = (value: string) => ({ name: 'commonName', value, valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class });
+
 function sign(cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey) {
   cert.sign(key, forge.md.sha256.create());
 }
@@ -44,7 +47,7 @@ export function generateCa(now: Date = new Date()): Pick<CertificateBundle, 'caK
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - 60_000); // tolerate small clock skew
   cert.validity.notAfter = new Date(now.getTime() + CA_VALIDITY_DAYS * DAY);
-  const subject = [{ name: 'commonName', value: CA_COMMON_NAME }];
+  const subject = [commonName(CA_COMMON_NAME)];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -66,7 +69,7 @@ export function generateServerCertificate(ca: Pick<CertificateBundle, 'caKey' | 
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(Math.min(now.getTime() + SERVER_VALIDITY_DAYS * DAY, caCert.validity.notAfter.getTime()));
-  cert.setSubject([{ name: 'commonName', value: SERVER_COMMON_NAME }]);
+  cert.setSubject([commonName(SERVER_COMMON_NAME)]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },

@@ -33,7 +33,7 @@ export interface DockerClient {
   imageExists(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
   tagImage(source: string, repository: string, tag: string): Promise<void>;
-  pushImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
+  pushImage(repository: string, tag: string, onProgress?: (line: string) => void): Promise<void>;
   removeVolume(name: string): Promise<boolean>;
   volumeExists(name: string): Promise<boolean>;
 }
@@ -147,8 +147,9 @@ export async function createDockerClient(): Promise<DockerClient> {
     async tagImage(source, repository, tag) {
       await docker.getImage(source).tag({ repo: repository, tag });
     },
-    async pushImage(ref, onProgress) {
-      const stream = (await docker.getImage(ref).push({})) as NodeJS.ReadableStream;
+    async pushImage(repository, tag, onProgress) {
+      // The engine insists on an X-Registry-Auth header even for a registry without auth: send an empty one.
+      const stream = (await docker.getImage(repository).push({ tag, authconfig: {} })) as NodeJS.ReadableStream;
       await follow(docker, stream, onProgress);
     },
     async removeVolume(name) {

@@ -57,7 +57,7 @@ export async function pushTrustedImage(ctx: Ctx, task: TaskWrapper): Promise<boo
   const target = `${localRegistry(ctx)}/${path}`;
   await docker.tagImage(ctx.config.trustedImage, target, tag);
   try {
-    await docker.pushImage(`${target}:${tag}`, (line) => (task.output = line));
+    await docker.pushImage(target, tag, (line) => (task.output = line));
   } catch (error) {
     throw messages.pushFailed(`${target}:${tag}`, error);
   }
