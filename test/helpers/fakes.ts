@@ -125,8 +125,9 @@ export class FakeDocker implements DockerClient {
     if (!this.images.has(source)) throw Object.assign(new Error(`No such image: ${source}`), { statusCode: 404 });
     this.images.add(`${repository}:${tag}`);
   }
-  async pushImage(ref: string) {
-    this.calls.push(['pushImage', ref]);
+  async pushImage(repository: string, tag: string) {
+    const ref = `${repository}:${tag}`;
+    this.calls.push(['pushImage', repository, tag]);
     if (this.pushError) throw this.pushError;
     if (!this.images.has(ref)) throw new Error(`An image does not exist locally with the tag: ${ref}`);
     this.pushed.push(ref);
