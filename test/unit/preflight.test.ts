@@ -1,0 +1,171 @@
+// Preflight: each prerequisite's failure names its fix; nothing here changes anything.
+import test from 'ava';
+import { Listr } from 'listr2';
+import { looksLocal } from '../../src/adapters/kube.js';
+import type { Ctx } from '../../src/context.js';
+import { BootstrapError } from '../../src/errors.js';
+import { loadRegistrySpec } from '../../src/registry-spec.js';
+import { checkDocker, checkExistingCluster, checkMinikube, checkPolicyFile, checkRegistryPort, preflightTasks } from '../../src/steps/preflight.js';
+import { FakeKube, fakeServices, makeCtx, stateFromSpec } from '../helpers/fakes.js';
+
+test('checkDocker: reports the engine version', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.engineVersion = '28.1.0';
+  t.is(await checkDocker(ctx), 'Docker 28.1.0');
+  t.deepEqual(ctx.services.fakes.docker.calls, [['ping'], ['version']]);
+});
+
+test('checkDocker: engine down → says how to start Docker', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.pingError = new Error('connect ENOENT /var/run/docker.sock');
+  const error = await t.throwsAsync(checkDocker(ctx), { instanceOf: BootstrapError });
+  t.true(error!.problem.includes('connect ENOENT /var/run/docker.sock'));
+  t.true(error!.fix.includes('Start Docker'));
+  t.true(error!.fix.includes('DOCKER_HOST'));
+});
+
+test('checkMinikube: version found and new enough', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'v1.36.0\n' });
+  t.is(await checkMinikube(ctx), 'minikube 1.36.0');
+  t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'version', '--short']]);
+});
+
+test('checkMinikube: not on PATH (CommandNotFoundError) → install hint', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.cmd.on(['minikube'], 'not-found');
+  const error = await t.throwsAsync(checkMinikube(ctx), { instanceOf: BootstrapError });
+  t.true(error!.problem.includes('minikube is not installed'));
+  t.true(error!.fix.includes('--cluster existing'));
+});
+
+test('checkMinikube: too old, and unreadable version', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'v1.25.2' });
+  await t.throwsAsync(checkMinikube(ctx), { message: /minikube 1\.25\.2 is too old; bootstrap needs 1\.26\.0 or newer/ });
+  ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'garbage' });
+  await t.throwsAsync(checkMinikube(ctx), { message: /Cannot read minikube's version/ });
+});
+
+test('checkRegistryPort: free port', async (t) => {
+  const ctx = makeCtx({ registryPort: 5005 });
+  t.teardown(ctx.services.fakes.cleanup);
+  t.is(await checkRegistryPort(ctx), 'port 5005 free');
+});
+
+test('checkRegistryPort: held by another process → error naming --registry-port', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.portsInUse.add(5000);
+  const error = await t.throwsAsync(checkRegistryPort(ctx), { instanceOf: BootstrapError });
+  t.true(error!.problem.includes('Port 5000 is already in use by another process'));
+  t.true(error!.fix.includes('--registry-port'));
+});
+
+test('checkRegistryPort: held by our running container → fine', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.portsInUse.add(5000);
+  ctx.services.fakes.docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
+  t.is(await checkRegistryPort(ctx), 'port 5000 held by our registry');
+});
+
+test('checkRegistryPort: held by a same-named container that is not ours, or ours on another port → error', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.portsInUse.add(5000);
+  ctx.services.fakes.docker.addContainer('registry', { ...stateFromSpec(await loadRegistrySpec(5000), true), labels: {} });
+  await t.throwsAsync(checkRegistryPort(ctx), { message: /Port 5000 is already in use/ });
+  ctx.services.fakes.docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(6000), true));
+  await t.throwsAsync(checkRegistryPort(ctx), { message: /Port 5000 is already in use/ });
+});
+
+test('checkExistingCluster: a context that does not look local is refused without --yes', async (t) => {
+  const kube = new FakeKube('gke_project_europe-west1_prod', 'https://34.118.10.20');
+  const ctx = makeCtx({ cluster: 'existing', context: 'gke_project_europe-west1_prod' }, {}, fakeServices({ fakes: { kube } }));
+  t.teardown(ctx.services.fakes.cleanup);
+  const error = await t.throwsAsync(checkExistingCluster(ctx), { instanceOf: BootstrapError });
+  t.is(error!.exitCode, 2);
+  t.true(error!.problem.includes("Context 'gke_project_europe-west1_prod' (https://34.118.10.20) does not look like a local cluster"));
+  t.true(error!.fix.includes('--yes'));
+  t.is(ctx.kube, undefined);
+  t.deepEqual(ctx.services.fakes.kubeRequests, ['gke_project_europe-west1_prod']);
+});
+
+test('checkExistingCluster: --yes accepts it; a local one needs no --yes', async (t) => {
+  const remote = new FakeKube('prod', 'https://34.118.10.20', 'v1.31.4');
+  const ctx = makeCtx({ cluster: 'existing' }, { yes: true }, fakeServices({ fakes: { kube: remote } }));
+  t.teardown(ctx.services.fakes.cleanup);
+  t.is(await checkExistingCluster(ctx), 'context prod, Kubernetes v1.31.4');
+  t.is(ctx.kube, remote);
+  const local = makeCtx({ cluster: 'existing' }, {}, fakeServices({ fakes: { kube: new FakeKube('kind-sandbox', 'https://127.0.0.1:40123') } }));
+  t.teardown(local.services.fakes.cleanup);
+  t.is(await checkExistingCluster(local), 'context kind-sandbox, Kubernetes v1.33.1');
+});
+
+test('looksLocal table', (t) => {
+  const table: [string, string, boolean][] = [
+    ['any', 'https://127.0.0.1:6443', true],
+    ['any', 'https://127.5.6.7:6443', true],
+    ['any', 'https://localhost:6443', true],
+    ['any', 'https://[::1]:6443', true],
+    ['any', 'https://10.1.2.3:6443', true],
+    ['any', 'https://172.16.0.1:6443', true],
+    ['any', 'https://172.31.255.255:6443', true],
+    ['any', 'https://172.15.0.1:6443', false],
+    ['any', 'https://172.32.0.1:6443', false],
+    ['any', 'https://192.168.49.2:8443', true],
+    ['any', 'https://192.169.0.1:8443', false],
+    ['kind-dev', 'https://34.1.2.3', true],
+    ['k3d-mycluster', 'https://0.0.0.0:41234', true],
+    ['docker-desktop', 'https://kubernetes.docker.internal:6443', true],
+    ['minikube', 'https://192.168.49.2:8443', true],
+    ['arn:aws:eks:eu-west-1:123456789012:cluster/prod', 'https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com', false],
+    ['gke_p_z_c', 'https://35.200.1.2', false],
+    ['prod', 'not a url', false],
+    ['prod-kind-', 'https://example.com', false],
+  ];
+  for (const [context, server, expected] of table) t.is(looksLocal(context, server), expected, `${context} ${server}`);
+});
+
+test('checkPolicyFile: compiles with the opa binary found; a syntax error is reported with OPA output', async (t) => {
+  const services = fakeServices({ opaBinary: async () => '/usr/local/bin/opa' });
+  const ctx = makeCtx({ policyFile: '/tmp/p.rego' }, {}, services);
+  t.teardown(services.fakes.cleanup);
+  t.is(await checkPolicyFile(ctx), '/tmp/p.rego compiles');
+  t.deepEqual(services.fakes.cmd.calls, [['/usr/local/bin/opa', 'check', '--v1-compatible', '/tmp/p.rego']]);
+  services.fakes.cmd.on(['/usr/local/bin/opa'], { exitCode: 1, stderr: '1 error occurred: /tmp/p.rego:3: rego_parse_error' });
+  await t.throwsAsync(checkPolicyFile(ctx), { message: /does not compile:\n1 error occurred: \/tmp\/p\.rego:3: rego_parse_error/ });
+});
+
+test('checkPolicyFile: no opa binary → a note, not an error', async (t) => {
+  const ctx = makeCtx({ policyFile: '/tmp/p.rego' });
+  t.teardown(ctx.services.fakes.cleanup);
+  t.is(await checkPolicyFile(ctx), 'not checked (no opa binary)');
+  t.is(ctx.notes.length, 1);
+  t.deepEqual(ctx.services.fakes.cmd.calls, []);
+});
+
+test('preflight tasks: in a dry run, failures become notes and the run goes on', async (t) => {
+  const ctx = makeCtx({}, { dryRun: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.pingError = new Error('docker down');
+  ctx.services.fakes.cmd.on(['minikube'], 'not-found');
+  await new Listr<Ctx>(preflightTasks(), { ctx, renderer: 'silent' }).run();
+  t.is(ctx.notes.length, 2);
+  t.true(ctx.notes.some((n) => n.includes('Cannot reach the Docker engine (docker down)')));
+  t.true(ctx.notes.some((n) => n.includes('minikube is not installed')));
+});
+
+test('preflight tasks: outside a dry run, the first failure stops the run', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.pingError = new Error('docker down');
+  await t.throwsAsync(new Listr<Ctx>(preflightTasks(), { ctx, renderer: 'silent' }).run(), { message: /Cannot reach the Docker engine/ });
+  t.deepEqual(ctx.services.fakes.cmd.calls, []);
+});
