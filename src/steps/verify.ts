@@ -183,13 +183,14 @@ export function verifyTasks(): Task[] {
   ];
 }
 
-/** The table printed after verify: one row per check. */
+/** The table printed after verify: one row per check; a failed check also shows what was expected. */
 export function formatChecks(checks: CheckResult[]): string {
-  const rows = checks.map((c) => [c.passed ? 'PASS' : 'FAIL', c.name, c.expected, c.actual]);
-  const header = ['', 'check', 'expected', 'actual'];
-  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  const passed = checks.filter((c) => c.passed).length;
-  return [line(header), ...rows.map(line), `${passed}/${checks.length} checks as expected`].join('\n');
+  const width = Math.max(5, ...checks.map((c) => c.name.length));
+  const lines = [`${'      '}${'check'.padEnd(width)}  outcome`];
+  for (const c of checks) {
+    lines.push(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.actual}`);
+    if (!c.passed) lines.push(`      ${''.padEnd(width)}  expected ${c.expected}`);
+  }
+  lines.push(`${checks.filter((c) => c.passed).length}/${checks.length} checks as expected`);
+  return lines.join('\n');
 }
-
