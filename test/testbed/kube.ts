@@ -77,7 +77,11 @@ export class Kube {
     const url = new URL(this.conn.server + path);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
-      const req = https.request(url, {method, agent: this.agent, headers: this.headers(payload === undefined ? undefined : contentType), timeout: 30_000}, (res) => {
+      const headers = this.headers(payload === undefined ? undefined : contentType);
+      // Node sends a DELETE body neither chunked nor with a length unless told: the bytes would then be read
+      // by the server as the next request on the kept-alive connection (400 Bad Request).
+      if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
+      const req = https.request(url, {method, agent: this.agent, headers, timeout: 30_000}, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
