@@ -1,0 +1,129 @@
+// The OPA step's logic: policy ConfigMap apply (status annotation), kube-mgmt status parsing, rollout readiness, waits on a fake clock.
+import test from 'ava';
+import type { KubeObject } from '../../src/adapters/kube.js';
+import { BootstrapError } from '../../src/errors.js';
+import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
+import { applyPolicyConfigMap, policyStatus, rolloutState, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
+import { FakeKube, makeCtx } from '../helpers/fakes.js';
+
+const CM_KEY = 'v1/ConfigMap/opa/image-policy';
+const configMap = (data: Record<string, string>, annotations?: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'image-policy', namespace: 'opa', labels: { 'openpolicyagent.org/policy': 'rego' }, ...(annotations ? { annotations } : {}) },
+  data,
+});
+const OK = JSON.stringify({ status: 'ok' });
+
+test('applyPolicyConfigMap: new ConfigMap → get, apply (nothing to drop)', async (t) => {
+  const kube = new FakeKube();
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package a' }));
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
+});
+
+test('applyPolicyConfigMap: changed content → the status annotation is dropped (merge patch) before the apply', async (t) => {
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }, { [POLICY_STATUS_ANNOTATION]: OK, other: 'kept' }));
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package new' }));
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `mergePatch ${CM_KEY}`, `apply ${CM_KEY}`]);
+  t.deepEqual(kube.calls[1]!.body, { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null } } });
+  const stored = kube.stored({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'opa', name: 'image-policy' })!;
+  t.deepEqual(stored.metadata!.annotations, { other: 'kept' });
+  t.deepEqual(stored.data, { 'a.rego': 'package new' });
+});
+
+test('applyPolicyConfigMap: unchanged content → no patch, the status stays', async (t) => {
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: OK }));
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package same' }));
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
+});
+
+test('applyPolicyConfigMap: changed content without a status annotation → no patch', async (t) => {
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }));
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package new' }));
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
+});
+
+test('policyStatus parsing', (t) => {
+  const withStatus = (value?: string) => configMap({}, value === undefined ? undefined : { [POLICY_STATUS_ANNOTATION]: value }) as never;
+  t.is(policyStatus(undefined), undefined);
+  t.is(policyStatus(withStatus()), undefined);
+  t.is(policyStatus(withStatus('')), undefined);
+  t.deepEqual(policyStatus(withStatus('{"status":"ok"}')), { ok: true });
+  t.deepEqual(policyStatus(withStatus('{"status":"error","error":"1 error occurred: x.rego:3: rego_parse_error"}')), {
+    ok: false,
+    error: '1 error occurred: x.rego:3: rego_parse_error',
+  });
+  t.deepEqual(policyStatus(withStatus('{"status":"error","error":{"code":"invalid_parameter","message":"error(s) occurred"}}')), {
+    ok: false,
+    error: '{"code":"invalid_parameter","message":"error(s) occurred"}',
+  });
+  t.deepEqual(policyStatus(withStatus('{"status":"weird"}')), { ok: false, error: '{"status":"weird"}' });
+  t.deepEqual(policyStatus(withStatus('not json')), { ok: false, error: 'not json' });
+});
+
+type Dep = Parameters<typeof rolloutState>[0];
+const deployment = (generation: number, replicas: number | undefined, status?: Record<string, number>): Dep =>
+  ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'opa', namespace: 'opa', generation }, spec: { replicas }, status }) as Dep;
+
+test('rolloutState table', (t) => {
+  const table: [Dep, boolean, string][] = [
+    [undefined, false, 'no Deployment opa/opa'],
+    [deployment(2, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), false, 'new template not yet observed'],
+    [deployment(1, 1, undefined), false, 'new template not yet observed'],
+    [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 0 }), false, '0/1 pods updated'],
+    [deployment(2, 1, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 }), false, '1 old pods terminating'],
+    [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }), false, '0/1 pods available'],
+    [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }), true, '1/1 ready'],
+    [deployment(3, undefined, { observedGeneration: 3, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), true, '1/1 ready'],
+    [deployment(1, 2, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }), false, '1/2 pods available'],
+  ];
+  for (const [d, done, detail] of table) t.deepEqual(rolloutState(d), { done, detail }, JSON.stringify(d?.status));
+});
+
+test('waitForRollout: returns once the Deployment becomes available', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 60 });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube();
+  kube.onGet = (_ref, count) => {
+    if (count === 3) kube.seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }) as KubeObject);
+  };
+  await waitForRollout(ctx, kube);
+  t.deepEqual(kube.log(), ['get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa']);
+  t.deepEqual(ctx.services.fakes.clock.sleeps, [100, 200]);
+});
+
+test('waitForRollout: times out with the last detail (fake clock)', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 5 });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube().seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }) as KubeObject);
+  const start = ctx.services.fakes.clock.time;
+  const error = await t.throwsAsync(waitForRollout(ctx, kube), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'OPA did not become ready within 5s (0/1 pods available).');
+  t.true(ctx.services.fakes.clock.time - start >= 5000);
+  t.true(ctx.services.fakes.clock.time - start < 6100);
+});
+
+const policyCms = [configMap({}), { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } }] as KubeObject[];
+
+test('waitForPolicies: throws kube-mgmt’s error text for a rejected policy', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube().seed(
+    configMap({}, { [POLICY_STATUS_ANNOTATION]: '{"status":"error","error":"1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe"}' }),
+    { ...configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }), metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } } },
+  );
+  const error = await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'kube-mgmt could not load ConfigMap opa/image-policy: 1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe');
+});
+
+test('waitForPolicies: resolves when every ConfigMap reports ok; times out naming the silent one', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 3 });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube().seed(
+    configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
+    { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } } as KubeObject,
+  );
+  await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { message: /kube-mgmt did not report on ConfigMap opa\/opa-default-system-main within 3s/ });
+  kube.seed({ ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } } } as KubeObject);
+  await t.notThrowsAsync(waitForPolicies(ctx, kube, policyCms));
+});
