@@ -1,0 +1,173 @@
+// verify: what the API server answered, judged exactly against what the article (and the bypass matrix) expects.
+import test from 'ava';
+import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
+import { ARTICLE_CASES, articlePod, casePod, denial, formatChecks, judge, loadExtendedCases, runArticleSuite } from '../../src/steps/verify.js';
+import { pushTrustedImage } from '../../src/steps/registry.js';
+import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
+
+const ARTICLE_DENIAL = `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`;
+const REGISTRY = 'host.minikube.internal:5000';
+const denied = (message: string, code = 400): AdmissionOutcome => ({ allowed: false, code, message });
+const admitted: AdmissionOutcome = { allowed: true, code: 201, message: '' };
+
+test('denial() words it as the API server does (the article’s kubectl output)', (t) => {
+  t.is(denial("Image 'nginx:1.21.1' comes from untrusted registry"), ARTICLE_DENIAL);
+});
+
+test('judge: the article’s exact denial passes', (t) => {
+  t.deepEqual(judge('bad repo', 'deny', ["Image 'nginx:1.21.1' comes from untrusted registry"], denied(ARTICLE_DENIAL)), {
+    name: 'bad repo',
+    expected: "denied: Image 'nginx:1.21.1' comes from untrusted registry",
+    actual: "denied: Image 'nginx:1.21.1' comes from untrusted registry",
+    passed: true,
+  });
+});
+
+test('judge: a different denial text, or a prefix of it, fails', (t) => {
+  const expected = ["Image 'nginx:1.21.1' comes from untrusted registry"];
+  t.false(judge('x', 'deny', expected, denied(`${ARTICLE_DENIAL}.`)).passed);
+  t.false(judge('x', 'deny', expected, denied(denial("Image 'nginx:1.21.1' comes from untrusted"))).passed);
+  t.false(judge('x', 'deny', expected, denied(denial("Image 'nginx:1.21.2' comes from untrusted registry"))).passed);
+});
+
+test('judge: a denial by something else than our webhook shows code and full message, and fails', (t) => {
+  const result = judge('x', 'deny', ['m'], denied('pods "web-server" is forbidden: exceeded quota', 403));
+  t.is(result.actual, 'denied: (403) pods "web-server" is forbidden: exceeded quota');
+  t.false(result.passed);
+  const other = judge('x', 'deny', ['m'], denied('admission webhook "other.example.com" denied the request: m'));
+  t.false(other.passed);
+});
+
+test('judge: allow vs deny both ways', (t) => {
+  t.deepEqual(judge('ok', 'allow', [], admitted), { name: 'ok', expected: 'admitted', actual: 'admitted', passed: true });
+  t.deepEqual(judge('ok', 'allow', [], denied(denial('m'))), { name: 'ok', expected: 'admitted', actual: 'denied: m', passed: false });
+  t.deepEqual(judge('bad', 'deny', ['m'], admitted), { name: 'bad', expected: 'denied: m', actual: 'admitted', passed: false });
+});
+
+test('judge: several messages are compared sorted, joined with ", "', (t) => {
+  const result = judge('two', 'deny', ['b message', 'a message'], denied(denial('a message, b message')));
+  t.is(result.expected, 'denied: a message, b message');
+  t.true(result.passed);
+  t.false(judge('two', 'deny', ['b message', 'a message'], denied(denial('b message, a message'))).passed);
+});
+
+/** The policy as the article states it, keyed on the first container image. */
+const articlePolicy = (registry: string) => (_op: string, pod: KubeObject): AdmissionOutcome => {
+  const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
+  if (!image.startsWith(`${registry}/`)) return denied(denial(`Image '${image}' comes from untrusted registry`));
+  if (image.endsWith(':latest')) return denied(denial(`Image '${image}' used latest image`));
+  return admitted;
+};
+
+test('runArticleSuite: three server-side dry-run creates, judged', async (t) => {
+  const ctx = makeCtx({ verifyNamespace: 'sandbox' });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  kube.admission = articlePolicy(REGISTRY);
+  const results = await runArticleSuite(ctx, kube);
+  t.deepEqual(results, [
+    { name: 'untrusted registry (pod-bad-repo.yaml)', expected: "denied: Image 'nginx:1.21.1' comes from untrusted registry", actual: "denied: Image 'nginx:1.21.1' comes from untrusted registry", passed: true },
+    { name: 'latest tag (pod-bad-tag.yaml)', expected: `denied: Image '${REGISTRY}/nginx:latest' used latest image`, actual: `denied: Image '${REGISTRY}/nginx:latest' used latest image`, passed: true },
+    { name: 'trusted and pinned (pod-ok.yaml)', expected: 'admitted', actual: 'admitted', passed: true },
+  ]);
+  t.is(kube.calls.length, 3);
+  for (const call of kube.calls) {
+    t.is(call.op, 'createPod');
+    t.is(call.key, 'v1/Pod/sandbox/web-server');
+    t.true(call.dryRun);
+    const pod = call.body as KubeObject;
+    t.is(pod.metadata!.namespace, 'sandbox');
+    t.is((pod.metadata!.labels as Record<string, string>)['app.kubernetes.io/managed-by'], 'bootstrap');
+    t.is((pod.metadata!.labels as Record<string, string>).run, 'web-server');
+  }
+  t.deepEqual(kube.calls.map((c) => (c.body as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image), [
+    'nginx:1.21.1',
+    `${REGISTRY}/nginx:latest`,
+    `${REGISTRY}/nginx:1.21.1`,
+  ]);
+  t.is(kube.objects.size, 0, 'dry runs store nothing');
+});
+
+test('runArticleSuite: a cluster without the webhook fails the two denials', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const results = await runArticleSuite(ctx, new FakeKube());
+  t.deepEqual(results.map((r) => r.passed), [false, false, true]);
+  t.deepEqual(results.map((r) => r.actual), ['admitted', 'admitted', 'admitted']);
+  t.is(ARTICLE_CASES.length, 3);
+});
+
+test('loadExtendedCases renders {{ registry }} in images and messages', async (t) => {
+  const cases = await loadExtendedCases('reg.test:5555');
+  t.true(cases.length >= 10);
+  const names = new Set(cases.map((c) => c.name));
+  t.is(names.size, cases.length, 'names are unique');
+  const text = JSON.stringify(cases);
+  t.false(text.includes('{{'));
+  t.true(text.includes('reg.test:5555/'));
+  const badTag = cases.find((c) => c.name === 'article-bad-tag')!;
+  t.deepEqual(badTag, { name: 'article-bad-tag', via: 'create', containers: ['reg.test:5555/nginx:latest'], expect: 'deny', messages: ["Image 'reg.test:5555/nginx:latest' used latest image"] });
+  for (const c of cases) {
+    t.true(['create', 'update', 'ephemeral'].includes(c.via), c.name);
+    t.true(c.expect === 'allow' || (c.messages?.length ?? 0) > 0, c.name);
+  }
+});
+
+test('casePod: create carries the case’s containers and init containers', (t) => {
+  const pod = casePod({ name: 'init-bad', via: 'create', containers: ['r/a:1'], initContainers: ['evil/b:2', 'r/c:3'], expect: 'deny' }, 'ns', 'r/nginx:1.21.1');
+  t.deepEqual(pod, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'bootstrap-verify-init-bad', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'bootstrap' } },
+    spec: { containers: [{ name: 'c0', image: 'r/a:1' }], initContainers: [{ name: 'i0', image: 'evil/b:2' }, { name: 'i1', image: 'r/c:3' }] },
+  });
+});
+
+test('casePod: update starts from base images in the same shape; ephemeral from one base container', (t) => {
+  const update = casePod({ name: 'upd', via: 'update', containers: ['evil/a:1', 'evil/b:1'], initContainers: ['evil/i:1'], expect: 'deny' }, 'ns', 'base:1');
+  t.deepEqual(update.spec, { containers: [{ name: 'c0', image: 'base:1' }, { name: 'c1', image: 'base:1' }], initContainers: [{ name: 'i0', image: 'base:1' }] });
+  const ephemeral = casePod({ name: 'eph', via: 'ephemeral', ephemeralContainers: ['evil/e:1'], expect: 'deny' }, 'ns', 'base:1');
+  t.deepEqual(ephemeral.spec, { containers: [{ name: 'c0', image: 'base:1' }] });
+});
+
+test('casePod: names are cut to 63 characters without a trailing dash', (t) => {
+  const pod = casePod({ name: `${'a'.repeat(45)}-${'b'.repeat(20)}`, via: 'create', containers: ['x:1'], expect: 'allow' }, 'ns', 'b:1');
+  const name = pod.metadata!.name!;
+  t.true(name.length <= 63);
+  t.is(name, `bootstrap-verify-${'a'.repeat(45)}`);
+});
+
+test('formatChecks: a row per check and the summary line', (t) => {
+  const text = formatChecks([
+    { name: 'one', expected: 'admitted', actual: 'admitted', passed: true },
+    { name: 'second check', expected: 'denied: m', actual: 'admitted', passed: false },
+  ]);
+  t.is(
+    text,
+    [
+      '      check         outcome',
+      'PASS  one           admitted',
+      'FAIL  second check  admitted',
+      '                    expected denied: m',
+      '1/2 checks as expected',
+    ].join('\n'),
+  );
+});
+
+// BUG (src/templates pods/pod-ok.yaml + src/steps/verify.ts articlePod vs src/steps/registry.ts pushTrustedImage):
+// pushTrustedImage drops a docker.io/ and library/ prefix from the repository it pushes to, but the ok pod (and
+// `status`) use trustedImage verbatim, so with trustedImage docker.io/library/nginx:1.21.1 the ok pod refers to
+// <registry>/docker.io/library/nginx:1.21.1, a repository that was never pushed. Remove `.failing` once fixed.
+test.failing('the ok pod refers to the repository pushTrustedImage pushed to (trustedImage with docker.io/library/)', async (t) => {
+  const ctx = makeCtx({ trustedImage: 'docker.io/library/nginx:1.21.1' });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  ctx.services.fakes.docker.images.add('docker.io/library/nginx:1.21.1');
+  await pushTrustedImage(ctx, fakeTask().task);
+  const [pushed] = ctx.services.fakes.docker.pushed; // localhost:5000/<path>:<tag>
+  const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
+  const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
+  t.is(image.slice(REGISTRY.length), pushed!.slice('localhost:5000'.length));
+});
