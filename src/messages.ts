@@ -60,7 +60,7 @@ export const messages = {
   policySyntax: (file: string, output: string) =>
     usage(`The policy ${file} does not compile:\n${output.trim()}`, 'Fix the Rego at the position OPA shows; nothing was applied.'),
   policyCheckUnavailable: () =>
-    'No opa binary found (OPA or PATH): the custom policy is checked by kube-mgmt after it is applied.',
+    'No opa binary (OPA or PATH) and no local OPA image: the custom policy is checked by kube-mgmt after it is applied.',
   rolloutTimeout: (seconds: number, detail: string) =>
     fault(`OPA did not become ready within ${seconds}s (${detail}).`, 'Look at the pod: `kubectl -n opa describe pod -l app=opa` and `kubectl -n opa logs -l app=opa -c opa`; image pulls on a slow network can take longer (--wait-seconds).'),
   policyRejected: (configMap: string, error: string) =>

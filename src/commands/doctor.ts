@@ -1,8 +1,8 @@
 import type { Ctx } from '../context.js';
-import { preflightTasks } from '../steps/preflight.js';
+import { preflightTask } from '../steps/preflight.js';
 import { runTasks, type Io } from './run.js';
 
 export async function doctor(ctx: Ctx, io: Io): Promise<void> {
   io.print(`Node.js ${process.versions.node}`);
-  await runTasks([{ title: 'Preflight', task: (_c, task) => task.newListr(preflightTasks(), { concurrent: true, exitOnError: false }) }], ctx, io);
+  await runTasks([preflightTask()], ctx, io);
 }

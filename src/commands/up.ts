@@ -2,7 +2,7 @@ import type { Ctx } from '../context.js';
 import { certificateTasks } from '../steps/certificates.js';
 import { clusterTasks, nodeReachesRegistryTask } from '../steps/cluster.js';
 import { opaTasks } from '../steps/opa.js';
-import { preflightTasks } from '../steps/preflight.js';
+import { preflightTask } from '../steps/preflight.js';
 import { registryTasks } from '../steps/registry.js';
 import { formatChecks, verifyTasks } from '../steps/verify.js';
 import type { Task } from '../tasks.js';
@@ -12,7 +12,7 @@ import { runTasks, type Io } from './run.js';
 /** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order; then verify. */
 export function upTasks(): Task[] {
   return [
-    { title: 'Preflight', task: (_ctx, task) => task.newListr(preflightTasks(), { concurrent: true, exitOnError: false }) },
+    preflightTask(),
     {
       title: 'Registry, cluster and certificates',
       task: (_ctx, task) =>

@@ -1,4 +1,5 @@
 // Preflight: every prerequisite checked before anything changes, each failure naming its fix.
+import path from 'node:path';
 import { CommandNotFoundError } from '../adapters/cmd.js';
 import { looksLocal } from '../adapters/kube.js';
 import { MINIKUBE_MIN_VERSION, versionAtLeast } from '../adapters/minikube.js';
@@ -53,42 +54,67 @@ export async function checkExistingCluster(ctx: Ctx): Promise<string> {
   return `context ${kube.contextName}, Kubernetes ${version}`;
 }
 
-/** A custom policy is compiled by a real OPA before anything is applied, when an opa binary is at hand. */
+/**
+ * A custom policy is compiled by a real OPA before anything is applied: an opa binary if one is at hand,
+ * else the OPA image the cluster will run anyway, through Docker.
+ */
 export async function checkPolicyFile(ctx: Ctx): Promise<string> {
-  const file = ctx.config.policyFile!;
+  const file = path.resolve(ctx.config.policyFile!);
   const opa = await ctx.services.opaBinary();
-  if (!opa) {
-    ctx.notes.push(messages.policyCheckUnavailable());
-    return 'not checked (no opa binary)';
+  let result;
+  if (opa) {
+    result = await ctx.services.cmd.run(opa, ['check', '--strict', file]);
+  } else {
+    const docker = await ctx.services.docker().catch(() => undefined);
+    if (!docker || !(await docker.imageExists(ctx.config.opaImage).catch(() => false))) {
+      ctx.notes.push(messages.policyCheckUnavailable());
+      return 'not checked (no opa binary or OPA image here)';
+    }
+    result = await ctx.services.cmd.run('docker', ['run', '--rm', '-v', `${file}:/policy/${path.basename(file)}:ro`, ctx.config.opaImage, 'check', '--strict', `/policy/${path.basename(file)}`]);
   }
-  const result = await ctx.services.cmd.run(opa, ['check', '--v1-compatible', file]);
-  if (result.exitCode !== 0) throw messages.policySyntax(file, result.stderr || result.stdout);
-  return `${file} compiles`;
+  if (result.exitCode !== 0) throw messages.policySyntax(ctx.config.policyFile!, result.stderr || result.stdout);
+  return `${ctx.config.policyFile} compiles`;
 }
 
-const check = (title: string, run: (ctx: Ctx) => Promise<string>, enabled: (ctx: Ctx) => boolean = () => true): Task => ({
-  title,
-  enabled,
-  task: async (ctx, task) => {
-    try {
-      task.title = `${title}: ${await run(ctx)}`;
-    } catch (error) {
-      // A dry run prints the whole plan even where the machine is not ready for it.
-      if (!ctx.options.dryRun) throw error;
-      ctx.notes.push(errorText(error));
-      task.skip(`${title}: would fail (${errorText(error).split('\n')[0]})`);
-    }
-  },
-});
+interface Check {
+  title: string;
+  run: (ctx: Ctx) => Promise<string>;
+  enabled?: (ctx: Ctx) => boolean;
+}
 
-export const needsDocker = (ctx: Ctx) => ctx.config.cluster === 'minikube' || !ctx.options.keepRegistry;
+export const CHECKS: Check[] = [
+  { title: 'Docker engine', run: checkDocker },
+  { title: 'minikube', run: checkMinikube, enabled: isMinikube },
+  { title: 'Registry port', run: checkRegistryPort },
+  { title: 'Cluster', run: checkExistingCluster, enabled: (ctx) => !isMinikube(ctx) },
+  { title: 'Custom policy', run: checkPolicyFile, enabled: (ctx) => Boolean(ctx.config.policyFile) },
+];
 
-export function preflightTasks(): Task[] {
-  return [
-    check('Docker engine', checkDocker),
-    check('minikube', checkMinikube, isMinikube),
-    check('Registry port', checkRegistryPort),
-    check('Cluster', checkExistingCluster, (ctx) => !isMinikube(ctx)),
-    check('Custom policy', checkPolicyFile, (ctx) => Boolean(ctx.config.policyFile)),
-  ];
+/** All checks run side by side and all report; then the first failure stops the run (a dry run only notes them). */
+export function preflightTask(): Task {
+  return {
+    title: 'Preflight',
+    task: async (ctx, parent) => {
+      const failures: unknown[] = [];
+      const subtasks: Task[] = CHECKS.map(({ title, run, enabled }) => ({
+        title,
+        enabled: enabled ?? (() => true),
+        task: async (_ctx, task) => {
+          try {
+            task.title = `${title}: ${await run(ctx)}`;
+          } catch (error) {
+            if (!ctx.options.dryRun) {
+              failures.push(error);
+              throw error;
+            }
+            // A dry run prints the whole plan even where the machine is not ready for it.
+            ctx.notes.push(errorText(error));
+            task.skip(`${title}: would fail (${errorText(error).split('\n')[0]})`);
+          }
+        },
+      }));
+      await parent.newListr(subtasks, { concurrent: true, exitOnError: false }).run(ctx);
+      if (failures.length) throw failures[0];
+    },
+  };
 }
