@@ -191,6 +191,16 @@ export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags
   return validateConfig(merged);
 }
 
+/**
+ * Where the trusted image lives in our registry: its repository without Docker Hub's implicit
+ * `docker.io/` and `library/` prefixes (nginx:1.21.1 and docker.io/library/nginx:1.21.1 both become nginx:1.21.1).
+ */
+export function trustedImagePath(image: string): { repository: string; tag: string; ref: string } {
+  const { repository, tag } = splitImage(image);
+  const path = repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+  return { repository: path, tag, ref: `${path}:${tag}` };
+}
+
 /** Splits `repository:tag` (validated above). */
 export function splitImage(image: string): { repository: string; tag: string } {
   const at = image.lastIndexOf(':');

@@ -1,6 +1,6 @@
 // `status`: each component's state, read only.
 import type { KubeObject } from '../adapters/kube.js';
-import { splitImage } from '../config.js';
+import { trustedImagePath } from '../config.js';
 import { localRegistryUrl, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { base64 } from '../certs.js';
@@ -33,7 +33,7 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
     return { ok: state.running, state: state.running ? `running on ${localRegistryUrl(ctx)}` : 'stopped' };
   });
   const image = safely('trusted image', async () => {
-    const { repository, tag } = splitImage(ctx.config.trustedImage);
+    const { repository, tag } = trustedImagePath(ctx.config.trustedImage);
     const present = await ctx.services.registryApi.hasManifest(localRegistryUrl(ctx), repository, tag);
     return { ok: present, state: present ? `${repository}:${tag} in the registry` : `${repository}:${tag} missing` };
   });

@@ -1,7 +1,7 @@
 // The registry container (compose/registry.yaml, created through dockerode) and the trusted image in it.
 import { formatCommand } from '../adapters/cmd.js';
 import type { ContainerSpec, ContainerState } from '../adapters/docker.js';
-import { splitImage } from '../config.js';
+import { trustedImagePath } from '../config.js';
 import { localRegistry, localRegistryUrl, waitFor, type Ctx } from '../context.js';
 import { messages } from '../messages.js';
 import { containerDrift, isOurs, loadRegistrySpec } from '../registry-spec.js';
@@ -49,8 +49,7 @@ export async function convergeRegistry(ctx: Ctx, task: TaskWrapper): Promise<Reg
 }
 
 export async function pushTrustedImage(ctx: Ctx, task: TaskWrapper): Promise<boolean> {
-  const { repository, tag } = splitImage(ctx.config.trustedImage);
-  const path = repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+  const { repository: path, tag } = trustedImagePath(ctx.config.trustedImage);
   if (await ctx.services.registryApi.hasManifest(localRegistryUrl(ctx), path, tag)) return false;
   const docker = await ctx.services.docker();
   await ensureImage(ctx, ctx.config.trustedImage, task);
@@ -81,8 +80,7 @@ export function registryTasks(): Task[] {
     {
       title: 'Trusted image',
       skip: dryRunSkip((ctx) => {
-        const { repository, tag } = splitImage(ctx.config.trustedImage);
-        const target = `${localRegistry(ctx)}/${repository}:${tag}`;
+        const target = `${localRegistry(ctx)}/${trustedImagePath(ctx.config.trustedImage).ref}`;
         return [formatCommand('docker', ['pull', ctx.config.trustedImage]), formatCommand('docker', ['tag', ctx.config.trustedImage, target]), formatCommand('docker', ['push', target])].join(' && ');
       }),
       task: async (ctx, task) => {

@@ -1,6 +1,7 @@
 // The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
 import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
 import { waitFor, type CheckResult, type Ctx } from '../context.js';
+import { trustedImagePath } from '../config.js';
 import { MANAGED_BY } from '../manifests.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
 import type { Task } from '../tasks.js';
@@ -45,7 +46,7 @@ function withNamespace(pod: KubeObject, namespace: string, name?: string): KubeO
 }
 
 export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
-  const [pod] = await renderYamlTemplate<KubeObject>(file, { registry: ctx.registryHost!, trustedImage: ctx.config.trustedImage });
+  const [pod] = await renderYamlTemplate<KubeObject>(file, { registry: ctx.registryHost!, trustedImage: trustedImagePath(ctx.config.trustedImage).ref });
   return withNamespace(pod!, ctx.config.verifyNamespace);
 }
 
@@ -111,7 +112,7 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
 
 export async function runExtendedSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
   const registry = ctx.registryHost!;
-  const baseImage = `${registry}/${ctx.config.trustedImage}`;
+  const baseImage = `${registry}/${trustedImagePath(ctx.config.trustedImage).ref}`;
   const cases = await loadExtendedCases(registry);
   const results: CheckResult[] = [];
   // A few at a time: each update/ephemeral case creates a real pod.

@@ -156,11 +156,7 @@ test('formatChecks: a row per check and the summary line', (t) => {
   );
 });
 
-// BUG (src/templates pods/pod-ok.yaml + src/steps/verify.ts articlePod vs src/steps/registry.ts pushTrustedImage):
-// pushTrustedImage drops a docker.io/ and library/ prefix from the repository it pushes to, but the ok pod (and
-// `status`) use trustedImage verbatim, so with trustedImage docker.io/library/nginx:1.21.1 the ok pod refers to
-// <registry>/docker.io/library/nginx:1.21.1, a repository that was never pushed. Remove `.failing` once fixed.
-test.failing('the ok pod refers to the repository pushTrustedImage pushed to (trustedImage with docker.io/library/)', async (t) => {
+test('the ok pod refers to the repository pushTrustedImage pushed to (trustedImage with docker.io/library/)', async (t) => {
   const ctx = makeCtx({ trustedImage: 'docker.io/library/nginx:1.21.1' });
   t.teardown(ctx.services.fakes.cleanup);
   ctx.registryHost = REGISTRY;
