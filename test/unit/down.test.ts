@@ -1,0 +1,148 @@
+// down: the webhook first, then everything else, and only what carries our label.
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { Listr } from 'listr2';
+import type { KubeObject } from '../../src/adapters/kube.js';
+import type { Ctx } from '../../src/context.js';
+import { loadRegistrySpec } from '../../src/registry-spec.js';
+import { deleteIfOurs, downTasks } from '../../src/steps/down.js';
+import { FakeKube, makeCtx, stateFromSpec, type FakeCtx } from '../helpers/fakes.js';
+
+const OURS = { 'app.kubernetes.io/managed-by': 'bootstrap' };
+const WEBHOOK_REF = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: 'opa-validating-webhook' };
+const obj = (ref: { apiVersion: string; kind: string; name: string; namespace?: string }, labels?: Record<string, string>): KubeObject => ({
+  apiVersion: ref.apiVersion,
+  kind: ref.kind,
+  metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}), ...(labels ? { labels } : {}) },
+});
+const WEBHOOK_KEY = 'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration//opa-validating-webhook';
+const NS_KEY = 'v1/Namespace//opa';
+const BINDING_KEY = 'rbac.authorization.k8s.io/v1/ClusterRoleBinding//opa-viewer';
+
+const run = (ctx: Ctx) => new Listr<Ctx>(downTasks(), { ctx, renderer: 'silent' }).run();
+
+test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t) => {
+  const kube = new FakeKube();
+  t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'absent');
+  kube.seed(obj(WEBHOOK_REF));
+  t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'not ours');
+  kube.seed(obj(WEBHOOK_REF, { 'app.kubernetes.io/managed-by': 'helm' }));
+  t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'not ours');
+  t.deepEqual(kube.log((c) => c.op === 'delete'), []);
+  t.truthy(kube.stored(WEBHOOK_REF));
+  kube.seed(obj(WEBHOOK_REF, { ...OURS, other: 'x' }));
+  t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'deleted');
+  t.deepEqual(kube.log(), [`get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `delete ${WEBHOOK_KEY}`]);
+  t.is(kube.stored(WEBHOOK_REF), undefined);
+});
+
+async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeCtx> {
+  const ctx = makeCtx({}, options);
+  const { kube, docker, cmd } = ctx.services.fakes;
+  kube.seed(
+    obj(WEBHOOK_REF, OURS),
+    obj({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web-server' }, OURS),
+    obj({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }, { run: 'x' }),
+    obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }, OURS),
+    obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }, OURS),
+  );
+  ctx.kube = kube;
+  cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'trusted-registry', Status: 'Running', Config: { InsecureRegistry: ['host.minikube.internal:5000'] } }] }) });
+  docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000)));
+  return ctx;
+}
+
+test('downTasks: webhook first, then pods, binding and namespace, then the kube-system label; cluster; registry', async (t) => {
+  const ctx = await world();
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube, docker, cmd } = ctx.services.fakes;
+  await run(ctx);
+  t.deepEqual(kube.log(), [
+    `get ${WEBHOOK_KEY}`,
+    `delete ${WEBHOOK_KEY}`,
+    'list v1/Pod/default/*',
+    'delete v1/Pod/default/web-server',
+    `get ${BINDING_KEY}`,
+    `delete ${BINDING_KEY}`,
+    `get ${NS_KEY}`,
+    `delete ${NS_KEY}`,
+    `get ${NS_KEY}`,
+    'apply v1/Namespace//kube-system',
+  ]);
+  t.is(kube.calls[2]!.body, 'app.kubernetes.io/managed-by=bootstrap');
+  t.truthy(kube.stored({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }), "the user's pod stays");
+  t.deepEqual((kube.calls.at(-1)!.body as KubeObject).metadata, { name: 'kube-system', labels: {} });
+  t.deepEqual(cmd.calls, [
+    ['minikube', 'profile', 'list', '--output=json'],
+    ['minikube', 'delete', '--profile=trusted-registry'],
+  ]);
+  t.deepEqual(docker.calls, [['inspectContainer', 'registry'], ['removeContainer', 'registry']]);
+  t.true(docker.volumes.has('bootstrap-registry-data'), 'the volume is kept without --purge');
+  t.deepEqual(await ctx.services.state.readRecord(), { createdProfile: false });
+});
+
+test('downTasks: objects without our label are left alone', async (t) => {
+  const ctx = makeCtx({}, { keepCluster: true, keepRegistry: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube } = ctx.services.fakes;
+  kube.seed(obj(WEBHOOK_REF), obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }), obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }));
+  ctx.kube = kube;
+  await run(ctx);
+  t.deepEqual(kube.log((c) => c.op === 'delete'), []);
+  for (const key of [WEBHOOK_KEY, NS_KEY, BINDING_KEY]) t.true(kube.objects.has(key), key);
+});
+
+test('downTasks: a profile of the user’s (not created by bootstrap) is kept; a foreign registry container too', async (t) => {
+  const ctx = makeCtx({ profile: 'users-profile' });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube, docker, cmd } = ctx.services.fakes;
+  ctx.kube = kube;
+  cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'users-profile', Status: 'Running', Config: {} }] }) });
+  docker.addContainer('registry', { ...stateFromSpec(await loadRegistrySpec(5000)), labels: {} });
+  await run(ctx);
+  t.deepEqual(cmd.calls, [['minikube', 'profile', 'list', '--output=json']]);
+  t.deepEqual(docker.calls, [['inspectContainer', 'registry']]);
+  t.true(docker.containers.has('registry'));
+});
+
+test('downTasks: a profile bootstrap created is deleted even under another name', async (t) => {
+  const ctx = makeCtx({ profile: 'mine' }, { keepRegistry: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube, cmd } = ctx.services.fakes;
+  ctx.kube = kube;
+  await ctx.services.state.updateRecord({ createdProfile: true });
+  cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'mine', Status: 'Stopped', Config: {} }] }) });
+  await run(ctx);
+  t.deepEqual(cmd.calls.at(-1), ['minikube', 'delete', '--profile=mine']);
+});
+
+test('downTasks --purge: removes the volume and the state directory', async (t) => {
+  const ctx = await world({ purge: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  await ctx.services.state.write('ca.crt', 'x');
+  await run(ctx);
+  t.deepEqual(ctx.services.fakes.docker.calls.at(-1), ['removeVolume', 'bootstrap-registry-data']);
+  t.false(ctx.services.fakes.docker.volumes.has('bootstrap-registry-data'));
+  t.false(existsSync(ctx.services.state.dir));
+});
+
+test('downTasks --dry-run: changes nothing anywhere', async (t) => {
+  const ctx = await world({ dryRun: true, purge: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  await run(ctx);
+  t.deepEqual(ctx.services.fakes.kube.calls, []);
+  t.deepEqual(ctx.services.fakes.cmd.calls, []);
+  t.deepEqual(ctx.services.fakes.docker.calls, []);
+});
+
+test('downTasks: an unreachable cluster skips the cluster objects with a note', async (t) => {
+  const ctx = makeCtx({ cluster: 'existing' }, { keepRegistry: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = ctx.services.fakes.kube;
+  kube.serverVersion = async () => {
+    throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+  };
+  await run(ctx);
+  t.deepEqual(kube.calls, []);
+  t.true(ctx.notes.some((n) => n.startsWith('Cluster not reachable (connect ECONNREFUSED 127.0.0.1:6443)')));
+});
