@@ -16,7 +16,7 @@ function loadEnv(): Record<string, string> | undefined {
   return Object.fromEntries(fs.readFileSync(envFile, 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 const env = loadEnv();
-const kube = env ? new Kube(fromKubeconfig(env.KUBECONFIG)) : (undefined as unknown as Kube);
+const kube = env ? new Kube(fromKubeconfig(env.KUBECONFIG ?? '')) : (undefined as unknown as Kube);
 const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const children: ChildProcess[] = [];
@@ -111,7 +111,7 @@ test.serial('a Deployment of mappable images becomes Available, is published in 
   t.is((res as any).result.id, `${ns}/hello/hello.rego`);
   t.is((await annotations(ns, 'hello'))['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
 
-  const pidFile = path.join(env!.TESTBED_DIR, 'pods', pod.metadata.uid, 'pids');
+  const pidFile = path.join(env!.TESTBED_DIR ?? '', 'pods', pod.metadata.uid, 'pids');
   const pids = fs.readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
   t.is(pids.length, 2);
   t.true(pids.every(alive));
@@ -127,7 +127,7 @@ test.serial('kube-mgmt stand-in: loads labelled ConfigMaps, annotates ok / OPA e
   const ns = `tb-kubemgmt-${id}`;
   await createNamespace(ns);
   const port = await freePort();
-  const opa = spawn(env!.OPA, ['run', '--server', `--addr=127.0.0.1:${port}`, '--log-level=error'], {stdio: 'ignore'});
+  const opa = spawn(env!.OPA ?? 'opa', ['run', '--server', `--addr=127.0.0.1:${port}`, '--log-level=error'], {stdio: 'ignore'});
   children.push(opa);
   const standin = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'test/testbed/kube-mgmt-standin.ts'),
     `--kubeconfig=${env!.KUBECONFIG}`, `--namespaces=${ns}`, `--opa-url=http://127.0.0.1:${port}/v1`, '--replicate=v1/configmaps', '--policies=ignored'],

@@ -56,11 +56,12 @@ interface Params {
 }
 
 function parseGvk(v: string): Gvk {
+  // strings.SplitN(value, "/", 3), lower-cased
   const parts = v.split('/');
-  const p = [parts[0], parts[1], parts.slice(2).join('/')].filter((_, i) => i < parts.length);
-  if (p.length < 2 || p.some((x) => !x)) throw new Error(`invalid argument "${v}": format: group/version/kind`);
-  const l = p.map((x) => x.toLowerCase());
-  return l.length === 2 ? {group: '', version: l[0], resource: l[1]} : {group: l[0], version: l[1], resource: l[2]};
+  const l = (parts.length > 3 ? [...parts.slice(0, 2), parts.slice(2).join('/')] : parts).map((x) => x.toLowerCase());
+  if (l.length < 2 || l.some((x) => !x)) throw new Error(`invalid argument "${v}": format: group/version/kind`);
+  const [a = '', b = '', c = ''] = l;
+  return l.length === 2 ? {group: '', version: a, resource: b} : {group: a, version: b, resource: c};
 }
 
 export function parseArgs(argv: string[]): Params {
@@ -90,19 +91,20 @@ export function parseArgs(argv: string[]): Params {
     'enable-policies': (v) => (p.enablePolicies = v), 'enable-data': (v) => (p.enableData = v),
   };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i] ?? '';
     if (a === '--') break;
     if (a === '-v') { p.version = true; continue; }
     if (!a.startsWith('--')) continue; // positional args: cobra passes them to Run, which ignores them
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq);
     const inline = eq < 0 ? undefined : a.slice(eq + 1);
-    if (name in bool) bool[name](inline === undefined ? true : /^(1|t|true|TRUE|True)$/.test(inline));
-    else if (name in str) {
+    const setBool = bool[name], setStr = str[name];
+    if (setBool) setBool(inline === undefined ? true : /^(1|t|true|TRUE|True)$/.test(inline));
+    else if (setStr) {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new Error(`flag needs an argument: --${name}`);
-      str[name](v);
-    } else if (inline === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) i++; // unknown: skip its value
+      setStr(v);
+    } else if (inline === undefined && i + 1 < argv.length && !(argv[i + 1] ?? '').startsWith('-')) i++; // unknown: skip its value
   }
   return p;
 }
@@ -110,7 +112,7 @@ export function parseArgs(argv: string[]): Params {
 const levels: Record<string, number> = {debug: 0, info: 1, warn: 2, error: 3};
 let minLevel = 1;
 function log(level: 'debug' | 'info' | 'warn' | 'error', msg: string) {
-  if (levels[level] < minLevel) return;
+  if ((levels[level] ?? 1) < minLevel) return;
   process.stderr.write(`time="${new Date().toISOString()}" level=${level === 'warn' ? 'warning' : level} msg=${JSON.stringify(msg)}\n`);
 }
 
@@ -171,10 +173,10 @@ export async function main(argv: string[]) {
   const p = parseArgs(argv);
   if (p.version) { console.log('Version: 11.0.7-testbed-standin'); console.log('Git: none'); return; }
   if (!(p.logLevel in levels) || p.logLevel === 'error') { log('error', `Invalid log level ${p.logLevel}`); process.exit(1); }
-  minLevel = levels[p.logLevel];
+  minLevel = levels[p.logLevel] ?? 1;
   const kube = new Kube(p.kubeconfig ? fromKubeconfig(p.kubeconfig) : inCluster());
   if (p.opaAuthFile && p.opaAuth) { log('error', 'You can not use both --opa-auth-token and --opa-auth-token-file'); process.exit(1); }
-  if (p.opaAuthFile) p.opaAuth = fs.readFileSync(p.opaAuthFile, 'utf8').split('\n')[0];
+  if (p.opaAuthFile) p.opaAuth = fs.readFileSync(p.opaAuthFile, 'utf8').split('\n')[0] ?? '';
   const opa = new OpaClient(p.opaUrl, p.opaAuth, {insecure: p.opaAllowInsecure, ca: p.opaCAFile ? fs.readFileSync(p.opaCAFile) : undefined});
 
   if (p.enablePolicies || p.enableData) startConfigMapSync(kube, opa, p);

@@ -45,10 +45,13 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 // ---- image -> local binary ------------------------------------------------------------------------------
 const tsxLoader = `${REPO}/node_modules/tsx/dist/loader.mjs`;
-const IMAGES: {re: RegExp; entrypoint: string; cmd: string[]; argsDefault: string[]}[] = [
-  {re: /^(docker\.io\/)?openpolicyagent\/opa(:[^@]+)?(@.+)?$/, entrypoint: '/opa', cmd: [`${BIN}/opa`], argsDefault: ['run']},
+// user: the image's USER (openpolicyagent/opa images run as 1000:1000; kube-mgmt's ko-built image is taken as root).
+// The opa binary is copied out of the tool cache (under /root, 0700) so that uid 1000 can execute it.
+const POD_BIN = `${DIR}/bin`;
+const IMAGES: {re: RegExp; entrypoint: string; cmd: string[]; argsDefault: string[]; user: [number, number]}[] = [
+  {re: /^(docker\.io\/)?openpolicyagent\/opa(:[^@]+)?(@.+)?$/, entrypoint: '/opa', cmd: [`${POD_BIN}/opa`], argsDefault: ['run'], user: [1000, 1000]},
   {re: /^(docker\.io\/)?openpolicyagent\/kube-mgmt(:[^@]+)?(@.+)?$/, entrypoint: '/kube-mgmt',
-    cmd: [process.execPath, '--import', tsxLoader, `${REPO}/test/testbed/kube-mgmt-standin.ts`], argsDefault: []},
+    cmd: [process.execPath, '--import', tsxLoader, `${REPO}/test/testbed/kube-mgmt-standin.ts`], argsDefault: [], user: [0, 0]},
 ];
 function resolveCommand(c: any): string[] | undefined {
   const img = IMAGES.find((i) => i.re.test(c.image));
@@ -92,16 +95,25 @@ function setupNetwork(rt: PodRt) {
   sh('ip', ['-n', rt.netns, 'link', 'set', 'lo', 'up']);
 }
 
-function writeFiles(dir: string, files: Record<string, Buffer>) {
-  for (const [p, content] of Object.entries(files)) {
+// Files are root-owned with the volume's defaultMode (0644 unless set) or the item's mode; with a pod
+// fsGroup they get that group and g+r, like the kubelet's volume ownership management.
+type Files = Record<string, {content: Buffer; mode?: number}>;
+function writeFiles(dir: string, files: Files, defaultMode: number | undefined, fsGroup: number | undefined) {
+  for (const [p, {content, mode}] of Object.entries(files)) {
     const f = path.join(dir, p);
     fs.mkdirSync(path.dirname(f), {recursive: true});
     fs.writeFileSync(`${f}.tmp`, content);
+    let m = mode ?? defaultMode ?? 0o644;
+    if (fsGroup !== undefined) { fs.chownSync(`${f}.tmp`, 0, fsGroup); m |= 0o040; }
+    fs.chmodSync(`${f}.tmp`, m);
     fs.renameSync(`${f}.tmp`, f);
   }
 }
-const pick = (data: Record<string, Buffer>, items?: {key: string; path: string}[]) =>
-  items?.length ? Object.fromEntries(items.filter((i) => data[i.key]).map((i) => [i.path, data[i.key]])) : data;
+const pick = (data: Record<string, Buffer>, items?: {key: string; path: string; mode?: number}[]): Files =>
+  items?.length ? Object.fromEntries(items.flatMap((i) => { const content = data[i.key]; return content ? [[i.path, {content, mode: i.mode}]] : []; }))
+    : Object.fromEntries(Object.entries(data).map(([k, v]) => [k, {content: v}]));
+const downward = (rt: PodRt, items: any[] = []): Files =>
+  Object.fromEntries(items.map((i: any) => [i.path, {content: Buffer.from(i.fieldRef ? fieldValue(rt.pod, rt.ip, i.fieldRef.fieldPath) : ''), mode: i.mode}]));
 
 async function secretData(ns: string, name: string, optional?: boolean): Promise<Record<string, Buffer>> {
   try {
@@ -125,7 +137,7 @@ function fieldValue(pod: any, ip: string, fieldPath: string): string {
     'status.hostIP': HOST_IP, 'status.podIPs': ip, 'status.hostIPs': HOST_IP,
   };
   const lab = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
-  if (lab) return pod.metadata[lab[1]]?.[lab[2]] ?? '';
+  if (lab) return pod.metadata[lab[1] ?? '']?.[lab[2] ?? ''] ?? '';
   return m[fieldPath] ?? '';
 }
 
@@ -141,22 +153,24 @@ async function tokenFor(rt: PodRt, src: any): Promise<{token: string; expires: n
 
 async function materialiseVolumes(rt: PodRt) {
   const ns = rt.pod.metadata.namespace;
+  const fsGroup: number | undefined = rt.pod.spec.securityContext?.fsGroup;
   for (const v of rt.pod.spec.volumes ?? []) {
     const dir = `${rt.dir}/volumes/${v.name}`;
     fs.mkdirSync(dir, {recursive: true});
-    if (v.secret) writeFiles(dir, pick(await secretData(ns, v.secret.secretName, v.secret.optional), v.secret.items));
-    else if (v.configMap) writeFiles(dir, pick(await configMapData(ns, v.configMap.name, v.configMap.optional), v.configMap.items));
-    else if (v.emptyDir) { /* the directory is enough */ }
-    else if (v.downwardAPI) writeFiles(dir, Object.fromEntries((v.downwardAPI.items ?? []).map((i: any) => [i.path, Buffer.from(i.fieldRef ? fieldValue(rt.pod, rt.ip, i.fieldRef.fieldPath) : '')])));
+    if (v.secret) writeFiles(dir, pick(await secretData(ns, v.secret.secretName, v.secret.optional), v.secret.items), v.secret.defaultMode, fsGroup);
+    else if (v.configMap) writeFiles(dir, pick(await configMapData(ns, v.configMap.name, v.configMap.optional), v.configMap.items), v.configMap.defaultMode, fsGroup);
+    else if (v.emptyDir) { fs.chmodSync(dir, 0o777); }
+    else if (v.downwardAPI) writeFiles(dir, downward(rt, v.downwardAPI.items), v.downwardAPI.defaultMode, fsGroup);
     else if (v.projected) {
+      const mode = v.projected.defaultMode;
       for (const s of v.projected.sources ?? []) {
-        if (s.secret) writeFiles(dir, pick(await secretData(ns, s.secret.name, s.secret.optional), s.secret.items));
-        else if (s.configMap) writeFiles(dir, pick(await configMapData(ns, s.configMap.name, s.configMap.optional), s.configMap.items));
-        else if (s.downwardAPI) writeFiles(dir, Object.fromEntries((s.downwardAPI.items ?? []).map((i: any) => [i.path, Buffer.from(i.fieldRef ? fieldValue(rt.pod, rt.ip, i.fieldRef.fieldPath) : '')])));
+        if (s.secret) writeFiles(dir, pick(await secretData(ns, s.secret.name, s.secret.optional), s.secret.items), mode, fsGroup);
+        else if (s.configMap) writeFiles(dir, pick(await configMapData(ns, s.configMap.name, s.configMap.optional), s.configMap.items), mode, fsGroup);
+        else if (s.downwardAPI) writeFiles(dir, downward(rt, s.downwardAPI.items), mode, fsGroup);
         else if (s.serviceAccountToken) {
           const refresh = async () => {
             const {token, expires} = await tokenFor(rt, s.serviceAccountToken);
-            writeFiles(dir, {[s.serviceAccountToken.path]: Buffer.from(token)});
+            writeFiles(dir, {[s.serviceAccountToken.path]: {content: Buffer.from(token)}}, mode, fsGroup);
             if (!rt.stopping) rt.tokenTimers.push(setTimeout(() => refresh().catch((e) => log(`${rt.key}: token refresh: ${e.message}`)), Math.max(60_000, (expires - Date.now()) * 0.8)));
           };
           await refresh();
@@ -169,7 +183,7 @@ async function materialiseVolumes(rt: PodRt) {
 async function containerEnv(rt: PodRt, c: any): Promise<Record<string, string>> {
   const ns = rt.pod.metadata.namespace;
   const env: Record<string, string> = {
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', HOSTNAME: rt.pod.metadata.name,
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/', HOSTNAME: rt.pod.metadata.name,
     KUBERNETES_SERVICE_HOST: HOST_IP, KUBERNETES_SERVICE_PORT: API_PORT, KUBERNETES_SERVICE_PORT_HTTPS: API_PORT,
     KUBERNETES_PORT: `tcp://${HOST_IP}:${API_PORT}`, KUBERNETES_PORT_443_TCP: `tcp://${HOST_IP}:${API_PORT}`,
     KUBERNETES_PORT_443_TCP_PROTO: 'tcp', KUBERNETES_PORT_443_TCP_ADDR: HOST_IP, KUBERNETES_PORT_443_TCP_PORT: API_PORT,
@@ -206,11 +220,23 @@ async function startContainer(rt: PodRt, ctr: Ctr) {
     mounts.push(`mount --bind ${q(src)} ${q(m.mountPath)}`);
     if (m.readOnly) mounts.push(`mount -o remount,bind,ro ${q(m.mountPath)}`);
   }
-  const script = [...mounts, `cd ${q(c.workingDir ?? '/')}`, `exec ${argv.map(q).join(' ')}`].join(' && ');
+  // user: container securityContext, else pod securityContext, else the image's USER
+  const img = IMAGES.find((i) => i.re.test(c.image))!;
+  const psc = rt.pod.spec.securityContext ?? {}, csc = c.securityContext ?? {};
+  const uid: number = csc.runAsUser ?? psc.runAsUser ?? img.user[0];
+  const explicitUser = csc.runAsUser ?? psc.runAsUser;
+  const gid: number = csc.runAsGroup ?? psc.runAsGroup ?? (explicitUser !== undefined ? 0 : img.user[1]);
+  if (uid === 0 && (csc.runAsNonRoot ?? psc.runAsNonRoot)) {
+    log(`${rt.key}: container ${c.name}: CreateContainerConfigError: container has runAsNonRoot and image will run as root`);
+    ctr.waiting = 'CreateContainerConfigError'; scheduleStatus(rt); return;
+  }
+  const groups = [...new Set([psc.fsGroup, ...(psc.supplementalGroups ?? [])].filter((g) => g !== undefined))];
+  const drop = uid === 0 && gid === 0 && !groups.length ? [] : ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', '--'];
+  const script = [...mounts, `cd ${q(c.workingDir ?? '/')}`, `exec ${[...drop, ...argv].map(q).join(' ')}`].join(' && ');
   const env = await containerEnv(rt, c);
   const logFile = `${LOGS}/${rt.pod.metadata.namespace}_${rt.pod.metadata.name}_${c.name}.log`;
   const out = fs.openSync(logFile, 'a');
-  fs.writeSync(out, `--- ${now()} starting ${argv.join(' ')} in netns ${rt.netns}\n`);
+  fs.writeSync(out, `--- ${now()} starting ${argv.join(' ')} in netns ${rt.netns} as ${uid}:${gid}\n`);
   const proc = spawn('ip', ['netns', 'exec', rt.netns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], {env, stdio: ['ignore', out, out]});
   fs.closeSync(out);
   ctr.proc = proc; ctr.pid = proc.pid; ctr.started = now(); ctr.ready = false; ctr.waiting = undefined; ctr.liveFails = 0; ctr.readyFails = 0;
@@ -449,6 +475,10 @@ async function renewLease() {
 
 async function main() {
   fs.mkdirSync(`${DIR}/pods`, {recursive: true});
+  fs.mkdirSync(POD_BIN, {recursive: true, mode: 0o755});
+  fs.copyFileSync(`${BIN}/opa`, `${POD_BIN}/opa.tmp`);
+  fs.chmodSync(`${POD_BIN}/opa.tmp`, 0o755);
+  fs.renameSync(`${POD_BIN}/opa.tmp`, `${POD_BIN}/opa`);
   for (;;) {
     try { await registerNode(); break; } catch (e: any) { log(`node registration: ${e.message}; retrying`); await sleep(2000); }
   }
