@@ -1,0 +1,118 @@
+// The command line: flags → config and options, and the real binary run end to end where it changes nothing.
+import test from 'ava';
+import { execa } from 'execa';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configFromFlags, optionsFromFlags } from '../../src/cli.js';
+import { defaultRunOptions } from '../../src/context.js';
+
+const BIN = fileURLToPath(new URL('../../bin/bootstrap.js', import.meta.url));
+const NODE_DIR = path.dirname(process.execPath);
+
+async function sandbox(t: { teardown(fn: () => Promise<void>): void }) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs the CLI with a private state dir, no minikube on PATH, and a Docker engine that is not there. */
+function cli(dir: string, args: string[]) {
+  return execa(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    reject: false,
+    all: true,
+    env: { PATH: NODE_DIR, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state'), DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`, KUBECONFIG: path.join(dir, 'kubeconfig'), CI: '1' },
+    extendEnv: false,
+    timeout: 60_000,
+  });
+}
+
+test('configFromFlags: only given flags, in Config terms', (t) => {
+  t.deepEqual(configFromFlags({}), {});
+  t.deepEqual(configFromFlags({ registryPort: 5001, trust: ['quay.io', 'ghcr.io'], driver: 'docker', requireDigest: true, dryRun: true, yes: true }), {
+    registryPort: 5001,
+    extraTrustedRegistries: ['quay.io', 'ghcr.io'],
+    minikubeDriver: 'docker',
+    requireDigest: true,
+  });
+  t.deepEqual(configFromFlags({ cluster: 'existing', context: 'kind-x', registryHost: 'kind-registry:5000', stateDir: '/s', verifyNamespace: 'ns', waitSeconds: 9 }), {
+    cluster: 'existing',
+    context: 'kind-x',
+    registryHost: 'kind-registry:5000',
+    stateDir: '/s',
+    verifyNamespace: 'ns',
+    waitSeconds: 9,
+  });
+});
+
+test('optionsFromFlags: defaults, flags, and keepRegistry', (t) => {
+  t.deepEqual(optionsFromFlags({}), defaultRunOptions());
+  t.deepEqual(optionsFromFlags({ dryRun: true, yes: true, recreateRegistry: true, recreateCluster: true, keepCluster: true, keepRegistry: true, purge: true, create: true, suite: 'extended', json: true }), {
+    dryRun: true,
+    yes: true,
+    recreateRegistry: true,
+    recreateCluster: true,
+    keepCluster: true,
+    keepRegistry: true,
+    purge: true,
+    create: true,
+    suite: 'extended',
+    json: true,
+  });
+  t.false(optionsFromFlags({ cluster: 'existing' }).keepRegistry);
+});
+
+test('bootstrap --help lists the commands', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['--help']);
+  t.is(result.exitCode, 0, result.all);
+  for (const command of ['up', 'verify', 'down', 'status', 'doctor']) t.regex(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), command);
+});
+
+test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the start argv, the webhook, no private key', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['up', '--dry-run', '--cluster', 'minikube']);
+  t.is(result.exitCode, 0, result.all);
+  const out = result.all;
+  t.true(out.includes('minikube start --profile=trusted-registry --insecure-registry=host.minikube.internal:5000 --wait=apiserver'), out);
+  t.true(out.includes('kind: ValidatingWebhookConfiguration'));
+  t.true(out.includes('apiVersion: admissionregistration.k8s.io/v1'));
+  t.true(out.includes('caBundle: '));
+  t.true(out.includes('minikube is not installed'));
+  t.false(out.includes('PRIVATE KEY'));
+  t.false(out.includes('kube_mgmt_token :='));
+  // A dry run writes nothing into the state directory.
+  const stateEntries = await readdir(path.join(dir, 'state')).catch(() => []);
+  t.deepEqual(stateEntries, []);
+});
+
+test('a config file with an unknown key → exit 2 and the message', async (t) => {
+  const dir = await sandbox(t);
+  await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'registryPort: 5001\nregsitryHost: x\n');
+  const result = await cli(dir, ['up', '--dry-run']);
+  t.is(result.exitCode, 2, result.all);
+  t.true(result.stderr.includes(`Unknown setting 'regsitryHost' in ${path.join(dir, 'bootstrap.config.yaml')}.`), result.stderr);
+  t.true(result.stderr.includes('known settings: cluster, profile'));
+});
+
+// BUG (src/cli.ts buildProgram): commander reports a flag value its parser rejects (InvalidArgumentError from `port`/`positive`,
+// a bad --cluster/--suite choice, an unknown option) through program.error(), which exits with code 1, while every other
+// usage error (BootstrapError from messages.usage) exits 2. Fix: in buildProgram, `.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))`
+// on the root command before the subcommands are added (it is inherited), or throw messages.badFlag(...) from the parsers
+// and map commander's CommanderError to exit 2 in main(). Remove `.failing` once fixed.
+test.failing('--registry-port 99999 → exit 2', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['up', '--dry-run', '--registry-port', '99999']);
+  t.is(result.exitCode, 2, result.all);
+  t.true(result.stderr.includes('--registry-port'), result.stderr);
+  t.true(result.stderr.includes('a port number from 1 to 65535'));
+});
+
+test('an invalid --registry-host → exit 2 naming registryHost', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['up', '--dry-run', '--registry-host', 'http://x:5000']);
+  t.is(result.exitCode, 2, result.all);
+  t.true(result.stderr.includes('Invalid registryHost: "http://x:5000"'), result.stderr);
+});
