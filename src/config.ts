@@ -120,6 +120,12 @@ export function isRegistryHost(value: string): boolean {
   return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
 }
 
+/** repository:tag with an explicit tag (a registry port is not a tag) and no digest. */
+function hasExplicitTag(image: string): boolean {
+  const colon = image.lastIndexOf(':');
+  return !/[\s@]/.test(image) && colon > image.lastIndexOf('/') && /^\w[\w.-]{0,127}$/.test(image.slice(colon + 1));
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Cross-field and value checks, after merging. Throws a BootstrapError naming the key and the fix. */
@@ -151,7 +157,7 @@ export function validateConfig(config: Config): Config {
     throw messages.configBadValue('webhookTimeoutSeconds', config.webhookTimeoutSeconds, 'a whole number of seconds from 1 to 30 (the API server limit)');
   }
   if (!(config.waitSeconds > 0)) throw messages.configBadValue('waitSeconds', config.waitSeconds, 'a positive number of seconds');
-  if (!/^[^\s:]+:[^\s:]+$/.test(config.trustedImage) || config.trustedImage.includes('@')) {
+  if (!hasExplicitTag(config.trustedImage)) {
     throw messages.configBadValue('trustedImage', config.trustedImage, 'repository:tag with an explicit tag, e.g. nginx:1.21.1');
   }
   return config;
@@ -192,12 +198,15 @@ export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags
 }
 
 /**
- * Where the trusted image lives in our registry: its repository without Docker Hub's implicit
- * `docker.io/` and `library/` prefixes (nginx:1.21.1 and docker.io/library/nginx:1.21.1 both become nginx:1.21.1).
+ * Where the trusted image lives in our registry: its repository without the registry it came from and without
+ * Docker Hub's `library/` (nginx:1.21.1, docker.io/library/nginx:1.21.1 and ghcr.io/x/nginx:1.21.1 → nginx:1.21.1, x/nginx:1.21.1).
  */
 export function trustedImagePath(image: string): { repository: string; tag: string; ref: string } {
   const { repository, tag } = splitImage(image);
-  const path = repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
+  // Docker's rule: the first component names a registry when it has a dot or a colon, or is localhost.
+  const [first, ...rest] = repository.split('/');
+  const withoutRegistry = rest.length && (/[.:]/.test(first!) || first === 'localhost') ? rest.join('/') : repository;
+  const path = withoutRegistry.replace(/^library\//, '');
   return { repository: path, tag, ref: `${path}:${tag}` };
 }
 

@@ -1,0 +1,338 @@
+// End to end on the test bed (scripts/testbed/up): the real CLI against a real kube-apiserver, the real admission
+// path (kube-apiserver → webhook → OPA over TLS with our certificates → the policy the kube-mgmt stand-in loaded from
+// our ConfigMaps), the real Docker engine and registry stand-in. Each test leaves the environment converged for the next.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import * as k8s from '@kubernetes/client-node';
+import test from 'ava';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+import { readTestbedEnv } from './helpers/testbed-env.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const env = readTestbedEnv();
+const registryHost = env.REGISTRY_HOST;
+let stateHome: string;
+
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(env.KUBECONFIG);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const apps = kc.makeApiClient(k8s.AppsV1Api);
+const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+const docker = new Docker();
+
+interface Run {
+  exitCode: number;
+  output: string;
+  stdout: string;
+  ms: number;
+}
+
+/** The CLI as a user runs it, in CI mode (plain renderer), against the test bed. */
+async function bootstrap(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const start = Date.now();
+  const result = await execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), ...args], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA, ...extraEnv },
+  });
+  return { exitCode: result.exitCode ?? -1, output: result.all ?? '', stdout: result.stdout, ms: Date.now() - start };
+}
+
+const existing = ['--cluster', 'existing', '--registry-host', registryHost];
+const up = (...args: string[]) => bootstrap(['up', ...existing, ...args]);
+const verifyJson = async (...args: string[]) => {
+  const run = await bootstrap(['verify', ...existing, '--json', ...args]);
+  return { run, report: JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; actual: string; passed: boolean }[] } };
+};
+
+const pod = (namespace: string, image: string): k8s.V1Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'e2e-probe', namespace },
+  spec: { containers: [{ name: 'c', image }] },
+});
+
+/** A server-side dry-run pod creation: undefined when admitted, else the API server's message. */
+async function dryRunPod(namespace: string, image: string): Promise<string | undefined> {
+  try {
+    await core.createNamespacedPod({ namespace, body: pod(namespace, image), dryRun: 'All' });
+    return undefined;
+  } catch (error) {
+    const body = (error as { body?: string }).body;
+    return (body && (JSON.parse(body) as { message?: string }).message) || String(error);
+  }
+}
+
+async function webhookExists(): Promise<boolean> {
+  try {
+    await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(250);
+  }
+}
+
+const namespaceGone = () => until('namespace opa gone', async () => core.readNamespace({ name: 'opa' }).then(() => false, () => true), 120_000);
+
+test.before(async () => {
+  stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-e2e-'));
+});
+
+test.after.always(async () => {
+  // Never leave a webhook behind for the next test file.
+  await bootstrap(['down', ...existing]);
+  await rm(stateHome, { recursive: true, force: true });
+});
+
+test.serial('cold up: the article end to end, with its three results and messages', async (t) => {
+  await bootstrap(['down', ...existing, '--purge']);
+  await namespaceGone();
+  const run = await up();
+  t.is(run.exitCode, 0, run.output);
+  t.regex(run.output, /PASS {2}untrusted registry \(pod-bad-repo\.yaml\) +denied: Image 'nginx:1\.21\.1' comes from untrusted registry/);
+  t.true(run.output.includes(`denied: Image '${registryHost}/nginx:latest' used latest image`));
+  t.regex(run.output, /PASS {2}trusted and pinned \(pod-ok\.yaml\) +admitted/);
+  t.log(`cold up: ${run.ms} ms`);
+
+  // The same decisions as a user sees them from the API server.
+  t.is(await dryRunPod('default', 'nginx:1.21.1'), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`);
+  t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image '${registryHost}/nginx:latest' used latest image`);
+  t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
+});
+
+test.serial('verify --json reports 3/3; up again changes nothing', async (t) => {
+  const { run, report } = await verifyJson();
+  t.is(run.exitCode, 0, run.output);
+  t.is(report.passed, 3);
+  t.is(report.failed, 0);
+
+  const versions = async () => {
+    const [deployment, secret, policy, webhook] = await Promise.all([
+      apps.readNamespacedDeployment({ namespace: 'opa', name: 'opa' }),
+      core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' }),
+      core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' }),
+      admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' }),
+    ]);
+    return [deployment, secret, policy, webhook].map((o) => o.metadata?.resourceVersion);
+  };
+  const before = await versions();
+  const again = await up();
+  t.is(again.exitCode, 0, again.output);
+  t.deepEqual(await versions(), before, 'a converged up must not write anything');
+  t.regex(again.output, /Registry container: already running/);
+  t.regex(again.output, /Trusted image: nginx:1\.21\.1 already in the registry/);
+  t.regex(again.output, /Certificates: reused/);
+  t.log(`converged up: ${again.ms} ms`);
+});
+
+test.serial('verify --suite extended: no bypass is admitted (create, update, ephemeral containers)', async (t) => {
+  const { run, report } = await verifyJson('--suite', 'extended');
+  t.is(run.exitCode, 0, run.output);
+  t.is(report.failed, 0);
+  t.true(report.passed >= 25, `only ${report.passed} checks ran`);
+  t.true(report.checks.some((c) => c.name.startsWith('ephemeral:') && c.actual.startsWith('denied')));
+  t.true(report.checks.some((c) => c.name.startsWith('update:') && c.actual.startsWith('denied')));
+});
+
+test.serial('the webhook really decides: removed, the bad pods are admitted; restored by up, denied again', async (t) => {
+  await admission.deleteValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
+  await until('webhook gone from the API server cache', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 10_000);
+  t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined);
+  const { report } = await verifyJson();
+  t.is(report.failed, 2, 'without the webhook both bad pods are admitted');
+
+  t.is((await up()).exitCode, 0);
+  t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
+});
+
+test.serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {
+  await apps.patchNamespacedDeployment(
+    { namespace: 'opa', name: 'opa', body: { spec: { replicas: 0 } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+  await until('OPA pods gone', async () => (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.length === 0);
+  const bad = 'nginx:1.21.1';
+  t.is(await dryRunPod('kube-system', bad), undefined, 'kube-system is exempt (namespace selector)');
+  t.is(await dryRunPod('opa', bad), undefined, 'opa is exempt (namespace selector)');
+  // failurePolicy Fail: with OPA unreachable, even a trusted image is refused elsewhere.
+  t.regex((await dryRunPod('default', `${registryHost}/nginx:1.21.1`)) ?? 'admitted', /failed calling webhook "validating-webhook\.openpolicyagent\.org"/);
+
+  const down = await bootstrap(['down', ...existing, '--keep-registry']);
+  t.is(down.exitCode, 0, down.output);
+  t.false(await webhookExists());
+  await namespaceGone();
+  t.is(await dryRunPod('default', bad), undefined, 'no webhook left behind');
+
+  const recovered = await up();
+  t.is(recovered.exitCode, 0, recovered.output);
+  t.regex(recovered.output, /3\/3 checks as expected/);
+});
+
+test.serial('kube-mgmt loads the policy: a Rego error shows in the status annotation and up reports it', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-policy-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const broken = path.join(dir, 'broken.rego');
+  await writeFile(broken, 'package kubernetes.validating.images\n\ndeny contains msg if {\n  msg := \n}\n');
+  // No opa binary on PATH and no OPA image in Docker: the policy reaches kube-mgmt, whose verdict up must show.
+  const pathWithoutOpa = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !existsSync(path.join(dir, 'opa'))).join(path.delimiter);
+  const run = await bootstrap(['up', ...existing, '--policy-file', broken, '--wait-seconds', '30'], { OPA: '', PATH: pathWithoutOpa });
+  t.not(run.exitCode, 0);
+  t.regex(run.output, /kube-mgmt could not load ConfigMap opa\/image-policy: .*rego_parse_error/s);
+  const cm = await core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' });
+  const status = JSON.parse(cm.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status']!) as { status: string; error: unknown };
+  t.is(status.status, 'error');
+  t.regex(JSON.stringify(status.error), /rego_parse_error/);
+
+  const fixed = await up();
+  t.is(fixed.exitCode, 0, fixed.output);
+  const ok = await core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' });
+  t.is(ok.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
+});
+
+test.serial('a tampered policy ConfigMap is repaired by up', async (t) => {
+  await core.patchNamespacedConfigMap(
+    {
+      namespace: 'opa',
+      name: 'image-policy',
+      body: { data: { 'image-policy.rego': 'package kubernetes.validating.images\n\ndeny := set()\n' } },
+    },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+  await until('tampered policy in effect', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 30_000);
+  const run = await up();
+  t.is(run.exitCode, 0, run.output);
+  t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
+});
+
+test.serial('state directory deleted: certificates renewed, and Secret, webhook CA bundle and OPA follow', async (t) => {
+  const before = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
+  await rm(path.join(stateHome, 'opa-trusted-registry-bootstrap'), { recursive: true, force: true });
+  const run = await up();
+  t.is(run.exitCode, 0, run.output);
+  t.regex(run.output, /Certificates: created/);
+  const after = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
+  t.not(after.data!['tls.crt'], before.data!['tls.crt']);
+  const ca = await import('node:fs/promises').then((fs) => fs.readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt')));
+  const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
+  t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
+  t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
+});
+
+test.serial('registry container removed: up restores it and the pushed image survived in the volume', async (t) => {
+  await docker.getContainer('registry').remove({ force: true });
+  const run = await up();
+  t.is(run.exitCode, 0, run.output);
+  t.regex(run.output, /Registry container: created/);
+  t.regex(run.output, /Trusted image: nginx:1\.21\.1 already in the registry/);
+});
+
+test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates', async (t) => {
+  await bootstrap(['down', ...existing]);
+  await namespaceGone();
+  for (const waitMs of [300, 900, 1500]) {
+    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
+      cwd: repo,
+      reject: false,
+      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
+    });
+    await delay(waitMs);
+    child.kill('SIGINT');
+    const result = await child;
+    t.not(result.exitCode, undefined);
+  }
+  const run = await up();
+  t.is(run.exitCode, 0, run.output);
+  t.regex(run.output, /3\/3 checks as expected/);
+  const containers = await docker.listContainers({ all: true, filters: { name: ['^/registry$'] } });
+  t.is(containers.length, 1);
+  t.is((await apps.listNamespacedDeployment({ namespace: 'opa' })).items.length, 1);
+  t.is((await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => !p.metadata?.deletionTimestamp).length, 1);
+});
+
+test.serial('bad input fails clearly and changes nothing', async (t) => {
+  // A port held by another process.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const held = await up('--registry-port', String(port));
+  t.is(held.exitCode, 1);
+  t.regex(held.output, new RegExp(`Port ${port} is already in use by another process`));
+
+  // Docker engine down.
+  const noDocker = await bootstrap(['up', ...existing], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  t.is(noDocker.exitCode, 1);
+  t.regex(noDocker.output, /Cannot reach the Docker engine.*\n.*Start Docker/);
+
+  // An unreachable cluster (nothing listens on that loopback port).
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-kc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const deadConfig = path.join(dir, 'kubeconfig');
+  await writeFile(deadConfig, kubeconfig('kind-dead', 'https://127.0.0.1:1'));
+  const dead = await bootstrap(['up', ...existing], { KUBECONFIG: deadConfig });
+  t.is(dead.exitCode, 1);
+  t.regex(dead.output, /Cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1/);
+
+  // A context that does not look local: refused before any connection is made.
+  const remoteConfig = path.join(dir, 'remote');
+  await writeFile(remoteConfig, kubeconfig('prod-eu', 'https://k8s.prod.example.com:6443'));
+  const remote = await bootstrap(['up', ...existing], { KUBECONFIG: remoteConfig });
+  t.is(remote.exitCode, 2);
+  t.regex(remote.output, /does not look like a local cluster[\s\S]*--yes/);
+
+  // A trusted image that cannot be pulled (a loopback registry that does not exist).
+  const unpullable = await up('--trusted-image', '127.0.0.1:1/nothing:1.0');
+  t.is(unpullable.exitCode, 1);
+  t.regex(unpullable.output, /Cannot pull 127\.0\.0\.1:1\/nothing:1\.0/);
+
+  // An invalid registry host.
+  const badHost = await bootstrap(['up', '--cluster', 'existing', '--registry-host', 'http://registry:5000/']);
+  t.is(badHost.exitCode, 2);
+  t.regex(badHost.output, /Invalid registryHost/);
+
+  // Nothing of the above changed the environment.
+  const { report } = await verifyJson();
+  t.is(report.failed, 0);
+});
+
+test.serial('down removes what up created; twice, and on nothing, it still succeeds', async (t) => {
+  const first = await bootstrap(['down', ...existing]);
+  t.is(first.exitCode, 0, first.output);
+  t.false(await webhookExists());
+  await namespaceGone();
+  t.is((await docker.listContainers({ all: true, filters: { name: ['^/registry$'] } })).length, 0);
+  const labels = (await core.readNamespace({ name: 'kube-system' })).metadata!.labels!;
+  t.is(labels['openpolicyagent.org/webhook'], undefined);
+  const second = await bootstrap(['down', ...existing, '--purge']);
+  t.is(second.exitCode, 0, second.output);
+  const third = await bootstrap(['down', ...existing, '--purge']);
+  t.is(third.exitCode, 0, third.output);
+});
+
+function kubeconfig(name: string, server: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { server, 'insecure-skip-tls-verify': true } }],
+    users: [{ name, user: { token: 'none' } }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    'current-context': name,
+  });
+}
