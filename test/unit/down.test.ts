@@ -19,7 +19,7 @@ const WEBHOOK_KEY = 'admissionregistration.k8s.io/v1/ValidatingWebhookConfigurat
 const NS_KEY = 'v1/Namespace//opa';
 const BINDING_KEY = 'rbac.authorization.k8s.io/v1/ClusterRoleBinding//opa-viewer';
 
-const run = (ctx: Ctx) => new Listr<Ctx>(downTasks(), { ctx, renderer: 'silent' }).run();
+const run = (ctx: Ctx) => new Listr<Ctx, 'silent', 'silent'>(downTasks() as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
 
 test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t) => {
   const kube = new FakeKube();

@@ -5,8 +5,10 @@ import { looksLocal } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { BootstrapError } from '../../src/errors.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
-import { checkDocker, checkExistingCluster, checkMinikube, checkPolicyFile, checkRegistryPort, preflightTasks } from '../../src/steps/preflight.js';
+import { checkDocker, checkExistingCluster, checkMinikube, checkPolicyFile, checkRegistryPort, preflightTask } from '../../src/steps/preflight.js';
 import { FakeKube, fakeServices, makeCtx, stateFromSpec } from '../helpers/fakes.js';
+
+const runSilently = (ctx: Ctx) => new Listr<Ctx, 'silent', 'silent'>([preflightTask()] as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
 
 test('checkDocker: reports the engine version', async (t) => {
   const ctx = makeCtx();
@@ -138,34 +140,47 @@ test('checkPolicyFile: compiles with the opa binary found; a syntax error is rep
   const ctx = makeCtx({ policyFile: '/tmp/p.rego' }, {}, services);
   t.teardown(services.fakes.cleanup);
   t.is(await checkPolicyFile(ctx), '/tmp/p.rego compiles');
-  t.deepEqual(services.fakes.cmd.calls, [['/usr/local/bin/opa', 'check', '--v1-compatible', '/tmp/p.rego']]);
+  t.deepEqual(services.fakes.cmd.calls, [['/usr/local/bin/opa', 'check', '--strict', '/tmp/p.rego']]);
   services.fakes.cmd.on(['/usr/local/bin/opa'], { exitCode: 1, stderr: '1 error occurred: /tmp/p.rego:3: rego_parse_error' });
   await t.throwsAsync(checkPolicyFile(ctx), { message: /does not compile:\n1 error occurred: \/tmp\/p\.rego:3: rego_parse_error/ });
 });
 
-test('checkPolicyFile: no opa binary → a note, not an error', async (t) => {
+test('checkPolicyFile: no opa binary and no OPA image → a note, not an error', async (t) => {
   const ctx = makeCtx({ policyFile: '/tmp/p.rego' });
   t.teardown(ctx.services.fakes.cleanup);
-  t.is(await checkPolicyFile(ctx), 'not checked (no opa binary)');
+  t.is(await checkPolicyFile(ctx), 'not checked (no opa binary or OPA image here)');
   t.is(ctx.notes.length, 1);
   t.deepEqual(ctx.services.fakes.cmd.calls, []);
+  t.deepEqual(ctx.services.fakes.docker.calls, [['imageExists', 'openpolicyagent/opa:1.22.3']]);
 });
 
-test('preflight tasks: in a dry run, failures become notes and the run goes on', async (t) => {
+test('checkPolicyFile: no opa binary but the OPA image → docker run opa check, file mounted read-only', async (t) => {
+  const ctx = makeCtx({ policyFile: '/tmp/rules/p.rego' });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.images.add('openpolicyagent/opa:1.22.3');
+  t.is(await checkPolicyFile(ctx), '/tmp/rules/p.rego compiles');
+  t.deepEqual(ctx.services.fakes.cmd.calls, [
+    ['docker', 'run', '--rm', '-v', '/tmp/rules/p.rego:/policy/p.rego:ro', 'openpolicyagent/opa:1.22.3', 'check', '--strict', '/policy/p.rego'],
+  ]);
+});
+
+test('preflight: in a dry run, failures become notes and the run goes on', async (t) => {
   const ctx = makeCtx({}, { dryRun: true });
   t.teardown(ctx.services.fakes.cleanup);
   ctx.services.fakes.docker.pingError = new Error('docker down');
   ctx.services.fakes.cmd.on(['minikube'], 'not-found');
-  await new Listr<Ctx>(preflightTasks(), { ctx, renderer: 'silent' }).run();
+  await runSilently(ctx);
   t.is(ctx.notes.length, 2);
   t.true(ctx.notes.some((n) => n.includes('Cannot reach the Docker engine (docker down)')));
   t.true(ctx.notes.some((n) => n.includes('minikube is not installed')));
 });
 
-test('preflight tasks: outside a dry run, the first failure stops the run', async (t) => {
+test('preflight: outside a dry run, every check reports, then the first failure stops the run', async (t) => {
   const ctx = makeCtx();
   t.teardown(ctx.services.fakes.cleanup);
   ctx.services.fakes.docker.pingError = new Error('docker down');
-  await t.throwsAsync(new Listr<Ctx>(preflightTasks(), { ctx, renderer: 'silent' }).run(), { message: /Cannot reach the Docker engine/ });
-  t.deepEqual(ctx.services.fakes.cmd.calls, []);
+  ctx.services.fakes.cmd.on(['minikube'], 'not-found');
+  await t.throwsAsync(runSilently(ctx), { message: /Cannot reach the Docker engine \(docker down\)/ });
+  t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'version', '--short']]);
+  t.deepEqual(ctx.notes, []);
 });

@@ -81,10 +81,11 @@ test('runArticleSuite: three server-side dry-run creates, judged', async (t) => 
     t.is((pod.metadata!.labels as Record<string, string>)['app.kubernetes.io/managed-by'], 'bootstrap');
     t.is((pod.metadata!.labels as Record<string, string>).run, 'web-server');
   }
-  t.deepEqual(kube.calls.map((c) => (c.body as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image), [
-    'nginx:1.21.1',
-    `${REGISTRY}/nginx:latest`,
+  // The three requests go out concurrently: their order is not fixed, the set is.
+  t.deepEqual(kube.calls.map((c) => (c.body as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image).sort(), [
     `${REGISTRY}/nginx:1.21.1`,
+    `${REGISTRY}/nginx:latest`,
+    'nginx:1.21.1',
   ]);
   t.is(kube.objects.size, 0, 'dry runs store nothing');
 });
