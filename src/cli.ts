@@ -130,7 +130,9 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
   const program = new Command('bootstrap')
     .description('A local Kubernetes sandbox where only images from a trusted registry may run, enforced by OPA.')
     .showHelpAfterError()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    // Bad flags are bad input, like a bad config file: exit 2 (help and --version stay 0).
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
   const action = (name: CommandName) => async (flags: Flags) => {
     try {
@@ -185,7 +187,12 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const io: Io = { env: process.env, isTTY: process.stdout.isTTY, print: (text) => process.stdout.write(`${text}\n`) };
+  const io: Io = {
+    env: process.env,
+    isTTY: process.stdout.isTTY,
+    print: (text) => process.stdout.write(`${text}\n`),
+    warn: (text) => process.stderr.write(`${text}\n`),
+  };
   const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
   await program.parseAsync(argv);
 }

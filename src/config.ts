@@ -191,7 +191,8 @@ export async function readConfigFile(file: string | undefined, cwd: string): Pro
 export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags: Partial<Config>): Config {
   const merged: Config = { ...defaultConfig(env), ...file, ...flags };
   if (!file.stateDir && !flags.stateDir) {
-    const name = merged.cluster === 'existing' ? `context-${merged.context ?? 'current'}` : merged.profile;
+    // A context name may hold "/" or ":" (EKS ARNs): keep it one directory.
+    const name = merged.cluster === 'existing' ? `context-${(merged.context ?? 'current').replace(/[^\w.-]/g, '_')}` : merged.profile;
     merged.stateDir = path.join(defaultStateRoot(env), name);
   }
   return validateConfig(merged);

@@ -71,9 +71,10 @@ export class Minikube {
     return this.runner.run(this.binary, args, options);
   }
 
-  async version(): Promise<string | undefined> {
+  /** The version, and what minikube printed (for the message when it cannot be read). */
+  async version(): Promise<{ version?: string; output: string }> {
     const result = await this.run(versionArgs());
-    return parseVersion(result.stdout);
+    return { version: parseVersion(result.stdout), output: `${result.stdout}${result.stderr}` };
   }
 
   async profile(name: string): Promise<MinikubeProfile | undefined> {

@@ -7,8 +7,10 @@ import type { Task } from '../tasks.js';
 export interface Io {
   env: NodeJS.ProcessEnv;
   isTTY: boolean | undefined;
-  /** Where results go (tables, JSON); progress goes to stderr when --json is asked. */
+  /** Where results go (tables, JSON). */
   print(text: string): void;
+  /** Where notes go, so that --json output stays pure JSON. */
+  warn(text: string): void;
 }
 
 export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRendererValue, ListrRendererValue> {
@@ -27,5 +29,5 @@ export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRend
 
 export async function runTasks(tasks: Task[], ctx: Ctx, io: Io): Promise<void> {
   await makeListr(tasks, ctx, io).run();
-  for (const note of ctx.notes) io.print(`note: ${note}`);
+  for (const note of ctx.notes) io.warn(`note: ${note}`);
 }

@@ -49,10 +49,11 @@ export function certificateTasks(): Task[] {
       // Certificates are local files: a dry run makes them too (nothing in the cluster changes), so it can show the plan.
       task: async (ctx, task) => {
         if (ctx.options.dryRun) {
+          // In memory only: the plan shows the CA bundle `up` would apply (the existing CA unless it must be renewed).
           const existing = await readCertificates(ctx);
           const verdict = assessCertificates(existing, ctx.services.now());
-          const ca = generateCa(ctx.services.now());
-          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...generateServerCertificate(ca) };
+          const ca = verdict.action === 'renew-all' ? generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...generateServerCertificate(ca, ctx.services.now()) };
           ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
           task.skip(`dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`);
           return;

@@ -154,9 +154,12 @@ export function opaTasks(): Task[] {
         const kube = await connect(ctx);
         const objects = await desiredObjects(ctx);
         await applyAll(kube, objects.workload, task);
+        // Policies only once OPA answers: kube-mgmt gives up on a ConfigMap it could not load into OPA.
+        task.output = 'waiting for the rollout';
+        await waitForRollout(ctx, kube);
         for (const cm of objects.policy) await applyPolicyConfigMap(kube, cm);
-        task.output = 'waiting for the rollout and for kube-mgmt to load the policy';
-        await Promise.all([waitForRollout(ctx, kube), waitForPolicies(ctx, kube, objects.policy)]);
+        task.output = 'waiting for kube-mgmt to load the policy';
+        await waitForPolicies(ctx, kube, objects.policy);
         task.title = 'OPA and kube-mgmt: ready, policy loaded';
       },
     },

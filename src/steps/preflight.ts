@@ -20,14 +20,15 @@ export async function checkDocker(ctx: Ctx): Promise<string> {
 }
 
 export async function checkMinikube(ctx: Ctx): Promise<string> {
-  let version: string | undefined;
+  let found: { version?: string; output: string };
   try {
-    version = await ctx.services.minikube.version();
+    found = await ctx.services.minikube.version();
   } catch (error) {
     if (error instanceof CommandNotFoundError) throw messages.minikubeMissing();
     throw error;
   }
-  if (!version) throw messages.minikubeUnparsableVersion('');
+  const { version } = found;
+  if (!version) throw messages.minikubeUnparsableVersion(found.output);
   if (!versionAtLeast(version, MINIKUBE_MIN_VERSION)) throw messages.minikubeTooOld(version, MINIKUBE_MIN_VERSION);
   return `minikube ${version}`;
 }

@@ -33,9 +33,9 @@ async function ensureImage(ctx: Ctx, image: string, task: TaskWrapper): Promise<
   }
 }
 
-export async function convergeRegistry(ctx: Ctx, task: TaskWrapper): Promise<RegistryAction> {
+export async function convergeRegistry(ctx: Ctx, task: TaskWrapper, spec?: ContainerSpec): Promise<RegistryAction> {
   const docker = await ctx.services.docker();
-  const spec = await loadRegistrySpec(ctx.config.registryPort);
+  spec ??= await loadRegistrySpec(ctx.config.registryPort);
   const action = planRegistry(await docker.inspectContainer(spec.name), spec, ctx.options.recreateRegistry);
   if (action === 'recreate') await docker.removeContainer(spec.name); // the volume, and the images in it, stay
   if (action === 'create' || action === 'recreate') {

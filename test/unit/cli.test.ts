@@ -97,12 +97,7 @@ test('a config file with an unknown key → exit 2 and the message', async (t) =
   t.true(result.stderr.includes('known settings: cluster, profile'));
 });
 
-// BUG (src/cli.ts buildProgram): commander reports a flag value its parser rejects (InvalidArgumentError from `port`/`positive`,
-// a bad --cluster/--suite choice, an unknown option) through program.error(), which exits with code 1, while every other
-// usage error (BootstrapError from messages.usage) exits 2. Fix: in buildProgram, `.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))`
-// on the root command before the subcommands are added (it is inherited), or throw messages.badFlag(...) from the parsers
-// and map commander's CommanderError to exit 2 in main(). Remove `.failing` once fixed.
-test.failing('--registry-port 99999 → exit 2', async (t) => {
+test('--registry-port 99999 → exit 2', async (t) => {
   const dir = await sandbox(t);
   const result = await cli(dir, ['up', '--dry-run', '--registry-port', '99999']);
   t.is(result.exitCode, 2, result.all);
