@@ -194,5 +194,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     warn: (text) => process.stderr.write(`${text}\n`),
   };
   const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
+  let finished = false;
+  // Node exits with 13 when the event loop empties while a promise is still pending: say so instead of dying silently.
+  process.once('exit', (code) => {
+    if (!finished && code === 13) process.stderr.write('\n✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.\n');
+  });
   await program.parseAsync(argv);
+  finished = true;
 }
