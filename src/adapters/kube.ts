@@ -158,7 +158,9 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
       return result.items as KubeObject[];
     },
     async mergePatch(ref, patch) {
-      const body = { ...header(ref), ...patch } as KubernetesObject;
+      // The patch's metadata is merged into the header's, which names the object.
+      const head = header(ref);
+      const body = { ...head, ...patch, metadata: { ...head.metadata, ...(patch.metadata as object | undefined) } } as KubernetesObject;
       return (await objects.patch(body, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch)) as KubeObject;
     },
     createPod(namespace, pod, { dryRun }) {
