@@ -2,7 +2,8 @@
 // path (kube-apiserver → webhook → OPA over TLS with our certificates → the policy the kube-mgmt stand-in loaded from
 // our ConfigMaps), the real Docker engine and registry stand-in. Each test leaves the environment converged for the next.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -151,6 +152,81 @@ test.serial('verify --suite extended: no bypass is admitted (create, update, eph
   t.true(report.checks.some((c) => c.name.startsWith('update:') && c.actual.startsWith('denied')));
 });
 
+/** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
+async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
+  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
+  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt'));
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: opaPod!.status!.podIP,
+        port: 8443,
+        method,
+        path: urlPath,
+        ca,
+        servername: 'opa.opa.svc',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        timeout: 5000,
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+const review = (uid: string, image: string) => ({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'default', object: pod('default', image) },
+});
+
+test.serial('OPA alone, over TLS with our certificates: AdmissionReview v1 answers with uid, allowed and the message', async (t) => {
+  const cases: [string, boolean, string | undefined][] = [
+    ['nginx:1.21.1', false, "Image 'nginx:1.21.1' comes from untrusted registry"],
+    [`${registryHost}/nginx:latest`, false, `Image '${registryHost}/nginx:latest' used latest image`],
+    [`${registryHost}/nginx:1.21.1`, true, undefined],
+  ];
+  for (const [index, [image, allowed, message]] of cases.entries()) {
+    const uid = `e2e-${index}-${Date.now()}`;
+    const { status, json } = await opaRequest('POST', '/', review(uid, image));
+    t.is(status, 200);
+    t.is(json.apiVersion, 'admission.k8s.io/v1');
+    t.is(json.response.uid, uid);
+    t.is(json.response.allowed, allowed, image);
+    t.is(json.response.status?.message, message);
+  }
+});
+
+test.serial("OPA's API is locked: anonymous clients cannot read or replace policies; kube-mgmt's token can", async (t) => {
+  t.is((await opaRequest('GET', '/v1/policies')).status, 401);
+  t.is((await opaRequest('PUT', '/v1/policies/evil', undefined)).status, 401);
+  t.is((await opaRequest('GET', '/v1/data/kubernetes/validating/images')).status, 401);
+  const secret = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-authz' });
+  const token = Buffer.from(secret.data!.token!, 'base64').toString();
+  const listed = await opaRequest('GET', '/v1/policies', undefined, token);
+  t.is(listed.status, 200);
+  t.true((listed.json.result as { id: string }[]).some((p) => p.id === 'opa/image-policy/image-policy.rego'), 'kube-mgmt loaded the policy under its id');
+  t.is((await opaRequest('GET', '/health')).status, 200, 'probes stay open');
+});
+
+test.serial('private keys and the token never appear in output: up, dry run, verify --json, status --json', async (t) => {
+  const dir = path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current');
+  const secrets = [await readFile(path.join(dir, 'tls.key'), 'utf8'), await readFile(path.join(dir, 'ca.key'), 'utf8'), (await readFile(path.join(dir, 'kube-mgmt.token'), 'utf8')).trim()];
+  const keyBody = (pem: string) => pem.split('\n').filter((line) => line && !line.startsWith('-----')).slice(0, 2).join('');
+  const outputs = [await up(), await up('--dry-run'), await bootstrap(['verify', ...existing, '--json']), await bootstrap(['status', ...existing, '--json'])];
+  for (const run of outputs) {
+    t.false(run.output.includes('PRIVATE KEY'));
+    for (const secret of secrets) t.false(run.output.includes(secret.includes('PRIVATE') ? keyBody(secret) : secret));
+  }
+  for (const file of ['ca.key', 'tls.key', 'kube-mgmt.token']) t.is((await stat(path.join(dir, file))).mode & 0o777, 0o600, file);
+});
+
 test.serial('the webhook really decides: removed, the bad pods are admitted; restored by up, denied again', async (t) => {
   await admission.deleteValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   await until('webhook gone from the API server cache', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 10_000);
@@ -229,7 +305,7 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   t.regex(run.output, /Certificates: created/);
   const after = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   t.not(after.data!['tls.crt'], before.data!['tls.crt']);
-  const ca = await import('node:fs/promises').then((fs) => fs.readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt')));
+  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt'));
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
@@ -256,6 +332,21 @@ test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates
     child.kill('SIGINT');
     const result = await child;
     t.not(result.exitCode, undefined);
+  }
+  // down after a half-finished up removes what there is; up afterwards converges.
+  const half = await bootstrap(['down', ...existing, '--keep-registry']);
+  t.is(half.exitCode, 0, half.output);
+  t.false(await webhookExists());
+  await namespaceGone();
+  for (const waitMs of [600, 1200]) {
+    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
+      cwd: repo,
+      reject: false,
+      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
+    });
+    await delay(waitMs);
+    child.kill('SIGINT');
+    await child;
   }
   const run = await up();
   t.is(run.exitCode, 0, run.output);
