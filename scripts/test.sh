@@ -84,7 +84,7 @@ trap 'exit 143' TERM
 
 # 1. Debian packages --------------------------------------------------------------------------
 step="packages"
-packages=(docker.io docker-registry busybox-static iproute2 openssl)
+packages=(docker.io docker-compose docker-registry busybox-static iproute2 openssl)
 missing=()
 for p in "${packages[@]}"; do
   [[ $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
