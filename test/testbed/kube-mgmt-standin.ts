@@ -4,7 +4,7 @@
 // github.com/open-policy-agent/kube-mgmt (403), so the real binary cannot be built. The mini-kubelet
 // (test/testbed/kubelet.ts) maps image `openpolicyagent/kube-mgmt:*` (entrypoint /kube-mgmt) to this file.
 //
-// WHAT IT REPRODUCES (read from kube-mgmt's source, tag 11.0.7: cmd/kube-mgmt/main.go, flag.go,
+// MIRRORED from kube-mgmt 11.0.7 (tag 11.0.7 = commit 9b4deae0; cmd/kube-mgmt/main.go, flag.go,
 // pkg/configmap/configmap.go, pkg/opa/opa.go, pkg/data/generic.go):
 // - Flags and defaults: --namespaces (string slice; default [""], which matches no namespace, so pass it;
 //   "*" = all), --policy-label/--policy-value (openpolicyagent.org/policy=rego), --enable-policies (true),
@@ -14,33 +14,43 @@
 //   --opa-auth-token-file (first line), --opa-allow-insecure, --opa-ca-file, --kubeconfig (else in-cluster
 //   config; KUBECONFIG is ignored), --log-level, --version. Unknown flags are ignored silently (cobra
 //   FParseErrWhitelist.UnknownFlags; pflag then also swallows a following non-flag argument as its value).
-// - Policy ConfigMaps: every key is PUT to OPA as /v1/policies/<namespace>/<configmap>/<key> (keys sorted);
-//   then a strategic-merge patch sets annotations
+// - No wait for OPA: sync starts at once; nothing ever re-lists or resyncs ConfigMaps (ResyncPeriod 0).
+// - Sync.syncAdd: every key of a policy ConfigMap is PUT as /v1/policies/<namespace>/<configmap>/<key>
+//   (keys sorted), each attempted once; then setAnnotations strategic-merge-patches
 //     openpolicyagent.org/kube-mgmt-status  = {"status":"ok"}  or  {"status":"error","error":<err>}
-//     openpolicyagent.org/kube-mgmt-retries = "0" on success, else 2, counting down per retry
-//   where <err> is OPA's error body re-marshalled by Go ({"code":..,"message":..,"errors":[..]}, compact,
-//   HTML-escaped), or a JSON list when several keys failed. An update re-syncs when labels/data changed
-//   or the retries annotation is not "0" (that is the real one's whole retry mechanism: 3 attempts).
-//   Delete, or losing the label, DELETEs each key's policy.
-// - Data ConfigMaps: each key parsed as a JSON object and PUT to /v1/data/<namespace>/<configmap>/<key>;
-//   removal PATCHes remove on /<namespace>/<configmap>.
+//     openpolicyagent.org/kube-mgmt-retries = "0" on success; on error (policies only): 2 if the annotation
+//       is absent or "0", n-1 if it is n > 0, "0" if it is not a number; always "0" for data ConfigMaps.
+//   <err> is errList.MarshalJSON: one error's Go JSON, or a list when several keys failed. OPA's answer is
+//   opa.Error: {"code":..,"message":..,"errors":<OPA's raw errors>} (compact, HTML-escaped). An OPA that cannot
+//   be reached gives Go's *url.Error as encoding/json marshals it, e.g. connection refused:
+//     {"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/ns/cm/key","Err":{"Op":"dial","Net":"tcp",
+//      "Source":null,"Addr":{"IP":"127.0.0.1","Port":8181,"Zone":""},"Err":{"Syscall":"connect","Err":111}}}
+// - Sync.update (only when resourceVersion changed): still matching → syncAdd if the fingerprint (labels +
+//   data) changed OR the retries annotation is not "0" (absent counts as not "0"); no longer matching (label
+//   removed/changed) → syncRemove of the OLD object. So the patch of a failure (retries 2, then 1) triggers
+//   the 2 retries at once, without delay; at "0" it stops. After that only a data/label change, or setting
+//   or removing the retries annotation, makes it try again; changing or removing the status annotation,
+//   or any other annotation, does not. A data change PUTs the current keys only: a removed key's policy
+//   stays in OPA.
+// - Delete, or losing the label: DELETE each key's policy (data: PATCH remove /<namespace>/<configmap>).
+// - Data ConfigMaps: each key parsed as a JSON object and PUT to /v1/data/<namespace>/<configmap>/<key>.
 // - Replication: a full PUT of /v1/data/<replicate-path>/<resource> ({ns: {name: obj}} when namespaced)
 //   after the initial list, then per-object PUT / PATCH remove; any failure resyncs everything after an
-//   exponential backoff (1s..30s), like pkg/data/generic.go.
+//   exponential backoff (1s..30s), like pkg/data/generic.go (so replication, unlike policies, recovers).
 //
-// DELIBERATE DEVIATION: when OPA cannot be reached at all (connection refused, not an OPA error response)
-// this stand-in waits and retries the policy sync until OPA answers. The real 11.0.7 records the transport
-// error in the status annotation and gives up after its 2 annotation-driven retries, so a kube-mgmt that
-// races ahead of a slow OPA can leave policies unloaded until the ConfigMap changes.
-//
-// NOT COVERED: --opa-config dynamic data (pkg/dynamicdata), --health-endpoint, the exact JSON of Go
-// transport/JSON-syntax errors in the annotation (this writes {"message": ...}), logrus output format,
-// client-go's rate limits, token refresh of --opa-auth-token-file (read once, like the real one).
+// NOT MIRRORED: --opa-config dynamic data (pkg/dynamicdata), --health-endpoint, logrus' exact output,
+// client-go's rate limits, token refresh of --opa-auth-token-file (read once, like the real one). Go error
+// JSON is exact for connect errors (refused/unreachable/timeout) and OPA answers; other transport errors
+// (reset, TLS) are written as {"Op":..,"URL":..,"Err":{}}, JSON syntax errors as {"Offset":N} with N taken
+// from V8's message where it gives one. Startup is slower than the Go binary (node + tsx, about 1 s), so
+// inside a pod it usually loses the race against OPA that the real one can win; test/testbed.test.ts
+// reproduces the lost race explicitly.
 import fs from 'node:fs';
 import {Agent as HttpsAgent} from 'node:https';
 import https from 'node:https';
 import http from 'node:http';
-import {Kube, fromKubeconfig, inCluster, informer} from './kube.js';
+import {CoreV1Api, type KubeConfig} from '@kubernetes/client-node';
+import {informer, kubeConfig, strategicPatch} from './k8s.js';
 
 const STATUS = 'openpolicyagent.org/kube-mgmt-status';
 const RETRIES = 'openpolicyagent.org/kube-mgmt-retries';
@@ -121,16 +131,37 @@ function goJson(v: unknown): string {
   return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** opa.Error: OPA's error body, re-marshalled with Go's field set (errors only when OPA sent it). */
 class OpaError extends Error {
   constructor(public body: any) { super(`code ${body?.code}: ${body?.message}`); }
   toJSON() {
-    const o: any = {code: this.body?.code ?? '', message: this.body?.message ?? ''};
-    if (this.body?.errors !== undefined && this.body?.errors !== null) o.errors = this.body.errors;
+    const o: any = {code: String(this.body?.code ?? ''), message: String(this.body?.message ?? '')};
+    if (this.body && typeof this.body === 'object' && 'errors' in this.body) o.errors = this.body.errors;
     return o;
   }
 }
-class TransportError extends Error {
-  toJSON() { return {message: this.message}; }
+/** A Go error value as encoding/json marshals it (exported fields only). */
+class GoError extends Error {
+  constructor(message: string, private json: unknown) { super(message); }
+  toJSON() { return this.json; }
+}
+// *json.SyntaxError → {"Offset":N}; json.Decoder on an empty/blank body (OPA's answer) → io.EOF → {}
+function jsonError(text: string, e: Error, decoder = false): GoError {
+  if (decoder && !text.trim()) return new GoError('EOF', {});
+  const pos = /position (\d+)/.exec(e.message);
+  return new GoError(e.message, {Offset: pos ? Number(pos[1]) + 1 : Buffer.byteLength(text)});
+}
+// http.Client.Do's *url.Error; for connect failures Err is *net.OpError{dial} → *os.SyscallError{connect} → errno
+const errnoNames: Record<number, string> = {111: 'connection refused', 113: 'no route to host', 101: 'network is unreachable', 110: 'connection timed out'};
+function urlError(method: string, url: string, e: any): GoError {
+  const c = e?.errors?.[0] ?? e; // AggregateError from happy eyeballs: Go reports the first address's error
+  const op = method[0] + method.slice(1).toLowerCase();
+  const errno = -(c?.errno ?? 0);
+  if (c?.syscall === 'connect' && errnoNames[errno]) {
+    return new GoError(`${op} "${url}": dial tcp ${c.address}:${c.port}: connect: ${errnoNames[errno]}`, {Op: op, URL: url,
+      Err: {Op: 'dial', Net: 'tcp', Source: null, Addr: {IP: c.address, Port: c.port, Zone: ''}, Err: {Syscall: 'connect', Err: errno}}});
+  }
+  return new GoError(`${op} "${url}": ${c?.message ?? e}`, {Op: op, URL: url, Err: {}});
 }
 
 class OpaClient {
@@ -152,10 +183,10 @@ class OpaClient {
         res.on('end', () => {
           const s = res.statusCode ?? 0;
           if (s >= 200 && s < 300) return resolve();
-          try { reject(new OpaError(JSON.parse(text))); } catch (e: any) { reject(new TransportError(`${e.message}`)); }
+          try { reject(new OpaError(JSON.parse(text))); } catch (e: any) { reject(jsonError(text, e, true)); }
         });
       });
-      req.on('error', (e) => reject(new TransportError(`${method} "${u}": ${e.message}`)));
+      req.on('error', (e) => reject(urlError(method, u.toString(), e)));
       if (body !== undefined) req.write(body);
       req.end();
     });
@@ -174,17 +205,18 @@ export async function main(argv: string[]) {
   if (p.version) { console.log('Version: 11.0.7-testbed-standin'); console.log('Git: none'); return; }
   if (!(p.logLevel in levels) || p.logLevel === 'error') { log('error', `Invalid log level ${p.logLevel}`); process.exit(1); }
   minLevel = levels[p.logLevel] ?? 1;
-  const kube = new Kube(p.kubeconfig ? fromKubeconfig(p.kubeconfig) : inCluster());
+  const kc = kubeConfig(p.kubeconfig || undefined);
   if (p.opaAuthFile && p.opaAuth) { log('error', 'You can not use both --opa-auth-token and --opa-auth-token-file'); process.exit(1); }
   if (p.opaAuthFile) p.opaAuth = fs.readFileSync(p.opaAuthFile, 'utf8').split('\n')[0] ?? '';
   const opa = new OpaClient(p.opaUrl, p.opaAuth, {insecure: p.opaAllowInsecure, ca: p.opaCAFile ? fs.readFileSync(p.opaCAFile) : undefined});
 
-  if (p.enablePolicies || p.enableData) startConfigMapSync(kube, opa, p);
-  for (const gvk of p.replicateCluster) startReplication(kube, opa, p, gvk, false);
-  for (const gvk of p.replicate) startReplication(kube, opa, p, gvk, true);
+  if (p.enablePolicies || p.enableData) startConfigMapSync(kc, opa, p);
+  for (const gvk of p.replicateCluster) startReplication(kc, opa, p, gvk, false);
+  for (const gvk of p.replicate) startReplication(kc, opa, p, gvk, true);
 }
 
-function startConfigMapSync(kube: Kube, opa: OpaClient, p: Params) {
+function startConfigMapSync(kc: KubeConfig, opa: OpaClient, p: Params) {
+  const core = kc.makeApiClient(CoreV1Api);
   const match = (cm: any): [boolean, boolean] => {
     const inNs = p.namespaces.some((ns) => ns === cm.metadata.namespace || ns === '*');
     const labels = cm.metadata.labels ?? {};
@@ -192,41 +224,42 @@ function startConfigMapSync(kube: Kube, opa: OpaClient, p: Params) {
     if (p.enablePolicies && inNs && labels[p.policyLabel] === p.policyValue) return [true, true];
     return [false, false];
   };
-  const fingerprint = (cm: any) => JSON.stringify([cm.metadata.labels ?? null, cm.data ?? null]);
+  // fnv64a over json.Encoder of labels and data: Go sorts map keys, so compare key-sorted JSON
+  const sorted = (m?: Record<string, string>) => (m ? Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : null);
+  const fingerprint = (cm: any) => JSON.stringify([sorted(cm.metadata.labels), sorted(cm.data)]);
 
   const syncAdd = async (cm: any, isPolicy: boolean) => {
     const path = `${cm.metadata.namespace}/${cm.metadata.name}`;
-    let errs: Error[] = [];
-    for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
-      errs = [];
-      for (const key of Object.keys(cm.data ?? {}).sort()) {
-        const id = `${path}/${key}`;
-        try {
-          if (isPolicy) {
-            await opa.insertPolicy(id, cm.data[key]);
-            log('info', `Added policy ${id}, err=<nil>`);
-          } else {
-            let data: unknown;
-            try { data = JSON.parse(cm.data[key]); } catch (e: any) { log('error', `Failed to parse JSON data in configmap with id=${id}`); throw new TransportError(e.message); }
-            await opa.putData(id, data);
-            log('info', `Added data ${id}, err=<nil>`);
+    const errs: Error[] = [];
+    for (const key of Object.keys(cm.data ?? {}).sort()) {
+      const id = `${path}/${key}`;
+      try {
+        if (isPolicy) {
+          await opa.insertPolicy(id, cm.data[key]);
+          log('info', `Added policy ${id}, err=<nil>`);
+        } else {
+          let data: unknown;
+          try { data = JSON.parse(cm.data[key]); } catch (e: any) { log('error', `Failed to parse JSON data in configmap with id=${id}`); throw jsonError(cm.data[key], e); }
+          if (data !== null && (typeof data !== 'object' || Array.isArray(data))) {
+            log('error', `Failed to parse JSON data in configmap with id=${id}`);
+            const value = Array.isArray(data) ? 'array' : typeof data === 'boolean' ? 'bool' : typeof data;
+            throw new GoError(`json: cannot unmarshal ${value} into Go value of type map[string]interface {}`,
+              {Value: value, Type: {}, Offset: Buffer.byteLength(cm.data[key]), Struct: '', Field: ''});
           }
-        } catch (e: any) {
-          if (isPolicy) log('info', `Added policy ${id}, err=${e.message}`);
-          errs.push(e);
+          await opa.putData(id, data);
+          log('info', `Added data ${id}, err=<nil>`);
         }
+      } catch (e: any) {
+        if (isPolicy) log('info', `Added policy ${id}, err=${e.message}`);
+        errs.push(e);
       }
-      // Deviation (see header): wait for an unreachable OPA instead of recording the transport error.
-      if (!errs.some((e) => e instanceof TransportError && /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(e.message))) break;
-      log('warn', `OPA not reachable for ${path}, retrying in ${delay}ms`);
-      await sleep(delay);
     }
     let retries = 0;
     let status: any = {status: 'ok'};
     if (errs.length) {
       if (isPolicy) {
         const r = cm.metadata.annotations?.[RETRIES];
-        const n = r === undefined ? NaN : Number.parseInt(r, 10);
+        const n = r !== undefined && /^[+-]?\d+$/.test(r) ? Number(r) : NaN; // strconv.Atoi
         if (r === undefined) retries = DEFAULT_RETRIES;
         else if (n > 0) retries = n - 1;
         else if (n === 0) retries = DEFAULT_RETRIES;
@@ -234,8 +267,8 @@ function startConfigMapSync(kube: Kube, opa: OpaClient, p: Params) {
       status = {status: 'error', error: errs.length === 1 ? errs[0] : errs};
     }
     try {
-      await kube.strategicPatch(`/api/v1/namespaces/${cm.metadata.namespace}/configmaps/${cm.metadata.name}`,
-        {metadata: {annotations: {[STATUS]: goJson(status), [RETRIES]: String(retries)}}});
+      await core.patchNamespacedConfigMap({name: cm.metadata.name, namespace: cm.metadata.namespace,
+        body: {metadata: {annotations: {[STATUS]: goJson(status), [RETRIES]: String(retries)}}}}, strategicPatch);
     } catch (e: any) {
       log('error', `Failed to ${STATUS} for ${path}: ${e.message}`);
     }
@@ -257,7 +290,7 @@ function startConfigMapSync(kube: Kube, opa: OpaClient, p: Params) {
   log('info', `Policy/data ConfigMap processor connected to K8s: namespaces=[${p.namespaces.join(' ')}]`);
   for (const ns of p.namespaces) {
     const collection = ns === '*' ? '/api/v1/configmaps' : ns === '' ? '/api/v1/configmaps' : `/api/v1/namespaces/${ns}/configmaps`;
-    informer(kube, collection, {
+    informer(kc, collection, {
       add: (cm) => { const [m, isPolicy] = match(cm); if (m) return syncAdd(cm, isPolicy); },
       update: (old, cm) => {
         const [m, isPolicy] = match(cm);
@@ -274,7 +307,7 @@ function startConfigMapSync(kube: Kube, opa: OpaClient, p: Params) {
   }
 }
 
-function startReplication(kube: Kube, opa: OpaClient, p: Params, gvk: Gvk, namespaced: boolean) {
+function startReplication(kc: KubeConfig, opa: OpaClient, p: Params, gvk: Gvk, namespaced: boolean) {
   const base = gvk.group ? `/apis/${gvk.group}/${gvk.version}` : `/api/${gvk.version}`;
   const ignore = namespaced ? p.replicateIgnoreNs.map((ns) => `metadata.namespace!=${ns}`).join(',') : '';
   const prefix = slashPath(p.replicatePath, gvk.resource);
@@ -283,11 +316,11 @@ function startReplication(kube: Kube, opa: OpaClient, p: Params, gvk: Gvk, names
   let delay = 1000;
   let chain = Promise.resolve();
   const keyOf = (o: any) => (namespaced ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
-  const {store, synced: listed} = informer(kube, `${base}/${gvk.resource}`, {
+  const {store, synced: listed} = informer(kc, `${base}/${gvk.resource}`, {
     add: (o) => enqueue(() => opa.putData(`${prefix}/${keyOf(o)}`, o)),
     update: (_old, o) => enqueue(() => opa.putData(`${prefix}/${keyOf(o)}`, o)),
     delete: (o) => enqueue(() => opa.patchData(`${prefix}/${keyOf(o)}`, 'remove')),
-  }, {query: ignore ? `fieldSelector=${encodeURIComponent(ignore)}` : undefined, log: (m) => log('warn', m)});
+  }, {fieldSelector: ignore || undefined, log: (m) => log('warn', m)});
   const fullSync = async () => {
     const payload: any = {};
     for (const o of store.values()) {

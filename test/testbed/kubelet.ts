@@ -25,7 +25,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import {Kube, KubeError, fromKubeconfig, informer} from './kube.js';
+import {CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions} from '@kubernetes/client-node';
+import {httpStatus, informer, kubeConfig, mergePatch} from './k8s.js';
 
 const NODE = 'testbed-node';
 const DIR = process.env.TESTBED_DIR ?? path.resolve('.testbed');
@@ -37,7 +38,9 @@ const BRIDGE = process.env.TESTBED_BRIDGE ?? 'tb0';
 const LOGS = `${DIR}/logs`;
 const PREFIX = HOST_IP.split('.').slice(0, 3).join('.');
 
-const kube = new Kube(fromKubeconfig(`${DIR}/kubeconfig`));
+const kc = kubeConfig(`${DIR}/kubeconfig`);
+const core = kc.makeApiClient(CoreV1Api);
+const coordination = kc.makeApiClient(CoordinationV1Api);
 const log = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -117,18 +120,18 @@ const downward = (rt: PodRt, items: any[] = []): Files =>
 
 async function secretData(ns: string, name: string, optional?: boolean): Promise<Record<string, Buffer>> {
   try {
-    const s = await kube.get(`/api/v1/namespaces/${ns}/secrets/${name}`);
+    const s = await core.readNamespacedSecret({name, namespace: ns});
     return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v as string, 'base64')]));
-  } catch (e) { if (optional && e instanceof KubeError && e.status === 404) return {}; throw e; }
+  } catch (e) { if (optional && httpStatus(e) === 404) return {}; throw e; }
 }
 async function configMapData(ns: string, name: string, optional?: boolean): Promise<Record<string, Buffer>> {
   try {
-    const c = await kube.get(`/api/v1/namespaces/${ns}/configmaps/${name}`);
+    const c = await core.readNamespacedConfigMap({name, namespace: ns});
     return {
       ...Object.fromEntries(Object.entries(c.data ?? {}).map(([k, v]) => [k, Buffer.from(v as string)])),
       ...Object.fromEntries(Object.entries(c.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v as string, 'base64')])),
     };
-  } catch (e) { if (optional && e instanceof KubeError && e.status === 404) return {}; throw e; }
+  } catch (e) { if (optional && httpStatus(e) === 404) return {}; throw e; }
 }
 function fieldValue(pod: any, ip: string, fieldPath: string): string {
   const m: Record<string, string> = {
@@ -143,12 +146,12 @@ function fieldValue(pod: any, ip: string, fieldPath: string): string {
 
 async function tokenFor(rt: PodRt, src: any): Promise<{token: string; expires: number}> {
   const sa = rt.pod.spec.serviceAccountName ?? 'default';
-  const tr = await kube.post(`/api/v1/namespaces/${rt.pod.metadata.namespace}/serviceaccounts/${sa}/token`, {
+  const tr = await core.createNamespacedServiceAccountToken({name: sa, namespace: rt.pod.metadata.namespace, body: {
     apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
     spec: {audiences: src.audience ? [src.audience] : [], expirationSeconds: src.expirationSeconds ?? 3600,
       boundObjectRef: {apiVersion: 'v1', kind: 'Pod', name: rt.pod.metadata.name, uid: rt.uid}},
-  });
-  return {token: tr.status.token, expires: Date.parse(tr.status.expirationTimestamp)};
+  }});
+  return {token: tr.status!.token, expires: new Date(tr.status!.expirationTimestamp).getTime()};
 }
 
 async function materialiseVolumes(rt: PodRt) {
@@ -339,9 +342,9 @@ function scheduleStatus(rt: PodRt) {
     rt.statusTimer = undefined;
     if (rt.stopping) return;
     try {
-      await kube.mergePatch(`/api/v1/namespaces/${rt.pod.metadata.namespace}/pods/${rt.pod.metadata.name}/status`, podStatus(rt));
+      await core.patchNamespacedPodStatus({name: rt.pod.metadata.name, namespace: rt.pod.metadata.namespace, body: podStatus(rt)}, mergePatch);
     } catch (e: any) {
-      if (!(e instanceof KubeError && e.status === 404)) { log(`${rt.key}: status update: ${e.message}`); setTimeout(() => scheduleStatus(rt), 2000); }
+      if (httpStatus(e) !== 404) { log(`${rt.key}: status update: ${e.message}`); setTimeout(() => scheduleStatus(rt), 2000); }
     }
   }, 100);
 }
@@ -405,8 +408,8 @@ async function onPod(pod: any) {
       return;
     }
     try {
-      await kube.post(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`,
-        {apiVersion: 'v1', kind: 'Binding', metadata: {name: pod.metadata.name, uid}, target: {apiVersion: 'v1', kind: 'Node', name: NODE}});
+      await core.createNamespacedPodBinding({name: pod.metadata.name, namespace: pod.metadata.namespace,
+        body: {apiVersion: 'v1', kind: 'Binding', metadata: {name: pod.metadata.name, uid}, target: {apiVersion: 'v1', kind: 'Node', name: NODE}}});
       log(`${key}: bound to ${NODE}`);
     } catch (e: any) { log(`${key}: binding failed: ${e.message}`); }
     return;
@@ -420,9 +423,10 @@ async function onPod(pod: any) {
       if (rt) await stopPod(rt, pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30);
       pods.delete(uid);
       try {
-        await kube.del(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, {apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: {uid}});
+        await core.deleteNamespacedPod({name: pod.metadata.name, namespace: pod.metadata.namespace,
+          body: {apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: {uid}}});
         log(`${key}: deleted`);
-      } catch (e: any) { if (!(e instanceof KubeError && (e.status === 404 || e.status === 409))) log(`${key}: final delete: ${e.message}`); }
+      } catch (e: any) { if (![404, 409].includes(httpStatus(e) ?? 0)) log(`${key}: final delete: ${e.message}`); }
     })();
     return;
   }
@@ -442,17 +446,17 @@ async function onPodDeleted(pod: any) {
 // ---- node -----------------------------------------------------------------------------------------------
 async function registerNode() {
   try {
-    await kube.post('/api/v1/nodes', {apiVersion: 'v1', kind: 'Node', metadata: {name: NODE, labels: {
-      'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'node.kubernetes.io/testbed': 'true'}}});
+    await core.createNode({body: {apiVersion: 'v1', kind: 'Node', metadata: {name: NODE, labels: {
+      'kubernetes.io/hostname': NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'node.kubernetes.io/testbed': 'true'}}}});
     log(`node ${NODE} created`);
-  } catch (e) { if (!(e instanceof KubeError && e.status === 409)) throw e; }
+  } catch (e) { if (httpStatus(e) !== 409) throw e; }
   await nodeStatus();
 }
 const bootTime = now();
 async function nodeStatus() {
   const t = now();
   const c = (type: string, status: string, reason: string) => ({type, status, reason, message: reason, lastHeartbeatTime: t, lastTransitionTime: bootTime});
-  await kube.mergePatch(`/api/v1/nodes/${NODE}/status`, {status: {
+  await core.patchNodeStatus({name: NODE, body: {status: {
     capacity: {cpu: '2', memory: '8Gi', pods: '110', 'ephemeral-storage': '20Gi'},
     allocatable: {cpu: '2', memory: '8Gi', pods: '110', 'ephemeral-storage': '20Gi'},
     conditions: [c('MemoryPressure', 'False', 'KubeletHasSufficientMemory'), c('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
@@ -461,16 +465,14 @@ async function nodeStatus() {
     daemonEndpoints: {kubeletEndpoint: {Port: 0}},
     nodeInfo: {machineID: '', systemUUID: '', bootID: '', kernelVersion: '', osImage: 'bootstrap test bed', containerRuntimeVersion: 'testbed://local-processes',
       kubeletVersion: 'v1.37.2', kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64'},
-  }});
+  }}}, mergePatch);
 }
+// MicroTime needs 6 fractional digits; server-side apply creates the Lease or renews it in one call
+const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 async function renewLease() {
-  const p = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`;
   const renewTime = new Date().toISOString().replace('Z', '000Z');
-  try { await kube.mergePatch(p, {spec: {renewTime, holderIdentity: NODE, leaseDurationSeconds: 40}}); } catch (e) {
-    if (!(e instanceof KubeError && e.status === 404)) throw e;
-    await kube.post('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-      metadata: {name: NODE}, spec: {holderIdentity: NODE, leaseDurationSeconds: 40, renewTime}});
-  }
+  await coordination.patchNamespacedLease({name: NODE, namespace: 'kube-node-lease', fieldManager: 'testbed-kubelet', force: true,
+    body: {apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: {name: NODE}, spec: {holderIdentity: NODE, leaseDurationSeconds: 40, renewTime}}}, applyPatch);
 }
 
 async function main() {
@@ -485,7 +487,7 @@ async function main() {
   setInterval(() => renewLease().catch((e) => log(`lease: ${e.message}`)), 10_000);
   void renewLease().catch((e) => log(`lease: ${e.message}`));
   setInterval(() => nodeStatus().catch((e) => log(`node status: ${e.message}`)), 30_000);
-  informer(kube, '/api/v1/pods', {add: onPod, update: (_o, p) => onPod(p), delete: onPodDeleted});
+  informer(kc, '/api/v1/pods', {add: onPod, update: (_o, p) => onPod(p), delete: onPodDeleted});
   log(`mini-kubelet for ${NODE} running (bridge ${BRIDGE} ${HOST_IP}, apiserver port ${API_PORT})`);
 }
 
