@@ -20,6 +20,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { PodCase as Case } from '../src/steps/verify.js';
+import { renderText } from '../src/templates.js';
 
 const OPA = process.env.OPA ?? join(homedir(), '.cache/bootstrap-testbed/bin/opa');
 const POLICY_DIR = fileURLToPath(new URL('../templates/policy', import.meta.url));
@@ -28,26 +30,6 @@ const REGISTRY = '10.0.0.7:5000';
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const BASE_IMAGE = `${REGISTRY}/nginx:1.21.1`;
 
-/** Test-only stand-in for src/'s renderer: `{{ name }}` (one space each side) -> text. */
-function render(template: string, values: Record<string, string>): string {
-  const out = template.replace(/\{\{ ([A-Za-z0-9_]+) \}\}/g, (whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`no value for placeholder ${whole}`);
-    return value;
-  });
-  if (/\{\{|\}\}/.test(out)) throw new Error(`unrendered placeholder left in:\n${out}`);
-  return out;
-}
-
-interface Case {
-  name: string;
-  via: 'create' | 'update' | 'ephemeral';
-  containers?: string[];
-  initContainers?: string[];
-  ephemeralContainers?: string[];
-  expect: 'allow' | 'deny';
-  messages?: string[];
-}
 
 interface OpaTestResult {
   package: string;
@@ -88,10 +70,10 @@ test.before(async () => {
   const settings = await readFile(join(POLICY_DIR, 'settings.rego.tmpl'), 'utf8');
   await writeFile(
     join(dir, 'settings.rego'),
-    render(settings, { trustedRegistries: JSON.stringify([REGISTRY]), requireDigest: 'false' }),
+    renderText(settings, { trustedRegistries: [REGISTRY], requireDigest: false }),
   );
   const authz = await readFile(join(POLICY_DIR, 'authz.rego.tmpl'), 'utf8');
-  await writeFile(join(dir, 'authz.rego'), render(authz, { kubeMgmtToken: TOKEN }));
+  await writeFile(join(dir, 'authz.rego'), renderText(authz, { kubeMgmtToken: TOKEN }));
 
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;

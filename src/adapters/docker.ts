@@ -56,6 +56,16 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
 
 const isNotFound = (error: unknown) => (error as { statusCode?: number }).statusCode === 404;
 
+/** Runs a call whose 404 means "not there": that answer becomes `missing`, anything else is rethrown. */
+async function orIfMissing<T>(call: () => Promise<T>, missing: T): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return missing;
+    throw error;
+  }
+}
+
 /** Reads a pull/push progress stream; the engine reports failures inside the stream, not as HTTP errors. */
 function follow(docker: Dockerode, stream: NodeJS.ReadableStream, onProgress?: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -83,8 +93,8 @@ export async function createDockerClient(): Promise<DockerClient> {
     async version() {
       return (await docker.version()).Version;
     },
-    async inspectContainer(name) {
-      try {
+    inspectContainer(name) {
+      return orIfMissing(async (): Promise<ContainerState> => {
         const info = await docker.getContainer(name).inspect();
         const env = Object.fromEntries(
           (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
@@ -106,10 +116,7 @@ export async function createDockerClient(): Promise<DockerClient> {
           restart: info.HostConfig.RestartPolicy?.Name ?? '',
           labels: info.Config.Labels ?? {},
         };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      }
+      }, undefined);
     },
     async createContainer(spec) {
       await docker.createContainer(createOptions(spec));
@@ -122,23 +129,17 @@ export async function createDockerClient(): Promise<DockerClient> {
         if ((error as { statusCode?: number }).statusCode !== 304) throw error;
       }
     },
-    async removeContainer(name) {
-      try {
+    removeContainer(name) {
+      return orIfMissing(async () => {
         await docker.getContainer(name).remove({ force: true });
         return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      }, false);
     },
-    async imageExists(ref) {
-      try {
+    imageExists(ref) {
+      return orIfMissing(async () => {
         await docker.getImage(ref).inspect();
         return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      }, false);
     },
     async pullImage(ref, onProgress) {
       const stream = (await docker.pull(ref)) as NodeJS.ReadableStream;
@@ -152,23 +153,17 @@ export async function createDockerClient(): Promise<DockerClient> {
       const stream = (await docker.getImage(repository).push({ tag, authconfig: {} })) as NodeJS.ReadableStream;
       await follow(docker, stream, onProgress);
     },
-    async removeVolume(name) {
-      try {
+    removeVolume(name) {
+      return orIfMissing(async () => {
         await docker.getVolume(name).remove();
         return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      }, false);
     },
-    async volumeExists(name) {
-      try {
+    volumeExists(name) {
+      return orIfMissing(async () => {
         await docker.getVolume(name).inspect();
         return true;
-      } catch (error) {
-        if (isNotFound(error)) return false;
-        throw error;
-      }
+      }, false);
     },
   };
 }
