@@ -15,7 +15,6 @@ export const messages = {
     usage(`Invalid ${key}: ${JSON.stringify(value)}.`, `Set ${key} to ${expected}.`),
   configUnreadable: (file: string, cause: unknown) => usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
   configUnparsable: (file: string, cause: unknown) => usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
-  badFlag: (flag: string, value: string, expected: string) => usage(`Invalid ${flag}: ${JSON.stringify(value)}.`, `Give ${flag} ${expected}.`),
 
   // Preflight
   dockerUnreachable: (cause: unknown) =>

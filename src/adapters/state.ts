@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What `up` created, so that `down` removes exactly that. */
-export interface Record_ {
+export interface StateRecord {
   /** `up` created the minikube profile (rather than finding the user's). */
   createdProfile?: boolean;
   registryHost?: string;
@@ -37,12 +37,12 @@ export class StateStore {
     await chmod(this.file(name), 0o600);
   }
 
-  async readRecord(): Promise<Record_> {
+  async readRecord(): Promise<StateRecord> {
     const text = await this.read('state.json');
-    return text ? (JSON.parse(text) as Record_) : {};
+    return text ? (JSON.parse(text) as StateRecord) : {};
   }
 
-  async updateRecord(change: Partial<Record_>): Promise<void> {
+  async updateRecord(change: Partial<StateRecord>): Promise<void> {
     await this.write('state.json', `${JSON.stringify({ ...(await this.readRecord()), ...change }, null, 2)}\n`);
   }
 
