@@ -12,6 +12,8 @@ export const OPA_NAMESPACE = 'opa';
 export const WEBHOOK_IGNORE_LABEL = 'openpolicyagent.org/webhook';
 export const POLICY_LABEL = { 'openpolicyagent.org/policy': 'rego' } as const;
 export const POLICY_STATUS_ANNOTATION = 'openpolicyagent.org/kube-mgmt-status';
+/** kube-mgmt 7+: retries left; anything but "0" (or its absence) makes it sync the ConfigMap again on the next update. */
+export const POLICY_RETRIES_ANNOTATION = 'openpolicyagent.org/kube-mgmt-retries';
 export const POLICY_CONFIGMAPS = ['opa-default-system-main', 'image-policy'] as const;
 export const WEBHOOK_NAME = 'opa-validating-webhook';
 

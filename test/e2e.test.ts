@@ -297,6 +297,29 @@ test.serial('a tampered policy ConfigMap is repaired by up', async (t) => {
   t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
 });
 
+test.serial('OPA restarted in place loses its policies (kube-mgmt never notices): verify sees it, up repairs it', async (t) => {
+  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const started = opaPod!.status!.containerStatuses!.find((c) => c.name === 'opa')!.state!.running!.startedAt!;
+  // The test bed's kubelet records the containers' pids in pod order: opa first.
+  const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8')).split('\n').filter(Boolean).map(Number);
+  process.kill(pids[0]!, 'SIGKILL');
+  await until('OPA container restarted and ready', async () => {
+    const live = await core.readNamespacedPod({ namespace: 'opa', name: opaPod!.metadata!.name! });
+    const status = live.status?.containerStatuses?.find((c) => c.name === 'opa');
+    return status?.ready && new Date(status.state!.running!.startedAt!).getTime() > new Date(started).getTime();
+  });
+  // Give the policy ConfigMaps a moment: kube-mgmt does not resync, the annotation still says ok.
+  const cm = await core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' });
+  t.is(cm.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
+  const { run, report } = await verifyJson();
+  t.not(run.exitCode, 0);
+  t.true(report.failed > 0, 'the webhook no longer answers as it should');
+
+  const repaired = await up();
+  t.is(repaired.exitCode, 0, repaired.output);
+  t.regex(repaired.output, /3\/3 checks as expected/);
+});
+
 test.serial('state directory deleted: certificates renewed, and Secret, webhook CA bundle and OPA follow', async (t) => {
   const before = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   await rm(path.join(stateHome, 'opa-trusted-registry-bootstrap'), { recursive: true, force: true });

@@ -1,13 +1,15 @@
 // The cluster side: namespace and secrets, OPA with kube-mgmt, the policy ConfigMaps, then the webhook.
 import { stringify } from 'yaml';
-import { describeRef, refOf, type KubeClient, type KubeObject } from '../adapters/kube.js';
+import { describeRef, FIELD_MANAGER, refOf, type KubeClient, type KubeObject } from '../adapters/kube.js';
 import { waitFor, type Ctx } from '../context.js';
 import {
   kubeSystemLabel,
   opaNamespace,
   opaWorkload,
   policyConfigMaps,
+  POLICY_RETRIES_ANNOTATION,
   POLICY_STATUS_ANNOTATION,
+  OPA_NAMESPACE,
   redact,
   renderPolicies,
   secrets,
@@ -53,31 +55,74 @@ async function applyAll(kube: KubeClient, objects: KubeObject[], task: TaskWrapp
   }
 }
 
-type Annotated = KubeObject & { metadata: { annotations?: Record<string, string> }; data?: Record<string, string> };
+type Annotated = KubeObject & {
+  metadata: { annotations?: Record<string, string>; managedFields?: { manager?: string; time?: string | Date; fieldsV1?: unknown }[] };
+  data?: Record<string, string>;
+};
 
 /**
- * Applies a policy ConfigMap so that the status we then read is about this content: when the content changes,
- * kube-mgmt's old status annotation is dropped first (kube-mgmt writes the same "ok" again, which changes nothing).
+ * When kube-mgmt last wrote its status on this ConfigMap, from the API server's field management record.
+ * kube-mgmt syncs a ConfigMap once (plus two immediate retries) and never notices OPA restarting, so a status
+ * older than the OPA container describes policies that OPA no longer holds.
  */
-export async function applyPolicyConfigMap(kube: KubeClient, desired: KubeObject): Promise<void> {
-  const live = await kube.get<Annotated>(refOf(desired));
-  const changed = !live || JSON.stringify(live.data ?? {}) !== JSON.stringify(desired.data ?? {});
-  if (live && changed && live.metadata.annotations?.[POLICY_STATUS_ANNOTATION]) {
-    await kube.mergePatch(refOf(desired), { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null } } });
-  }
-  await kube.apply(desired);
+export function statusWrittenAt(configMap: Annotated): Date | undefined {
+  const entry = configMap.metadata.managedFields?.find(
+    (f) => f.manager !== FIELD_MANAGER && JSON.stringify(f.fieldsV1 ?? {}).includes(`"f:${POLICY_STATUS_ANNOTATION}"`),
+  );
+  return entry?.time ? new Date(entry.time) : undefined;
 }
 
+/** The latest start of an OPA container among the ready pods (a restart in place counts too). */
+export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> {
+  const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as (KubeObject & {
+    metadata: { deletionTimestamp?: unknown };
+    status?: { containerStatuses?: { name: string; state?: { running?: { startedAt?: string | Date } } }[] };
+  })[];
+  const starts = pods
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .flatMap((p) => p.status?.containerStatuses ?? [])
+    .filter((c) => c.name === 'opa' && c.state?.running?.startedAt)
+    .map((c) => new Date(c.state!.running!.startedAt!).getTime());
+  return starts.length ? new Date(Math.max(...starts)) : undefined;
+}
+
+/** Whether the live ConfigMap's policy is loaded into the OPA that runs now, with this content. */
+export function policyIsCurrent(live: Annotated, desired: KubeObject, opaStart: Date | undefined): boolean {
+  if (JSON.stringify(live.data ?? {}) !== JSON.stringify(desired.data ?? {})) return false;
+  if (!policyStatus(live)?.ok) return false;
+  const written = statusWrittenAt(live);
+  return !opaStart || !written || written.getTime() >= opaStart.getTime();
+}
+
+/** Both annotations gone: a missing retries annotation makes kube-mgmt sync again, and the status we read next is fresh. */
+const RESYNC = { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null, [POLICY_RETRIES_ANNOTATION]: null } } };
+
+/**
+ * Applies a policy ConfigMap (after OPA is ready) so that the status we then read is about this content in this
+ * OPA: unless the policy is already current, kube-mgmt is made to sync it again. The content goes first: every
+ * update kube-mgmt sees after that carries it, so no status written for the old content can follow the reset.
+ */
+export async function applyPolicyConfigMap(kube: KubeClient, desired: KubeObject, opaStart?: Date): Promise<void> {
+  const live = await kube.get<Annotated>(refOf(desired));
+  await kube.apply(desired);
+  if (live && !policyIsCurrent(live, desired, opaStart)) await kube.mergePatch(refOf(desired), RESYNC);
+}
+
+export type PolicyStatus = { ok: true } | { ok: false; error: string; transport: boolean };
+
 /** kube-mgmt's verdict on one ConfigMap: undefined while it has not reported. */
-export function policyStatus(configMap: Annotated | undefined): { ok: true } | { ok: false; error: string } | undefined {
+export function policyStatus(configMap: Annotated | undefined): PolicyStatus | undefined {
   const raw = configMap?.metadata.annotations?.[POLICY_STATUS_ANNOTATION];
   if (!raw) return undefined;
   try {
     const status = JSON.parse(raw) as { status?: string; error?: unknown };
     if (status.status === 'ok') return { ok: true };
-    return { ok: false, error: typeof status.error === 'string' ? status.error : JSON.stringify(status.error ?? status) };
+    // OPA's own answers carry a "code"; Go's url.Error (OPA not answering yet) carries Op and URL.
+    const error = status.error as { Op?: unknown; URL?: unknown } | undefined;
+    const transport = Boolean(error && typeof error === 'object' && 'Op' in error && 'URL' in error);
+    return { ok: false, error: typeof status.error === 'string' ? status.error : JSON.stringify(status.error ?? status), transport };
   } catch {
-    return { ok: false, error: raw };
+    return { ok: false, error: raw, transport: false };
   }
 }
 
@@ -89,7 +134,11 @@ export async function waitForPolicies(ctx: Ctx, kube: KubeClient, configMaps: Ku
         ctx.config.waitSeconds,
         async () => {
           const status = policyStatus(await kube.get<Annotated>(refOf(cm)));
-          if (status && !status.ok) throw messages.policyRejected(cm.metadata!.name!, status.error);
+          if (status && !status.ok) {
+            // A late report of an attempt made before OPA answered: ask kube-mgmt to try again, and keep waiting.
+            if (status.transport) return void (await kube.mergePatch(refOf(cm), RESYNC));
+            throw messages.policyRejected(cm.metadata!.name!, status.error);
+          }
           return status;
         },
         () => messages.policyTimeout(cm.metadata!.name!, ctx.config.waitSeconds),
@@ -157,7 +206,8 @@ export function opaTasks(): Task[] {
         // Policies only once OPA answers: kube-mgmt gives up on a ConfigMap it could not load into OPA.
         task.output = 'waiting for the rollout';
         await waitForRollout(ctx, kube);
-        for (const cm of objects.policy) await applyPolicyConfigMap(kube, cm);
+        const opaStart = await opaStartedAt(kube);
+        for (const cm of objects.policy) await applyPolicyConfigMap(kube, cm, opaStart);
         task.output = 'waiting for kube-mgmt to load the policy';
         await waitForPolicies(ctx, kube, objects.policy);
         task.title = 'OPA and kube-mgmt: ready, policy loaded';

@@ -2,8 +2,8 @@
 import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { BootstrapError } from '../../src/errors.js';
-import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
-import { applyPolicyConfigMap, policyStatus, rolloutState, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
+import { POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
+import { applyPolicyConfigMap, policyStatus, rolloutState, statusWrittenAt, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
 
 const CM_KEY = 'v1/ConfigMap/opa/image-policy';
@@ -21,25 +21,42 @@ test('applyPolicyConfigMap: new ConfigMap → get, apply (nothing to drop)', asy
   t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
 });
 
-test('applyPolicyConfigMap: changed content → the status annotation is dropped (merge patch) before the apply', async (t) => {
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }, { [POLICY_STATUS_ANNOTATION]: OK, other: 'kept' }));
+const RESYNC = { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null, [POLICY_RETRIES_ANNOTATION]: null } } };
+/** kube-mgmt's field-management record for its status write, at `time`. */
+const writtenBy = (time: string) => [
+  { manager: 'kube-mgmt', operation: 'Update', time, fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {}, [`f:${POLICY_RETRIES_ANNOTATION}`]: {} } } } },
+  { manager: 'bootstrap', operation: 'Apply', time: '2026-01-01T00:00:00Z', fieldsV1: { 'f:data': {} } },
+];
+const withManagedFields = (object: KubeObject, time: string) => ({ ...object, metadata: { ...object.metadata, managedFields: writtenBy(time) } }) as unknown as KubeObject;
+
+test('applyPolicyConfigMap: changed content → applied, then both kube-mgmt annotations dropped (merge patch)', async (t) => {
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }, { [POLICY_STATUS_ANNOTATION]: OK, [POLICY_RETRIES_ANNOTATION]: '0', other: 'kept' }));
   await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package new' }));
-  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `mergePatch ${CM_KEY}`, `apply ${CM_KEY}`]);
-  t.deepEqual(kube.calls[1]!.body, { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null } } });
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`, `mergePatch ${CM_KEY}`]);
+  t.deepEqual(kube.calls[2]!.body, RESYNC);
   const stored = kube.stored({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'opa', name: 'image-policy' })!;
   t.deepEqual(stored.metadata!.annotations, { other: 'kept' });
   t.deepEqual(stored.data, { 'a.rego': 'package new' });
 });
 
-test('applyPolicyConfigMap: unchanged content → no patch, the status stays', async (t) => {
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: OK }));
+test('applyPolicyConfigMap: unchanged content but an error status → kube-mgmt is made to sync again', async (t) => {
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: '{"status":"error","error":{"code":"x"}}' }));
   await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package same' }));
-  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`, `mergePatch ${CM_KEY}`]);
 });
 
-test('applyPolicyConfigMap: changed content without a status annotation → no patch', async (t) => {
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }));
-  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package new' }));
+test('applyPolicyConfigMap: OPA started after kube-mgmt wrote "ok" → the policy is gone from OPA: sync again', async (t) => {
+  const live = withManagedFields(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: OK }), '2026-11-26T10:00:00Z');
+  const kube = new FakeKube().seed(live);
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package same' }), new Date('2026-11-26T10:05:00Z'));
+  t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`, `mergePatch ${CM_KEY}`]);
+  t.is(statusWrittenAt(live as never)?.toISOString(), '2026-11-26T10:00:00.000Z');
+});
+
+test('applyPolicyConfigMap: "ok" written after OPA started, same content → current: no patch', async (t) => {
+  const live = withManagedFields(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: OK }), '2026-11-26T10:05:00Z');
+  const kube = new FakeKube().seed(live);
+  await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package same' }), new Date('2026-11-26T10:00:00Z'));
   t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`]);
 });
 
@@ -52,13 +69,31 @@ test('policyStatus parsing', (t) => {
   t.deepEqual(policyStatus(withStatus('{"status":"error","error":"1 error occurred: x.rego:3: rego_parse_error"}')), {
     ok: false,
     error: '1 error occurred: x.rego:3: rego_parse_error',
+    transport: false,
   });
   t.deepEqual(policyStatus(withStatus('{"status":"error","error":{"code":"invalid_parameter","message":"error(s) occurred"}}')), {
     ok: false,
     error: '{"code":"invalid_parameter","message":"error(s) occurred"}',
+    transport: false,
   });
-  t.deepEqual(policyStatus(withStatus('{"status":"weird"}')), { ok: false, error: '{"status":"weird"}' });
-  t.deepEqual(policyStatus(withStatus('not json')), { ok: false, error: 'not json' });
+  // Go's url.Error, as kube-mgmt writes it when OPA does not answer yet.
+  const refused = '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/cm/key","Err":{"Op":"dial","Net":"tcp"}}}';
+  t.like(policyStatus(withStatus(refused)), { ok: false, transport: true });
+  t.deepEqual(policyStatus(withStatus('{"status":"weird"}')), { ok: false, error: '{"status":"weird"}', transport: false });
+  t.deepEqual(policyStatus(withStatus('not json')), { ok: false, error: 'not json', transport: false });
+});
+
+test('waitForPolicies: a transport error (OPA not answering yet) asks kube-mgmt to retry and keeps waiting', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const refused = '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/image-policy/a.rego"}}';
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: refused }));
+  // kube-mgmt's retry, once asked (the merge patch after the first poll), succeeds.
+  kube.onGet = (_ref, count) => {
+    if (count === 2) kube.seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: OK }));
+  };
+  await waitForPolicies(ctx, kube, [configMap({ 'a.rego': 'package a' })]);
+  t.true(kube.log().includes(`mergePatch ${CM_KEY}`));
 });
 
 type Dep = Parameters<typeof rolloutState>[0];
