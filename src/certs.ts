@@ -1,5 +1,6 @@
 // The article's openssl steps, with node-forge: a CA (CN admission_ca) and a server certificate for opa.opa.svc.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 
 export const CA_COMMON_NAME = 'admission_ca';
@@ -19,9 +20,10 @@ export interface CertificateBundle {
   serverCert: string;
 }
 
-// Native key generation: forge's pure-JS RSA takes seconds per key.
-function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+// Native key generation, off the main thread: forge's pure-JS RSA takes seconds per key, and a synchronous one
+// would stall the registry step that runs beside the certificates.
+async function rsaKeyPair(): Promise<{ privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string }> {
+  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const key = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem: forge.pki.privateKeyToPem(key) };
 }
@@ -40,8 +42,8 @@ function sign(cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey) {
   cert.sign(key, forge.md.sha256.create());
 }
 
-export function generateCa(now: Date = new Date()): Pick<CertificateBundle, 'caKey' | 'caCert'> {
-  const keys = rsaKeyPair();
+export async function generateCa(now: Date = new Date()): Promise<Pick<CertificateBundle, 'caKey' | 'caCert'>> {
+  const keys = await rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -60,10 +62,10 @@ export function generateCa(now: Date = new Date()): Pick<CertificateBundle, 'caK
 }
 
 /** The article's server.conf: CA:FALSE; nonRepudiation, digitalSignature, keyEncipherment; clientAuth, serverAuth. */
-export function generateServerCertificate(ca: Pick<CertificateBundle, 'caKey' | 'caCert'>, now: Date = new Date()): Pick<CertificateBundle, 'serverKey' | 'serverCert'> {
+export async function generateServerCertificate(ca: Pick<CertificateBundle, 'caKey' | 'caCert'>, now: Date = new Date()): Promise<Pick<CertificateBundle, 'serverKey' | 'serverCert'>> {
   const caCert = forge.pki.certificateFromPem(ca.caCert);
   const caKey = forge.pki.privateKeyFromPem(ca.caKey) as forge.pki.rsa.PrivateKey;
-  const keys = rsaKeyPair();
+  const keys = await rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();

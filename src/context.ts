@@ -82,7 +82,7 @@ export function newContext(config: Config, options: RunOptions, services: Servic
 export const localRegistry = (ctx: Ctx) => `localhost:${ctx.config.registryPort}`;
 export const localRegistryUrl = (ctx: Ctx) => `http://127.0.0.1:${ctx.config.registryPort}`;
 
-/** Polls `probe` until it returns a value, or throws `onTimeout()` after `seconds`. No fixed sleeps: short, growing intervals. */
+/** Polls `probe` until it returns a value, or throws `onTimeout()` after `seconds`. No fixed sleeps: short intervals, growing to 250 ms. */
 export async function waitFor<T>(
   services: Pick<Services, 'now' | 'sleep'>,
   seconds: number,
@@ -96,6 +96,6 @@ export async function waitFor<T>(
     if (value !== undefined) return value;
     if (services.now().getTime() >= deadline) throw onTimeout();
     await services.sleep(interval);
-    interval = Math.min(interval * 2, 1000);
+    interval = Math.min(interval * 2, 250);
   }
 }

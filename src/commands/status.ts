@@ -7,7 +7,7 @@ import { base64 } from '../certs.js';
 import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { connect } from '../steps/cluster.js';
-import { policyStatus, rolloutState } from '../steps/opa.js';
+import { opaStartedAt, policyStatus, rolloutState, statusWrittenAt } from '../steps/opa.js';
 import type { Io } from './run.js';
 
 export interface ComponentStatus {
@@ -54,14 +54,17 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
     return { ok: state.done, state: state.detail };
   });
   const policy = inCluster('policy', async () => {
+    const opaStart = await opaStartedAt(kube());
     const states = await Promise.all(
       POLICY_CONFIGMAPS.map(async (name) => {
-        const status = policyStatus(await kube().get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name }));
-        return { name, status };
+        const configMap = await kube().get<Parameters<typeof statusWrittenAt>[0]>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name });
+        const status = policyStatus(configMap);
+        const written = configMap && statusWrittenAt(configMap);
+        const stale = Boolean(status?.ok && opaStart && written && written < opaStart);
+        return { name, ok: Boolean(status?.ok) && !stale, said: !status ? 'not loaded' : stale ? 'stale: OPA restarted after it was loaded (run bootstrap up)' : status.ok ? 'ok' : `error: ${status.error}` };
       }),
     );
-    const ok = states.every((s) => s.status?.ok);
-    return { ok, state: states.map((s) => `${s.name}: ${!s.status ? 'not loaded' : s.status.ok ? 'ok' : `error: ${s.status.error}`}`).join('; ') };
+    return { ok: states.every((s) => s.ok), state: states.map((s) => `${s.name}: ${s.said}`).join('; ') };
   });
   const webhook = inCluster('webhook', async () => {
     const live = await kube().get<KubeObject & { webhooks?: { clientConfig?: { caBundle?: string } }[] }>({

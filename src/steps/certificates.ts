@@ -23,8 +23,8 @@ export async function convergeCertificates(ctx: Ctx): Promise<string> {
     bundle = existing as CertificateBundle;
     said = 'reused';
   } else {
-    const ca = verdict.action === 'renew-all' ? generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-    bundle = { ...ca, ...generateServerCertificate(ca, ctx.services.now()) };
+    const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+    bundle = { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
     for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
       const file = FILES[key];
       if (key.endsWith('Key')) await state.writeSecret(file, bundle[key]);
@@ -52,8 +52,8 @@ export function certificateTasks(): Task[] {
           // In memory only: the plan shows the CA bundle `up` would apply (the existing CA unless it must be renewed).
           const existing = await readCertificates(ctx);
           const verdict = assessCertificates(existing, ctx.services.now());
-          const ca = verdict.action === 'renew-all' ? generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...generateServerCertificate(ca, ctx.services.now()) };
+          const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
           ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
           task.skip(`dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`);
           return;

@@ -50,9 +50,9 @@ test('renderText: arrays as JSON, everything else as text', (t) => {
 
 const TOKEN = 'test-token-4f1c2b9a7e6d5c3b2a19081726354453';
 let certificates: CertificateBundle;
-test.before(() => {
-  const ca = generateCa();
-  certificates = { ...ca, ...generateServerCertificate(ca) };
+test.before(async () => {
+  const ca = await generateCa();
+  certificates = { ...ca, ...(await generateServerCertificate(ca)) };
 });
 
 function ctxWithCerts(config: Parameters<typeof makeCtx>[0] = {}): FakeCtx {
