@@ -282,7 +282,10 @@ test.serial('kube-mgmt loads the policy: a Rego error shows in the status annota
   t.is(ok.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
 });
 
-test.serial('a tampered policy ConfigMap is repaired by up', async (t) => {
+test.serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) => {
+  await admission.patchValidatingWebhookConfiguration(
+    { name: 'opa-validating-webhook', body: [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }] },
+  );
   await core.patchNamespacedConfigMap(
     {
       namespace: 'opa',
@@ -295,6 +298,8 @@ test.serial('a tampered policy ConfigMap is repaired by up', async (t) => {
   const run = await up();
   t.is(run.exitCode, 0, run.output);
   t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
+  const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
+  t.is(webhook.webhooks![0]!.failurePolicy, 'Fail');
 });
 
 test.serial('OPA restarted in place loses its policies (kube-mgmt never notices): verify sees it, up repairs it', async (t) => {
@@ -334,7 +339,11 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
 });
 
-test.serial('registry container removed: up restores it and the pushed image survived in the volume', async (t) => {
+test.serial('registry container killed, then removed: up restores it and the pushed image survived in the volume', async (t) => {
+  await docker.getContainer('registry').kill();
+  const restarted = await up();
+  t.is(restarted.exitCode, 0, restarted.output);
+  t.regex(restarted.output, /Registry container: (started|already running)/);
   await docker.getContainer('registry').remove({ force: true });
   const run = await up();
   t.is(run.exitCode, 0, run.output);
@@ -381,6 +390,23 @@ test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates
 });
 
 test.serial('bad input fails clearly and changes nothing', async (t) => {
+  const snapshot = async () =>
+    Promise.all([
+      apps.readNamespacedDeployment({ namespace: 'opa', name: 'opa' }),
+      core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' }),
+      core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' }),
+      admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' }),
+    ]).then((objects) => objects.map((o) => o.metadata?.resourceVersion));
+  const before = await snapshot();
+
+  // A custom policy with a Rego error: caught by the real OPA before anything is applied.
+  const dir0 = await mkdtemp(path.join(tmpdir(), 'bootstrap-policy-'));
+  t.teardown(() => rm(dir0, { recursive: true, force: true }));
+  await writeFile(path.join(dir0, 'bad.rego'), 'package kubernetes.validating.images\n\ndeny[msg] {\n  msg := "x"\n}\n');
+  const badPolicy = await up('--policy-file', path.join(dir0, 'bad.rego'));
+  t.is(badPolicy.exitCode, 2);
+  t.regex(badPolicy.output, /does not compile:[\s\S]*rego_parse_error[\s\S]*nothing was applied/);
+
   // A port held by another process.
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
@@ -422,6 +448,7 @@ test.serial('bad input fails clearly and changes nothing', async (t) => {
   t.regex(badHost.output, /Invalid registryHost/);
 
   // Nothing of the above changed the environment.
+  t.deepEqual(await snapshot(), before);
   const { report } = await verifyJson();
   t.is(report.failed, 0);
 });
