@@ -6,7 +6,8 @@
 #   4. builds the local stand-in images  scripts/images/build-standins.sh
 #   5. starts the test bed               scripts/testbed/up    (when that script exists)
 #   6. runs every ava test as TAP        npx ava --tap         (TAP lines are shown as they come)
-#   7. stops the test bed                scripts/testbed/down  (always, from the EXIT trap)
+#   7. runs the benchmark once           npm run bench -- --quick (smoke; not counted)
+#   8. stops the test bed                scripts/testbed/down  (always, from the EXIT trap)
 # The last line of output is always `N passed, N failed[, N skipped]`, counted from the TAP
 # (`# SKIP` / `# TODO` count as skipped). Exit status is non-zero when a test failed, when ava
 # failed or ran no test, or when a setup step failed. The TAP and the up/down logs are kept in a
@@ -141,4 +142,12 @@ set +e
 npx --no-install ava --tap </dev/null 2>&1 | tee "$tap"
 ava_status=${PIPESTATUS[0]}
 set -e
+
+# 7. Benchmark smoke run ----------------------------------------------------------------------
+# One iteration, so the benchmark cannot rot; its figures and exit status do not count.
+if [[ $testbed_started == 1 ]]; then
+  step="bench smoke"
+  say "benchmark smoke run (npm run bench -- --quick; not counted)"
+  npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed 's/^/[bench] /' || true
+fi
 # finish (EXIT trap) stops the test bed and prints the summary as the last line.
