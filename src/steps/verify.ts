@@ -137,7 +137,8 @@ export async function createOkPod(ctx: Ctx, kube: KubeClient): Promise<CheckResu
       ctx.services,
       ctx.config.waitSeconds,
       async () => {
-        phase = ((await kube.get<KubeObject & { status?: { phase?: string } }>(ref))?.status?.phase) ?? 'gone';
+        const live = await kube.get<KubeObject & { status?: { phase?: string } }>(ref);
+        phase = live ? (live.status?.phase ?? 'Pending') : 'gone';
         return phase === 'Running' ? true : undefined;
       },
       () => new Error(phase),

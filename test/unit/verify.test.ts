@@ -1,7 +1,7 @@
 // verify: what the API server answered, judged exactly against what the article (and the bypass matrix) expects.
 import test from 'ava';
 import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
-import { ARTICLE_CASES, articlePod, casePod, denial, formatChecks, judge, loadExtendedCases, runArticleSuite } from '../../src/steps/verify.js';
+import { ARTICLE_CASES, articlePod, casePod, createOkPod, denial, formatChecks, judge, loadExtendedCases, runArticleSuite } from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/steps/registry.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
@@ -167,4 +167,34 @@ test('the ok pod refers to the repository pushTrustedImage pushed to (trustedIma
   const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
   const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
   t.is(image.slice(REGISTRY.length), pushed!.slice('localhost:5000'.length));
+});
+
+test('--create: the ok pod is created for real (labelled ours) and waited for until Running', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 30 });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web-server' };
+  // The kubelet's part: Running from the third look on.
+  kube.onGet = (_ref, count) => {
+    const live = kube.stored(ref);
+    if (live && count >= 3) kube.seed({ ...live, status: { phase: 'Running' } } as KubeObject);
+  };
+  const result = await createOkPod(ctx, kube);
+  t.deepEqual(result, { name: 'pod-ok.yaml created and running', expected: 'Running', actual: 'Running', passed: true });
+  const created = kube.calls.find((c) => c.op === 'createPod')!;
+  t.false(created.dryRun);
+  t.is((created.body as { metadata: { labels: Record<string, string> } }).metadata.labels['app.kubernetes.io/managed-by'], 'bootstrap');
+  t.is((created.body as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image, `${REGISTRY}/nginx:1.21.1`);
+});
+
+test('--create: a pod that never runs is reported with its phase after the wait', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 5 });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  const result = await createOkPod(ctx, kube);
+  t.false(result.passed);
+  t.is(result.actual, 'Pending');
+  t.true(ctx.services.fakes.clock.time - new Date('2025-06-01T12:00:00Z').getTime() >= 5000);
 });
