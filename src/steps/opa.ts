@@ -34,16 +34,33 @@ async function policies(ctx: Ctx) {
   return ctx.policies;
 }
 
-/** Every object `up` applies, in order; the plan --dry-run prints. */
-export async function desiredObjects(ctx: Ctx): Promise<{ namespace: KubeObject[]; workload: KubeObject[]; policy: KubeObject[]; webhook: KubeObject[] }> {
-  const inputs = clusterInputs(ctx);
-  const sources = await policies(ctx);
-  return {
-    namespace: [opaNamespace(), kubeSystemLabel(), ...secrets(inputs, sources)],
-    workload: await opaWorkload(inputs, sources),
-    policy: policyConfigMaps(sources),
-    webhook: [await webhookConfiguration(inputs)],
-  };
+export interface DesiredObjects {
+  namespace: KubeObject[];
+  workload: KubeObject[];
+  policy: KubeObject[];
+  webhook: KubeObject[];
+}
+
+const rendered = new WeakMap<Ctx, Promise<DesiredObjects>>();
+
+/** Every object `up` applies, in order; the plan --dry-run prints. Rendered once per run (certificates known by then). */
+export function desiredObjects(ctx: Ctx): Promise<DesiredObjects> {
+  if (!rendered.has(ctx)) {
+    rendered.set(
+      ctx,
+      (async () => {
+        const inputs = clusterInputs(ctx);
+        const sources = await policies(ctx);
+        return {
+          namespace: [opaNamespace(), kubeSystemLabel(), ...secrets(inputs, sources)],
+          workload: await opaWorkload(inputs, sources),
+          policy: policyConfigMaps(sources),
+          webhook: [await webhookConfiguration(inputs)],
+        };
+      })(),
+    );
+  }
+  return rendered.get(ctx)!;
 }
 
 export const toYaml = (objects: KubeObject[]) => objects.map((o) => stringify(redact(o))).join('---\n');
@@ -179,7 +196,7 @@ export async function waitForRollout(ctx: Ctx, kube: KubeClient): Promise<void> 
   );
 }
 
-const dryRunObjects = (pick: (all: Awaited<ReturnType<typeof desiredObjects>>) => KubeObject[]) => async (ctx: Ctx, task: TaskWrapper) => {
+const dryRunObjects = (pick: (all: DesiredObjects) => KubeObject[]) => async (ctx: Ctx, task: TaskWrapper) => {
   const objects = pick(await desiredObjects(ctx));
   task.skip(`dry run: server-side apply (field manager bootstrap):\n${toYaml(objects)}`);
 };
