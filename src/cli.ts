@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mergeConfig, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type RunOptions } from './context.js';
-import { errorText, isBootstrapError } from './errors.js';
+import { errorText, isBootstrapError, rootError } from './errors.js';
 import type { Io } from './commands/run.js';
 
 const port = (value: string) => {
@@ -137,7 +137,8 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
   const action = (name: CommandName) => async (flags: Flags) => {
     try {
       setExitCode(await execute(name, flags, io, cwd));
-    } catch (error) {
+    } catch (thrown) {
+      const error = rootError(thrown);
       if (isBootstrapError(error)) {
         process.stderr.write(`\n✖ ${error.message}\n`);
         setExitCode(error.exitCode);

@@ -14,6 +14,22 @@ export class BootstrapError extends Error {
   }
 }
 
+/** A group of tasks failed; each failure was already shown beside its task. Carries the first, for the exit code and summary. */
+export class GroupFailed extends Error {
+  constructor(
+    readonly what: string,
+    readonly failures: unknown[],
+  ) {
+    super(`${what}: ${failures.length} failed`);
+    this.name = 'GroupFailed';
+  }
+}
+
+/** The error that decides the exit code and the closing message. */
+export function rootError(error: unknown): unknown {
+  return error instanceof GroupFailed ? error.failures[0] : error;
+}
+
 export function isBootstrapError(error: unknown): error is BootstrapError {
   return error instanceof BootstrapError;
 }

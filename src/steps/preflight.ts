@@ -4,7 +4,7 @@ import { CommandNotFoundError } from '../adapters/cmd.js';
 import { looksLocal } from '../adapters/kube.js';
 import { MINIKUBE_MIN_VERSION, versionAtLeast } from '../adapters/minikube.js';
 import type { Ctx } from '../context.js';
-import { errorText } from '../errors.js';
+import { errorText, GroupFailed } from '../errors.js';
 import { messages } from '../messages.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { isMinikube, type Task } from '../tasks.js';
@@ -115,7 +115,7 @@ export function preflightTask(): Task {
         },
       }));
       await parent.newListr(subtasks, { concurrent: true, exitOnError: false }).run(ctx);
-      if (failures.length) throw failures[0];
+      if (failures.length) throw new GroupFailed('preflight checks', failures);
     },
   };
 }

@@ -3,7 +3,7 @@ import test from 'ava';
 import { Listr } from 'listr2';
 import { looksLocal } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
-import { BootstrapError } from '../../src/errors.js';
+import { BootstrapError, errorText, GroupFailed, rootError } from '../../src/errors.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { checkDocker, checkExistingCluster, checkMinikube, checkPolicyFile, checkRegistryPort, preflightTask } from '../../src/steps/preflight.js';
 import { FakeKube, fakeServices, makeCtx, stateFromSpec } from '../helpers/fakes.js';
@@ -180,7 +180,11 @@ test('preflight: outside a dry run, every check reports, then the first failure 
   t.teardown(ctx.services.fakes.cleanup);
   ctx.services.fakes.docker.pingError = new Error('docker down');
   ctx.services.fakes.cmd.on(['minikube'], 'not-found');
-  await t.throwsAsync(runSilently(ctx), { message: /Cannot reach the Docker engine \(docker down\)/ });
+  const error = await t.throwsAsync(runSilently(ctx), { instanceOf: GroupFailed });
+  // Both failures are kept; the first decides the closing message and exit code.
+  const failures = (error as GroupFailed).failures.map(errorText);
+  t.true(failures.some((f) => /minikube is not installed/.test(f)), failures.join('\n'));
+  t.regex(errorText(rootError(error)), /Cannot reach the Docker engine \(docker down\)/);
   t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'version', '--short']]);
   t.deepEqual(ctx.notes, []);
 });
