@@ -21,9 +21,24 @@ export interface CertificateBundle {
 }
 
 // Native key generation, off the main thread: forge's pure-JS RSA takes seconds per key, and a synchronous one
-// would stall the registry step that runs beside the certificates.
+// would stall the steps that run beside the certificates.
+const newPrivateKeyPem = async () =>
+  (await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })).privateKey;
+
+/** Keys being made ahead of need, in libuv's thread pool, taken in order by the next certificates. */
+const ahead: Promise<string>[] = [];
+
+/** Starts making `count` keys now (e.g. while preflight runs), so that making certificates later costs no wait. */
+export function prepareKeys(count: number): void {
+  while (ahead.length < count) {
+    const key = newPrivateKeyPem();
+    key.catch(() => undefined); // a failure surfaces where the key is taken
+    ahead.push(key);
+  }
+}
+
 async function rsaKeyPair(): Promise<{ privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string }> {
-  const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const privateKey = await (ahead.shift() ?? newPrivateKeyPem());
   const key = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem: forge.pki.privateKeyToPem(key) };
 }

@@ -1,5 +1,6 @@
 import type { Ctx } from '../context.js';
-import { certificateTasks } from '../steps/certificates.js';
+import { prepareKeys } from '../certs.js';
+import { certificateTasks, keysNeeded } from '../steps/certificates.js';
 import { clusterTasks, nodeReachesRegistryTask } from '../steps/cluster.js';
 import { opaTasks } from '../steps/opa.js';
 import { preflightTask } from '../steps/preflight.js';
@@ -32,6 +33,8 @@ export function upTasks(): Task[] {
 }
 
 export async function up(ctx: Ctx, io: Io): Promise<void> {
+  // Certificates need neither the registry nor the cluster: their keys are made while preflight runs.
+  if (!ctx.options.dryRun) prepareKeys(await keysNeeded(ctx));
   await runTasks(upTasks(), ctx, io);
   if (ctx.checks.length) {
     io.print(formatChecks(ctx.checks));

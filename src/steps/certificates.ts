@@ -1,5 +1,5 @@
 // Certificates and the kube-mgmt token, kept in the state directory (keys 0600), reused while valid.
-import { assessCertificates, generateCa, generateServerCertificate, newToken, type CertificateBundle } from '../certs.js';
+import { assessCertificates, generateCa, generateServerCertificate, newToken, prepareKeys, type CertificateBundle } from '../certs.js';
 import type { Ctx } from '../context.js';
 import type { Task } from '../tasks.js';
 
@@ -12,11 +12,18 @@ export async function readCertificates(ctx: Ctx): Promise<Partial<CertificateBun
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }
 
+/** How many new keys `up` will need: starting them early takes key generation off the critical path. */
+export async function keysNeeded(ctx: Ctx): Promise<number> {
+  const verdict = assessCertificates(await readCertificates(ctx), ctx.services.now());
+  return verdict.action === 'renew-all' ? 2 : verdict.action === 'renew-server' ? 1 : 0;
+}
+
 /** Returns what was done: kept, renewed the server certificate, or made everything anew. */
 export async function convergeCertificates(ctx: Ctx): Promise<string> {
   const { state } = ctx.services;
   const existing = await readCertificates(ctx);
   const verdict = assessCertificates(existing, ctx.services.now());
+  if (verdict.action !== 'keep') prepareKeys(verdict.action === 'renew-all' ? 2 : 1); // both keys at once
   let bundle: CertificateBundle;
   let said: string;
   if (verdict.action === 'keep') {
