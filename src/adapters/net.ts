@@ -26,20 +26,35 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
 ].join(', ');
 
+/**
+ * fetch with a deadline that keeps the process alive until it fires. AbortSignal.timeout's timer does not
+ * (it is unref'd): a request stuck on a connection the registry's port proxy accepted and dropped could leave
+ * nothing to wait on, and Node would exit (code 13) in the middle of `up`.
+ */
+async function fetchWithin(url: string, ms: number, init: RequestInit = {}): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    await response.arrayBuffer(); // read to the end: the connection is free again, and nothing is left pending
+    return response;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const registryApi: RegistryApi = {
   async ping(baseUrl) {
     try {
-      const response = await fetch(`${baseUrl}/v2/`, { signal: AbortSignal.timeout(2000) });
-      return response.status === 200;
+      return (await fetchWithin(`${baseUrl}/v2/`, 2000)).status === 200;
     } catch {
       return false;
     }
   },
   async hasManifest(baseUrl, repository, tag) {
-    const response = await fetch(`${baseUrl}/v2/${repository}/manifests/${tag}`, {
+    const response = await fetchWithin(`${baseUrl}/v2/${repository}/manifests/${tag}`, 5000, {
       method: 'HEAD',
       headers: { Accept: MANIFEST_TYPES },
-      signal: AbortSignal.timeout(5000),
     });
     return response.status === 200;
   },
