@@ -65,10 +65,16 @@ export function desiredObjects(ctx: Ctx): Promise<DesiredObjects> {
 
 export const toYaml = (objects: KubeObject[]) => objects.map((o) => stringify(redact(o))).join('---\n');
 
-async function applyAll(kube: KubeClient, objects: KubeObject[], task: TaskWrapper) {
-  for (const object of objects) {
-    task.output = `apply ${describeRef(refOf(object))}`;
-    await kube.apply(object);
+/** Apply order that matters: namespaces before what lives in them; a Deployment after its ServiceAccount and Secrets. */
+const WAVE: Record<string, number> = { Namespace: 0, Deployment: 2 };
+
+/** Applies in waves; the objects of one wave together (each apply is a round trip). */
+export async function applyAll(kube: KubeClient, objects: KubeObject[], task: TaskWrapper): Promise<void> {
+  for (const wave of [0, 1, 2]) {
+    const batch = objects.filter((o) => (WAVE[o.kind!] ?? 1) === wave);
+    if (!batch.length) continue;
+    task.output = `apply ${batch.map((o) => describeRef(refOf(o))).join(', ')}`;
+    await Promise.all(batch.map((object) => kube.apply(object)));
   }
 }
 

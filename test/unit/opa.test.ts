@@ -3,8 +3,8 @@ import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { BootstrapError } from '../../src/errors.js';
 import { POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
-import { applyPolicyConfigMap, policyStatus, rolloutState, statusWrittenAt, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
-import { FakeKube, makeCtx } from '../helpers/fakes.js';
+import { applyAll, applyPolicyConfigMap, policyStatus, rolloutState, statusWrittenAt, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
+import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const CM_KEY = 'v1/ConfigMap/opa/image-policy';
 const configMap = (data: Record<string, string>, annotations?: Record<string, string>): KubeObject => ({
@@ -161,4 +161,18 @@ test('waitForPolicies: resolves when every ConfigMap reports ok; times out namin
   await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { message: /kube-mgmt did not report on ConfigMap opa\/opa-default-system-main within 3s/ });
   kube.seed({ ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } } } as KubeObject);
   await t.notThrowsAsync(waitForPolicies(ctx, kube, policyCms));
+});
+
+test('applyAll: namespaces first, the Deployment last, the rest in between', async (t) => {
+  const kube = new FakeKube();
+  const object = (kind: string, name: string, namespace?: string): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name, namespace } });
+  await applyAll(
+    kube,
+    [object('Deployment', 'opa', 'opa'), object('Secret', 's', 'opa'), object('Namespace', 'opa'), object('ServiceAccount', 'opa', 'opa')],
+    fakeTask().task,
+  );
+  const order = kube.log((c) => c.op === 'apply');
+  t.is(order[0], 'apply v1/Namespace//opa');
+  t.is(order[3], 'apply v1/Deployment/opa/opa');
+  t.deepEqual(order.slice(1, 3).sort(), ['apply v1/Secret/opa/s', 'apply v1/ServiceAccount/opa/opa']);
 });
