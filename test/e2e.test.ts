@@ -351,35 +351,29 @@ test.serial('registry container killed, then removed: up restores it and the pus
   t.regex(run.output, /Trusted image: nginx:1\.21\.1 already in the registry/);
 });
 
+/** Starts `up`, sends Ctrl-C (SIGINT) after `waitMs`; true when the run was really cut short. */
+async function interruptedUp(waitMs: number): Promise<boolean> {
+  const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
+    cwd: repo,
+    reject: false,
+    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
+  });
+  await delay(waitMs);
+  child.kill('SIGINT');
+  const result = await child;
+  return result.isTerminated || result.exitCode !== 0;
+}
+
 test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates', async (t) => {
   await bootstrap(['down', ...existing]);
   await namespaceGone();
-  for (const waitMs of [300, 900, 1500]) {
-    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
-      cwd: repo,
-      reject: false,
-      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
-    });
-    await delay(waitMs);
-    child.kill('SIGINT');
-    const result = await child;
-    t.not(result.exitCode, undefined);
-  }
+  for (const waitMs of [300, 900, 1500]) t.true(await interruptedUp(waitMs), `up was not interrupted after ${waitMs} ms`);
   // down after a half-finished up removes what there is; up afterwards converges.
   const half = await bootstrap(['down', ...existing, '--keep-registry']);
   t.is(half.exitCode, 0, half.output);
   t.false(await webhookExists());
   await namespaceGone();
-  for (const waitMs of [600, 1200]) {
-    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
-      cwd: repo,
-      reject: false,
-      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
-    });
-    await delay(waitMs);
-    child.kill('SIGINT');
-    await child;
-  }
+  for (const waitMs of [600, 1200]) t.true(await interruptedUp(waitMs), `up was not interrupted after ${waitMs} ms`);
   const run = await up();
   t.is(run.exitCode, 0, run.output);
   t.regex(run.output, /3\/3 checks as expected/);
