@@ -116,6 +116,13 @@ test.serial('cold up: the article end to end, with its three results and message
   t.is(await dryRunPod('default', 'nginx:1.21.1'), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`);
   t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image '${registryHost}/nginx:latest' used latest image`);
   t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
+
+  const status = await bootstrap(['status', ...existing, '--json']);
+  t.is(status.exitCode, 0, status.output);
+  t.true((JSON.parse(status.stdout) as { ok: boolean }).ok);
+  const doctor = await bootstrap(['doctor', ...existing]);
+  t.is(doctor.exitCode, 0, doctor.output);
+  t.regex(doctor.output, /Docker engine: Docker \d+[\s\S]*Cluster: context testbed, Kubernetes v1\.\d+/);
 });
 
 test.serial('verify --json reports 3/3; up again changes nothing', async (t) => {
@@ -455,6 +462,10 @@ test.serial('down removes what up created; twice, and on nothing, it still succe
   t.is((await docker.listContainers({ all: true, filters: { name: ['^/registry$'] } })).length, 0);
   const labels = (await core.readNamespace({ name: 'kube-system' })).metadata!.labels!;
   t.is(labels['openpolicyagent.org/webhook'], undefined);
+  const status = await bootstrap(['status', ...existing, '--json']);
+  t.is(status.exitCode, 1, 'status fails when components are missing');
+  const components = (JSON.parse(status.stdout) as { components: { component: string; ok: boolean; state: string }[] }).components;
+  t.deepEqual(components.filter((c) => !c.ok).map((c) => c.component), ['registry', 'trusted image', 'OPA', 'policy', 'webhook']);
   const second = await bootstrap(['down', ...existing, '--purge']);
   t.is(second.exitCode, 0, second.output);
   const third = await bootstrap(['down', ...existing, '--purge']);

@@ -1,0 +1,80 @@
+// `status`: each component's state from the fakes, including a policy made stale by an OPA restart.
+import test from 'ava';
+import type { KubeObject } from '../../src/adapters/kube.js';
+import { base64 } from '../../src/certs.js';
+import { collectStatus } from '../../src/commands/status.js';
+import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
+import { loadRegistrySpec } from '../../src/registry-spec.js';
+import { makeCtx, stateFromSpec } from '../helpers/fakes.js';
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const OK = '{"status":"ok"}';
+
+const policyConfigMap = (name: string, writtenAt: string): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: 'opa',
+      annotations: { [POLICY_STATUS_ANNOTATION]: OK },
+      managedFields: [{ manager: 'kube-mgmt', time: writtenAt, fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {} } } } }],
+    },
+  }) as unknown as KubeObject;
+
+async function healthyCtx(opaStartedAt: string) {
+  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
+  const { docker, kube, registryApi } = ctx.services.fakes;
+  docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
+  registryApi.manifests.add('nginx:1.21.1');
+  await ctx.services.state.write('ca.crt', CA);
+  kube.seed(
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'opa', namespace: 'opa', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 } } as KubeObject,
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'opa-1', namespace: 'opa', labels: { app: 'opa' } },
+      status: { containerStatuses: [{ name: 'opa', state: { running: { startedAt: opaStartedAt } } }] },
+    } as KubeObject,
+    policyConfigMap('opa-default-system-main', '2026-11-26T10:00:10Z'),
+    policyConfigMap('image-policy', '2026-11-26T10:00:10Z'),
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'opa-validating-webhook' }, webhooks: [{ clientConfig: { caBundle: base64(CA) } }] } as KubeObject,
+  );
+  return ctx;
+}
+
+test('status: every component fine', async (t) => {
+  const ctx = await healthyCtx('2026-11-26T10:00:00Z');
+  t.teardown(ctx.services.fakes.cleanup);
+  const components = await collectStatus(ctx);
+  t.deepEqual(
+    components.map((c) => [c.component, c.ok]),
+    [['registry', true], ['trusted image', true], ['cluster', true], ['OPA', true], ['policy', true], ['webhook', true]],
+  );
+  t.is(components.find((c) => c.component === 'policy')!.state, 'opa-default-system-main: ok; image-policy: ok');
+});
+
+test('status: OPA started after kube-mgmt loaded the policy → stale, with the fix', async (t) => {
+  const ctx = await healthyCtx('2026-11-26T10:05:00Z');
+  t.teardown(ctx.services.fakes.cleanup);
+  const policy = (await collectStatus(ctx)).find((c) => c.component === 'policy')!;
+  t.false(policy.ok);
+  t.regex(policy.state, /image-policy: stale: OPA restarted after it was loaded \(run bootstrap up\)/);
+});
+
+test('status: nothing there → every component says what is missing', async (t) => {
+  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
+  t.teardown(ctx.services.fakes.cleanup);
+  const components = await collectStatus(ctx);
+  t.deepEqual(
+    components.map((c) => [c.component, c.ok, c.state]),
+    [
+      ['registry', false, 'absent'],
+      ['trusted image', false, 'nginx:1.21.1 missing'],
+      ['cluster', true, 'minikube: Kubernetes v1.33.1'],
+      ['OPA', false, 'no Deployment opa/opa'],
+      ['policy', false, 'opa-default-system-main: not loaded; image-policy: not loaded'],
+      ['webhook', false, 'not registered'],
+    ],
+  );
+});
