@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { mergeConfig, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
+import { messages } from './messages.js';
 import type { Io } from './commands/run.js';
 
 const port = (value: string) => {
@@ -196,9 +197,15 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   };
   const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
   let finished = false;
+  // A cancelled run leaves nothing half-written that the next run cannot converge, so stop at once.
+  process.once('SIGINT', () => {
+    if (process.stdout.isTTY) process.stdout.write('\x1B[?25h\n'); // the live renderer hides the cursor
+    process.stderr.write(`\n${messages.interrupted}\n`);
+    process.exit(130);
+  });
   // Node exits with 13 when the event loop empties while a promise is still pending: say so instead of dying silently.
   process.once('exit', (code) => {
-    if (!finished && code === 13) process.stderr.write('\n✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.\n');
+    if (!finished && code === 13) process.stderr.write(`\n${messages.stalled}\n`);
   });
   await program.parseAsync(argv);
   finished = true;

@@ -71,6 +71,10 @@ export const messages = {
   verifyFailed: (failed: number, total: number) =>
     fault(`${failed} of ${total} checks did not give the expected result.`, 'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.'),
 
+  // Interruptions
+  interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
+  stalled: '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
+
   // Down
   namespaceStillTerminating: (name: string) => `Namespace ${name} is still terminating; it will disappear once its finalizers run.`,
 } as const;

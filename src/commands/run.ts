@@ -20,8 +20,8 @@ export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRend
     renderer,
     fallbackRenderer: 'simple',
     exitOnError: true,
-    // A cancelled run leaves nothing half-written that the next `up` cannot converge, so stop at once.
-    registerSignalListeners: true,
+    // Ctrl-C is handled in cli.ts: stop at once, with the usual exit code and a word on what to do.
+    registerSignalListeners: false,
     rendererOptions: { collapseSubtasks: false, showSkipMessage: true, collapseSkips: false, suffixSkips: false },
     fallbackRendererOptions: { timer: undefined },
   } as never);
