@@ -23,7 +23,13 @@ export interface CertificateBundle {
 // Native key generation, off the main thread: forge's pure-JS RSA takes seconds per key, and a synchronous one
 // would stall the steps that run beside the certificates.
 const newPrivateKeyPem = async () =>
-  (await promisify(generateKeyPair)('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })).privateKey;
+  (
+    await promisify(generateKeyPair)('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    })
+  ).privateKey;
 
 /** Keys being made ahead of need, in libuv's thread pool, taken in order by the next certificates. */
 const ahead: Promise<string>[] = [];
@@ -77,7 +83,10 @@ export async function generateCa(now: Date = new Date()): Promise<Pick<Certifica
 }
 
 /** The article's server.conf: CA:FALSE; nonRepudiation, digitalSignature, keyEncipherment; clientAuth, serverAuth. */
-export async function generateServerCertificate(ca: Pick<CertificateBundle, 'caKey' | 'caCert'>, now: Date = new Date()): Promise<Pick<CertificateBundle, 'serverKey' | 'serverCert'>> {
+export async function generateServerCertificate(
+  ca: Pick<CertificateBundle, 'caKey' | 'caCert'>,
+  now: Date = new Date(),
+): Promise<Pick<CertificateBundle, 'serverKey' | 'serverCert'>> {
   const caCert = forge.pki.certificateFromPem(ca.caCert);
   const caKey = forge.pki.privateKeyFromPem(ca.caKey) as forge.pki.rsa.PrivateKey;
   const keys = await rsaKeyPair();
@@ -99,10 +108,7 @@ export async function generateServerCertificate(ca: Pick<CertificateBundle, 'caK
   return { serverKey: keys.pem, serverCert: forge.pki.certificateToPem(cert) };
 }
 
-export type CertificateVerdict =
-  | { action: 'keep' }
-  | { action: 'renew-server'; reason: string }
-  | { action: 'renew-all'; reason: string };
+export type CertificateVerdict = { action: 'keep' } | { action: 'renew-server'; reason: string } | { action: 'renew-all'; reason: string };
 
 function sameKey(cert: forge.pki.Certificate, keyPem: string): boolean {
   const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;

@@ -116,7 +116,12 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
 function commonOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'config file (default: ./bootstrap.config.yaml|yml|json if present)')
-    .addOption(new Option('--cluster <mode>', 'minikube: a dedicated minikube profile; existing: the current kubeconfig context').choices(['minikube', 'existing']))
+    .addOption(
+      new Option('--cluster <mode>', 'minikube: a dedicated minikube profile; existing: the current kubeconfig context').choices([
+        'minikube',
+        'existing',
+      ]),
+    )
     .option('-p, --profile <name>', 'minikube profile (default: trusted-registry)')
     .option('--context <name>', 'kubeconfig context for --cluster existing (default: current)')
     .option('--registry-port <port>', 'host port of the registry (default: 5000)', port)
@@ -173,15 +178,15 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
     .action(action('verify'));
 
-  commonOptions(program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'))
+  commonOptions(
+    program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'),
+  )
     .option('--keep-cluster', 'keep the minikube profile')
     .option('--keep-registry', 'keep the registry container')
     .option('--purge', 'also remove the registry volume and the state directory')
     .action(action('down'));
 
-  commonOptions(program.command('status').description("each component's state"))
-    .option('--json', 'print as JSON')
-    .action(action('status'));
+  commonOptions(program.command('status').description("each component's state")).option('--json', 'print as JSON').action(action('status'));
 
   commonOptions(program.command('doctor').description('check the prerequisites and show the versions found')).action(action('doctor'));
 

@@ -137,11 +137,19 @@ export function validateConfig(config: Config): Config {
     throw messages.configBadValue('registryPort', config.registryPort, 'a port number from 1 to 65535');
   }
   if (config.registryHost !== undefined && !isRegistryHost(config.registryHost)) {
-    throw messages.configBadValue('registryHost', config.registryHost, 'host[:port] in lowercase, without scheme or path, e.g. 192.168.49.1:5000');
+    throw messages.configBadValue(
+      'registryHost',
+      config.registryHost,
+      'host[:port] in lowercase, without scheme or path, e.g. 192.168.49.1:5000',
+    );
   }
   for (const registry of config.extraTrustedRegistries) {
     if (!isRegistryHost(registry)) {
-      throw messages.configBadValue('extraTrustedRegistries', registry, 'host[:port] in lowercase, without scheme or path, e.g. registry.example.com');
+      throw messages.configBadValue(
+        'extraTrustedRegistries',
+        registry,
+        'host[:port] in lowercase, without scheme or path, e.g. registry.example.com',
+      );
     }
   }
   if (!DNS_LABEL.test(config.profile)) {
@@ -154,7 +162,11 @@ export function validateConfig(config: Config): Config {
     throw messages.configBadValue('webhookFailurePolicy', config.webhookFailurePolicy, "'Fail' or 'Ignore'");
   }
   if (!Number.isInteger(config.webhookTimeoutSeconds) || config.webhookTimeoutSeconds < 1 || config.webhookTimeoutSeconds > 30) {
-    throw messages.configBadValue('webhookTimeoutSeconds', config.webhookTimeoutSeconds, 'a whole number of seconds from 1 to 30 (the API server limit)');
+    throw messages.configBadValue(
+      'webhookTimeoutSeconds',
+      config.webhookTimeoutSeconds,
+      'a whole number of seconds from 1 to 30 (the API server limit)',
+    );
   }
   if (!(config.waitSeconds > 0)) throw messages.configBadValue('waitSeconds', config.waitSeconds, 'a positive number of seconds');
   if (!hasExplicitTag(config.trustedImage)) {

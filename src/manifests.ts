@@ -41,10 +41,14 @@ export async function renderPolicies(inputs: Omit<ClusterInputs, 'certificates'>
   const imagePolicy = config.policyFile ? await readFile(config.policyFile, 'utf8') : await readTemplate('policy/image-policy.rego');
   return {
     imagePolicy,
-    settings: renderText(await readTemplate('policy/settings.rego.tmpl'), {
-      trustedRegistries: trustedRegistries(config, inputs.registryHost),
-      requireDigest: config.requireDigest,
-    }, 'policy/settings.rego.tmpl'),
+    settings: renderText(
+      await readTemplate('policy/settings.rego.tmpl'),
+      {
+        trustedRegistries: trustedRegistries(config, inputs.registryHost),
+        requireDigest: config.requireDigest,
+      },
+      'policy/settings.rego.tmpl',
+    ),
     systemMain: await readTemplate('policy/system-main.rego'),
     authz: renderText(await readTemplate('policy/authz.rego.tmpl'), { kubeMgmtToken: inputs.kubeMgmtToken }, 'policy/authz.rego.tmpl'),
   };

@@ -6,54 +6,109 @@ const fault = (problem: string, fix: string, cause?: unknown) => new BootstrapEr
 
 export const messages = {
   // Configuration
-  configNotAMapping: (source: string) => usage(`${source} must hold a mapping of settings.`, 'Write it as `key: value` lines (YAML) or a JSON object; see README "Configuration".'),
+  configNotAMapping: (source: string) =>
+    usage(
+      `${source} must hold a mapping of settings.`,
+      'Write it as `key: value` lines (YAML) or a JSON object; see README "Configuration".',
+    ),
   configUnknownKey: (source: string, key: string, known: readonly string[]) =>
     usage(`Unknown setting '${key}' in ${source}.`, `Remove it or fix its spelling; known settings: ${known.join(', ')}.`),
   configWrongType: (source: string, key: string, kind: string, value: unknown) =>
     usage(`Setting '${key}' in ${source} must be ${kind}, got ${JSON.stringify(value)}.`, `Give '${key}' a ${kind} value.`),
   configBadValue: (key: string, value: unknown, expected: string) =>
     usage(`Invalid ${key}: ${JSON.stringify(value)}.`, `Set ${key} to ${expected}.`),
-  configUnreadable: (file: string, cause: unknown) => usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
-  configUnparsable: (file: string, cause: unknown) => usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
+  configUnreadable: (file: string, cause: unknown) =>
+    usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
+  configUnparsable: (file: string, cause: unknown) =>
+    usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
 
   // Preflight
   dockerUnreachable: (cause: unknown) =>
-    fault(`Cannot reach the Docker engine (${errorText(cause)}).`, 'Start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine, then run the command again.', cause),
+    fault(
+      `Cannot reach the Docker engine (${errorText(cause)}).`,
+      'Start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine, then run the command again.',
+      cause,
+    ),
   minikubeMissing: () =>
-    fault('minikube is not installed (not found on PATH).', 'Install minikube ≥ 1.26 (https://minikube.sigs.k8s.io/docs/start/), or use --cluster existing with a running cluster.'),
+    fault(
+      'minikube is not installed (not found on PATH).',
+      'Install minikube ≥ 1.26 (https://minikube.sigs.k8s.io/docs/start/), or use --cluster existing with a running cluster.',
+    ),
   minikubeTooOld: (found: string, needed: string) =>
-    fault(`minikube ${found} is too old; bootstrap needs ${needed} or newer.`, 'Upgrade minikube (https://minikube.sigs.k8s.io/docs/start/).'),
-  minikubeUnparsableVersion: (output: string) => fault(`Cannot read minikube's version from: ${output.trim().slice(0, 200)}`, 'Check that `minikube version` works.'),
+    fault(
+      `minikube ${found} is too old; bootstrap needs ${needed} or newer.`,
+      'Upgrade minikube (https://minikube.sigs.k8s.io/docs/start/).',
+    ),
+  minikubeUnparsableVersion: (output: string) =>
+    fault(`Cannot read minikube's version from: ${output.trim().slice(0, 200)}`, 'Check that `minikube version` works.'),
   portHeld: (port: number) =>
-    fault(`Port ${port} is already in use by another process, not by our registry container.`, `Stop that process (on macOS, AirPlay Receiver uses 5000), or choose another port with --registry-port.`),
+    fault(
+      `Port ${port} is already in use by another process, not by our registry container.`,
+      `Stop that process (on macOS, AirPlay Receiver uses 5000), or choose another port with --registry-port.`,
+    ),
 
   // Registry
   registryNotOurs: (name: string) =>
-    fault(`A container named '${name}' exists that bootstrap did not create.`, `Remove or rename it (\`docker rm -f ${name}\`) if you no longer need it; bootstrap never touches containers it did not create.`),
+    fault(
+      `A container named '${name}' exists that bootstrap did not create.`,
+      `Remove or rename it (\`docker rm -f ${name}\`) if you no longer need it; bootstrap never touches containers it did not create.`,
+    ),
   registryDrift: (name: string, differences: string[]) =>
-    fault(`Container '${name}' exists with other settings than compose/registry.yaml: ${differences.join('; ')}.`, 'Run `bootstrap up --recreate-registry` to recreate it (pushed images survive in the volume).'),
+    fault(
+      `Container '${name}' exists with other settings than compose/registry.yaml: ${differences.join('; ')}.`,
+      'Run `bootstrap up --recreate-registry` to recreate it (pushed images survive in the volume).',
+    ),
   registryNotAnswering: (url: string, seconds: number) =>
     fault(`The registry at ${url} did not answer within ${seconds}s.`, 'Check `docker logs registry`; then run the command again.'),
   pullFailed: (image: string, cause: unknown) =>
-    fault(`Cannot pull ${image}: ${errorText(cause)}.`, `Check your network and the image name, or make the image available locally (\`docker load\`/\`docker tag … ${image}\`), then run the command again.`, cause),
+    fault(
+      `Cannot pull ${image}: ${errorText(cause)}.`,
+      `Check your network and the image name, or make the image available locally (\`docker load\`/\`docker tag … ${image}\`), then run the command again.`,
+      cause,
+    ),
   pushFailed: (image: string, cause: unknown) =>
-    fault(`Cannot push ${image}: ${errorText(cause)}.`, 'Check that the registry container is running (`bootstrap status`) and has disk space.', cause),
+    fault(
+      `Cannot push ${image}: ${errorText(cause)}.`,
+      'Check that the registry container is running (`bootstrap status`) and has disk space.',
+      cause,
+    ),
 
   // Cluster
   profileLacksInsecureRegistry: (profile: string, registry: string) =>
-    fault(`minikube profile '${profile}' was created without --insecure-registry=${registry}, and minikube applies that flag only when a profile is created.`, `Run \`bootstrap up --recreate-cluster\` to delete and recreate profile '${profile}', or \`minikube delete -p ${profile}\` yourself.`),
+    fault(
+      `minikube profile '${profile}' was created without --insecure-registry=${registry}, and minikube applies that flag only when a profile is created.`,
+      `Run \`bootstrap up --recreate-cluster\` to delete and recreate profile '${profile}', or \`minikube delete -p ${profile}\` yourself.`,
+    ),
   minikubeStartFailed: (profile: string, cause: unknown) =>
-    fault(`minikube could not start profile '${profile}': ${errorText(cause)}`, `Read minikube's message above; \`minikube logs -p ${profile}\` has details. \`minikube delete -p ${profile}\` then \`bootstrap up\` starts over.`, cause),
+    fault(
+      `minikube could not start profile '${profile}': ${errorText(cause)}`,
+      `Read minikube's message above; \`minikube logs -p ${profile}\` has details. \`minikube delete -p ${profile}\` then \`bootstrap up\` starts over.`,
+      cause,
+    ),
   nodeCannotReachRegistry: (profile: string, registryHost: string, output: string) =>
-    fault(`The minikube node cannot reach the registry at http://${registryHost}/v2/ (${output.trim() || 'no answer'}).`, `Check that the registry container is running and that a firewall allows port traffic from minikube; or name the address yourself with --registry-host. Try: minikube ssh -p ${profile} -- curl -v http://${registryHost}/v2/`),
+    fault(
+      `The minikube node cannot reach the registry at http://${registryHost}/v2/ (${output.trim() || 'no answer'}).`,
+      `Check that the registry container is running and that a firewall allows port traffic from minikube; or name the address yourself with --registry-host. Try: minikube ssh -p ${profile} -- curl -v http://${registryHost}/v2/`,
+    ),
   noKubeContext: () => fault('No current kubeconfig context.', 'Point KUBECONFIG at your cluster or name one with --context.'),
-  unknownKubeContext: (name: string, known: string[]) => usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),
+  unknownKubeContext: (name: string, known: string[]) =>
+    usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),
   contextNotLocal: (context: string, server: string) =>
-    usage(`Context '${context}' (${server}) does not look like a local cluster.`, 'bootstrap installs a cluster-wide admission webhook; if you really mean this cluster, pass --yes.'),
+    usage(
+      `Context '${context}' (${server}) does not look like a local cluster.`,
+      'bootstrap installs a cluster-wide admission webhook; if you really mean this cluster, pass --yes.',
+    ),
   clusterUnreachable: (server: string, cause: unknown) =>
-    fault(`Cannot reach the Kubernetes API at ${server}: ${errorText(cause)}.`, 'Check that the cluster is running (`bootstrap status`) and your kubeconfig is current.', cause),
+    fault(
+      `Cannot reach the Kubernetes API at ${server}: ${errorText(cause)}.`,
+      'Check that the cluster is running (`bootstrap status`) and your kubeconfig is current.',
+      cause,
+    ),
   registryHostRequired: () =>
-    usage('With --cluster existing, bootstrap cannot tell at which address your cluster reaches the registry.', 'Pass --registry-host host:port (e.g. host.docker.internal:5000 for Docker Desktop, kind-registry:5000 for kind).'),
+    usage(
+      'With --cluster existing, bootstrap cannot tell at which address your cluster reaches the registry.',
+      'Pass --registry-host host:port (e.g. host.docker.internal:5000 for Docker Desktop, kind-registry:5000 for kind).',
+    ),
 
   // OPA, policy, webhook
   policySyntax: (file: string, output: string) =>
@@ -61,19 +116,32 @@ export const messages = {
   policyCheckUnavailable: () =>
     'No opa binary (OPA or PATH) and no local OPA image: the custom policy is checked by kube-mgmt after it is applied.',
   rolloutTimeout: (seconds: number, detail: string) =>
-    fault(`OPA did not become ready within ${seconds}s (${detail}).`, 'Look at the pod: `kubectl -n opa describe pod -l app=opa` and `kubectl -n opa logs -l app=opa -c opa`; image pulls on a slow network can take longer (--wait-seconds).'),
+    fault(
+      `OPA did not become ready within ${seconds}s (${detail}).`,
+      'Look at the pod: `kubectl -n opa describe pod -l app=opa` and `kubectl -n opa logs -l app=opa -c opa`; image pulls on a slow network can take longer (--wait-seconds).',
+    ),
   policyRejected: (configMap: string, error: string) =>
-    fault(`kube-mgmt could not load ConfigMap opa/${configMap}: ${error}`, 'Fix the policy; `kubectl -n opa get configmap ' + configMap + ' -o yaml` shows the status annotation.'),
+    fault(
+      `kube-mgmt could not load ConfigMap opa/${configMap}: ${error}`,
+      'Fix the policy; `kubectl -n opa get configmap ' + configMap + ' -o yaml` shows the status annotation.',
+    ),
   policyTimeout: (configMap: string, seconds: number) =>
-    fault(`kube-mgmt did not report on ConfigMap opa/${configMap} within ${seconds}s.`, 'Check kube-mgmt: `kubectl -n opa logs -l app=opa -c kube-mgmt`.'),
+    fault(
+      `kube-mgmt did not report on ConfigMap opa/${configMap} within ${seconds}s.`,
+      'Check kube-mgmt: `kubectl -n opa logs -l app=opa -c kube-mgmt`.',
+    ),
 
   // Verify
   verifyFailed: (failed: number, total: number) =>
-    fault(`${failed} of ${total} checks did not give the expected result.`, 'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.'),
+    fault(
+      `${failed} of ${total} checks did not give the expected result.`,
+      'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.',
+    ),
 
   // Interruptions
   interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
-  stalled: '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
+  stalled:
+    '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
 
   // Down
   namespaceStillTerminating: (name: string) => `Namespace ${name} is still terminating; it will disappear once its finalizers run.`,

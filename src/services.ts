@@ -24,7 +24,10 @@ export function createServices(config: Config, env: NodeJS.ProcessEnv = process.
     kube(contextName) {
       const key = contextName ?? '';
       if (!kubes.has(key)) {
-        kubes.set(key, import('./adapters/kube.js').then(async (m) => m.createKubeClient(await m.loadKubeConfig(contextName))));
+        kubes.set(
+          key,
+          import('./adapters/kube.js').then(async (m) => m.createKubeClient(await m.loadKubeConfig(contextName))),
+        );
       }
       return kubes.get(key)!;
     },

@@ -85,7 +85,19 @@ test('the table: one header, one line per row, goals in their column, aligned', 
 
 test('parseOpaBench reads the concatenated JSON documents of `opa bench --count N`', (t) => {
   const doc = (n: number, tNs: number, median: number) =>
-    JSON.stringify({ N: n, T: tNs, Extra: { histogram_timer_rego_query_eval_ns_median: median, 'histogram_timer_rego_query_eval_ns_99%': median * 3, note: 'a "quoted" {brace}' } }, null, 2);
+    JSON.stringify(
+      {
+        N: n,
+        T: tNs,
+        Extra: {
+          histogram_timer_rego_query_eval_ns_median: median,
+          'histogram_timer_rego_query_eval_ns_99%': median * 3,
+          note: 'a "quoted" {brace}',
+        },
+      },
+      null,
+      2,
+    );
   const parsed = parseOpaBench(`${doc(1000, 100_000_000, 90_000)}\n${doc(2000, 100_000_000, 45_000)}\n`);
   t.deepEqual(parsed, [
     { nsPerOp: 100_000, medianNs: 90_000, p99Ns: 270_000 },
@@ -114,7 +126,13 @@ test('boundedLoad stops at the count, keeps the concurrency, and counts errors',
 
 test('boundedLoad stops at the time bound', async (t) => {
   let now = 0;
-  const r = await boundedLoad(1000, 2, 50, async () => void (now += 10), () => now);
+  const r = await boundedLoad(
+    1000,
+    2,
+    50,
+    async () => void (now += 10),
+    () => now,
+  );
   t.true(r.stoppedEarly);
   t.true(r.latencies.length < 1000);
 });

@@ -66,7 +66,10 @@ test('docker-compose and bootstrap make the same registry container from compose
   t.deepEqual(byTool.env, byCompose.env);
   t.is(byTool.restart, byCompose.restart);
   t.deepEqual(Object.keys(byTool.ports), Object.keys(byCompose.ports));
-  t.deepEqual(byTool.volumes.map((v) => v.target), byCompose.volumes.map((v) => v.target));
+  t.deepEqual(
+    byTool.volumes.map((v) => v.target),
+    byCompose.volumes.map((v) => v.target),
+  );
   for (const [label, value] of Object.entries(toolSpec.labels)) t.is(byCompose.labels[label], value, label);
   t.true(byCompose.running && byTool.running);
 });

@@ -40,7 +40,13 @@ function freePort(): Promise<number> {
 }
 
 const url = () => `http://127.0.0.1:${port}`;
-const waitForRegistry = () => waitFor(realTime, 30, async () => ((await registryApi.ping(url())) ? true : undefined), () => new Error(`${url()}/v2/ did not answer`));
+const waitForRegistry = () =>
+  waitFor(
+    realTime,
+    30,
+    async () => ((await registryApi.ping(url())) ? true : undefined),
+    () => new Error(`${url()}/v2/ did not answer`),
+  );
 
 test.before(async () => {
   docker = await createDockerClient();
@@ -54,10 +60,23 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  for (const name of [NAME, OTHER, FOREIGN]) await engine.getContainer(name).remove({ force: true }).catch(() => undefined);
-  await engine.getImage(`localhost:${port}/nginx:1.21.1`).remove().catch(() => undefined);
-  await engine.getVolume(VOLUME).remove().catch(() => undefined);
-  await engine.getVolume(`${VOLUME}-other`).remove().catch(() => undefined);
+  for (const name of [NAME, OTHER, FOREIGN])
+    await engine
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
+  await engine
+    .getImage(`localhost:${port}/nginx:1.21.1`)
+    .remove()
+    .catch(() => undefined);
+  await engine
+    .getVolume(VOLUME)
+    .remove()
+    .catch(() => undefined);
+  await engine
+    .getVolume(`${VOLUME}-other`)
+    .remove()
+    .catch(() => undefined);
 });
 
 test.serial('create: plan says create; the container matches the spec and answers', async (t) => {
@@ -92,7 +111,14 @@ test.serial('stopped → plan says start; starting twice is fine', async (t) => 
 });
 
 test.serial('a container with other settings → drift error naming --recreate-registry', async (t) => {
-  const otherSpec: ContainerSpec = { ...spec, name: OTHER, env: { ...spec.env, REGISTRY_STORAGE_DELETE_ENABLED: 'false' }, ports: { '5000/tcp': await freePort() }, volume: { ...spec.volume, name: `${VOLUME}-other` }, restart: 'no' };
+  const otherSpec: ContainerSpec = {
+    ...spec,
+    name: OTHER,
+    env: { ...spec.env, REGISTRY_STORAGE_DELETE_ENABLED: 'false' },
+    ports: { '5000/tcp': await freePort() },
+    volume: { ...spec.volume, name: `${VOLUME}-other` },
+    restart: 'no',
+  };
   await docker.createContainer(otherSpec);
   const state = (await docker.inspectContainer(OTHER))!;
   const wanted = { ...spec, name: OTHER };

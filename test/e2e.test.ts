@@ -50,7 +50,10 @@ const existing = ['--cluster', 'existing', '--registry-host', registryHost];
 const up = (...args: string[]) => bootstrap(['up', ...existing, ...args]);
 const verifyJson = async (...args: string[]) => {
   const run = await bootstrap(['verify', ...existing, '--json', ...args]);
-  return { run, report: JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; actual: string; passed: boolean }[] } };
+  return {
+    run,
+    report: JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; actual: string; passed: boolean }[] },
+  };
 };
 
 const pod = (namespace: string, image: string): k8s.V1Pod => ({
@@ -90,7 +93,16 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-const namespaceGone = () => until('namespace opa gone', async () => core.readNamespace({ name: 'opa' }).then(() => false, () => true), 120_000);
+const namespaceGone = () =>
+  until(
+    'namespace opa gone',
+    async () =>
+      core.readNamespace({ name: 'opa' }).then(
+        () => false,
+        () => true,
+      ),
+    120_000,
+  );
 
 test.before(async () => {
   stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-e2e-'));
@@ -113,8 +125,14 @@ test.serial('cold up: the article end to end, with its three results and message
   t.log(`cold up: ${run.ms} ms`);
 
   // The same decisions as a user sees them from the API server.
-  t.is(await dryRunPod('default', 'nginx:1.21.1'), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`);
-  t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image '${registryHost}/nginx:latest' used latest image`);
+  t.is(
+    await dryRunPod('default', 'nginx:1.21.1'),
+    `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`,
+  );
+  t.is(
+    await dryRunPod('default', `${registryHost}/nginx:latest`),
+    `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image '${registryHost}/nginx:latest' used latest image`,
+  );
   t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
 
   const status = await bootstrap(['status', ...existing, '--json']);
@@ -161,7 +179,9 @@ test.serial('verify --suite extended: no bypass is admitted (create, update, eph
 
 /** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
 async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
-  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
+  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
+    (p) => p.status?.podIP && !p.metadata?.deletionTimestamp,
+  );
   const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt'));
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -190,7 +210,13 @@ async function opaRequest(method: string, urlPath: string, body?: unknown, token
 const review = (uid: string, image: string) => ({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
-  request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', namespace: 'default', object: pod('default', image) },
+  request: {
+    uid,
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    operation: 'CREATE',
+    namespace: 'default',
+    object: pod('default', image),
+  },
 });
 
 test.serial('OPA alone, over TLS with our certificates: AdmissionReview v1 answers with uid, allowed and the message', async (t) => {
@@ -218,15 +244,32 @@ test.serial("OPA's API is locked: anonymous clients cannot read or replace polic
   const token = Buffer.from(secret.data!.token!, 'base64').toString();
   const listed = await opaRequest('GET', '/v1/policies', undefined, token);
   t.is(listed.status, 200);
-  t.true((listed.json.result as { id: string }[]).some((p) => p.id === 'opa/image-policy/image-policy.rego'), 'kube-mgmt loaded the policy under its id');
+  t.true(
+    (listed.json.result as { id: string }[]).some((p) => p.id === 'opa/image-policy/image-policy.rego'),
+    'kube-mgmt loaded the policy under its id',
+  );
   t.is((await opaRequest('GET', '/health')).status, 200, 'probes stay open');
 });
 
 test.serial('private keys and the token never appear in output: up, dry run, verify --json, status --json', async (t) => {
   const dir = path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current');
-  const secrets = [await readFile(path.join(dir, 'tls.key'), 'utf8'), await readFile(path.join(dir, 'ca.key'), 'utf8'), (await readFile(path.join(dir, 'kube-mgmt.token'), 'utf8')).trim()];
-  const keyBody = (pem: string) => pem.split('\n').filter((line) => line && !line.startsWith('-----')).slice(0, 2).join('');
-  const outputs = [await up(), await up('--dry-run'), await bootstrap(['verify', ...existing, '--json']), await bootstrap(['status', ...existing, '--json'])];
+  const secrets = [
+    await readFile(path.join(dir, 'tls.key'), 'utf8'),
+    await readFile(path.join(dir, 'ca.key'), 'utf8'),
+    (await readFile(path.join(dir, 'kube-mgmt.token'), 'utf8')).trim(),
+  ];
+  const keyBody = (pem: string) =>
+    pem
+      .split('\n')
+      .filter((line) => line && !line.startsWith('-----'))
+      .slice(0, 2)
+      .join('');
+  const outputs = [
+    await up(),
+    await up('--dry-run'),
+    await bootstrap(['verify', ...existing, '--json']),
+    await bootstrap(['status', ...existing, '--json']),
+  ];
   for (const run of outputs) {
     t.false(run.output.includes('PRIVATE KEY'));
     for (const secret of secrets) t.false(run.output.includes(secret.includes('PRIVATE') ? keyBody(secret) : secret));
@@ -250,12 +293,18 @@ test.serial('OPA down: kube-system and opa still admitted, other namespaces fail
     { namespace: 'opa', name: 'opa', body: { spec: { replicas: 0 } } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
-  await until('OPA pods gone', async () => (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.length === 0);
+  await until(
+    'OPA pods gone',
+    async () => (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.length === 0,
+  );
   const bad = 'nginx:1.21.1';
   t.is(await dryRunPod('kube-system', bad), undefined, 'kube-system is exempt (namespace selector)');
   t.is(await dryRunPod('opa', bad), undefined, 'opa is exempt (namespace selector)');
   // failurePolicy Fail: with OPA unreachable, even a trusted image is refused elsewhere.
-  t.regex((await dryRunPod('default', `${registryHost}/nginx:1.21.1`)) ?? 'admitted', /failed calling webhook "validating-webhook\.openpolicyagent\.org"/);
+  t.regex(
+    (await dryRunPod('default', `${registryHost}/nginx:1.21.1`)) ?? 'admitted',
+    /failed calling webhook "validating-webhook\.openpolicyagent\.org"/,
+  );
 
   const down = await bootstrap(['down', ...existing, '--keep-registry']);
   t.is(down.exitCode, 0, down.output);
@@ -274,7 +323,10 @@ test.serial('kube-mgmt loads the policy: a Rego error shows in the status annota
   const broken = path.join(dir, 'broken.rego');
   await writeFile(broken, 'package kubernetes.validating.images\n\ndeny contains msg if {\n  msg := \n}\n');
   // No opa binary on PATH and no OPA image in Docker: the policy reaches kube-mgmt, whose verdict up must show.
-  const pathWithoutOpa = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => !existsSync(path.join(dir, 'opa'))).join(path.delimiter);
+  const pathWithoutOpa = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => !existsSync(path.join(dir, 'opa')))
+    .join(path.delimiter);
   const run = await bootstrap(['up', ...existing, '--policy-file', broken, '--wait-seconds', '30'], { OPA: '', PATH: pathWithoutOpa });
   t.not(run.exitCode, 0);
   t.regex(run.output, /kube-mgmt could not load ConfigMap opa\/image-policy: .*rego_parse_error/s);
@@ -290,9 +342,10 @@ test.serial('kube-mgmt loads the policy: a Rego error shows in the status annota
 });
 
 test.serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) => {
-  await admission.patchValidatingWebhookConfiguration(
-    { name: 'opa-validating-webhook', body: [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }] },
-  );
+  await admission.patchValidatingWebhookConfiguration({
+    name: 'opa-validating-webhook',
+    body: [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }],
+  });
   await core.patchNamespacedConfigMap(
     {
       namespace: 'opa',
@@ -310,10 +363,15 @@ test.serial('a tampered policy ConfigMap and webhook are repaired by up', async 
 });
 
 test.serial('OPA restarted in place loses its policies (kube-mgmt never notices): verify sees it, up repairs it', async (t) => {
-  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp,
+  );
   const started = opaPod!.status!.containerStatuses!.find((c) => c.name === 'opa')!.state!.running!.startedAt!;
   // The test bed's kubelet records the containers' pids in pod order: opa first.
-  const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8')).split('\n').filter(Boolean).map(Number);
+  const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
   process.kill(pids[0]!, 'SIGKILL');
   await until('OPA container restarted and ready', async () => {
     const live = await core.readNamespacedPod({ namespace: 'opa', name: opaPod!.metadata!.name! });
@@ -387,7 +445,11 @@ test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates
   const containers = await docker.listContainers({ all: true, filters: { name: ['^/registry$'] } });
   t.is(containers.length, 1);
   t.is((await apps.listNamespacedDeployment({ namespace: 'opa' })).items.length, 1);
-  t.is((await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => !p.metadata?.deletionTimestamp).length, 1);
+  t.is(
+    (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter((p) => !p.metadata?.deletionTimestamp)
+      .length,
+    1,
+  );
 });
 
 test.serial('bad input fails clearly and changes nothing', async (t) => {
@@ -465,7 +527,10 @@ test.serial('down removes what up created; twice, and on nothing, it still succe
   const status = await bootstrap(['status', ...existing, '--json']);
   t.is(status.exitCode, 1, 'status fails when components are missing');
   const components = (JSON.parse(status.stdout) as { components: { component: string; ok: boolean; state: string }[] }).components;
-  t.deepEqual(components.filter((c) => !c.ok).map((c) => c.component), ['registry', 'trusted image', 'OPA', 'policy', 'webhook']);
+  t.deepEqual(
+    components.filter((c) => !c.ok).map((c) => c.component),
+    ['registry', 'trusted image', 'OPA', 'policy', 'webhook'],
+  );
   const second = await bootstrap(['down', ...existing, '--purge']);
   t.is(second.exitCode, 0, second.output);
   const third = await bootstrap(['down', ...existing, '--purge']);

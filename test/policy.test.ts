@@ -30,7 +30,6 @@ const REGISTRY = '10.0.0.7:5000';
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const BASE_IMAGE = `${REGISTRY}/nginx:1.21.1`;
 
-
 interface OpaTestResult {
   package: string;
   name: string;
@@ -68,20 +67,15 @@ test.before(async () => {
     if (f.endsWith('.rego')) await copyFile(join(POLICY_DIR, f), join(dir, f));
   }
   const settings = await readFile(join(POLICY_DIR, 'settings.rego.tmpl'), 'utf8');
-  await writeFile(
-    join(dir, 'settings.rego'),
-    renderText(settings, { trustedRegistries: [REGISTRY], requireDigest: false }),
-  );
+  await writeFile(join(dir, 'settings.rego'), renderText(settings, { trustedRegistries: [REGISTRY], requireDigest: false }));
   const authz = await readFile(join(POLICY_DIR, 'authz.rego.tmpl'), 'utf8');
   await writeFile(join(dir, 'authz.rego'), renderText(authz, { kubeMgmtToken: TOKEN }));
 
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(
-    OPA,
-    ['run', '--server', `--addr=127.0.0.1:${port}`, '--authentication=token', '--authorization=basic', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  server = spawn(OPA, ['run', '--server', `--addr=127.0.0.1:${port}`, '--authentication=token', '--authorization=basic', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   server.stdout?.on('data', (d: Buffer) => (serverLog += d.toString()));
   server.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
   const deadline = Date.now() + 15_000;
@@ -127,7 +121,10 @@ test('opa test: all Rego unit tests pass', async (t) => {
   const byPackage = new Map<string, number>();
   for (const x of results) byPackage.set(x.package, (byPackage.get(x.package) ?? 0) + 1);
   t.log(`${results.length} Rego tests: ${[...byPackage].map(([p, n]) => `${p} ${n}`).join(', ')}`);
-  t.deepEqual(failed.map((x) => `${x.package}.${x.name}`), []);
+  t.deepEqual(
+    failed.map((x) => `${x.package}.${x.name}`),
+    [],
+  );
   t.is(r.exitCode, 0, r.stderr);
   t.is(skipped.length, 0);
   t.true(results.length >= 50, `only ${results.length} Rego tests`);
@@ -168,7 +165,6 @@ test('opa test fails when the policy is naive (the unit tests can fail)', async 
 });
 
 // ---------------------------------------------------------------------------- (c)
-
 
 function containers(prefix: string, images: string[] | undefined): Array<{ name: string; image: string }> {
   return (images ?? []).map((image, i) => ({ name: `${prefix}${i}`, image }));
@@ -277,10 +273,22 @@ test('extended matrix is well-formed and covers the required bypasses', async (t
     if (c.via === 'ephemeral') t.true((c.ephemeralContainers?.length ?? 0) > 0, `${c.name}: no ephemeralContainers`);
   }
   for (const required of [
-    'article-bad-repo', 'article-bad-tag', 'article-ok', 'port-prefix-bypass', 'host-suffix-bypass',
-    'no-tag-is-latest', 'latest-with-digest', 'digest-only-allowed', 'init-container-untrusted',
-    'init-container-latest', 'ephemeral-untrusted', 'ephemeral-latest', 'update-to-untrusted',
-    'docker-io-implicit', 'localhost-not-trusted', 'mixed-allowed-and-denied',
+    'article-bad-repo',
+    'article-bad-tag',
+    'article-ok',
+    'port-prefix-bypass',
+    'host-suffix-bypass',
+    'no-tag-is-latest',
+    'latest-with-digest',
+    'digest-only-allowed',
+    'init-container-untrusted',
+    'init-container-latest',
+    'ephemeral-untrusted',
+    'ephemeral-latest',
+    'update-to-untrusted',
+    'docker-io-implicit',
+    'localhost-not-trusted',
+    'mixed-allowed-and-denied',
   ]) {
     t.true(names.has(required), `missing case ${required}`);
   }
@@ -394,7 +402,10 @@ test('authz: the kube-mgmt token may list, put and delete policies', async (t) =
   const list = await fetch(`${baseUrl}/v1/policies`, { headers: auth });
   t.is(list.status, 200);
   const ids = ((await list.json()) as { result: Array<{ id: string }> }).result.map((p) => p.id);
-  t.true(ids.some((id) => id.endsWith('image-policy.rego')), ids.join(','));
+  t.true(
+    ids.some((id) => id.endsWith('image-policy.rego')),
+    ids.join(','),
+  );
 
   const id = `opa/probe-${randomBytes(4).toString('hex')}/main`;
   const pkg = `bootstrap_probe_${randomBytes(4).toString('hex')}`;

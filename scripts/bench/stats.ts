@@ -48,7 +48,13 @@ export interface Row {
   goals?: Goal[];
 }
 
-export function row(id: string, label: string, values: readonly number[], unit: Unit, extra: Partial<Pick<Row, 'spread' | 'versus' | 'note' | 'goals'>> = {}): Row {
+export function row(
+  id: string,
+  label: string,
+  values: readonly number[],
+  unit: Unit,
+  extra: Partial<Pick<Row, 'spread' | 'versus' | 'note' | 'goals'>> = {},
+): Row {
   const summary = summarize(values);
   return { id, label, unit, summary, spread: extra.spread ?? (values.length >= 10 ? 'p10-p90' : 'min-max'), ...extra };
 }
@@ -106,7 +112,15 @@ export const goalsText = (goals: readonly Goal[] | undefined) => (goals ?? []).m
 export function rowsTable(rows: readonly Row[]): string {
   return markdownTable(
     ['measure', 'n', 'median', 'spread', 'vs', 'goal', 'note'],
-    rows.map((r) => [r.label, String(r.summary.n), formatValue(r.summary.median, r.unit), spreadText(r), r.versus ?? '', goalsText(r.goals), r.note ?? '']),
+    rows.map((r) => [
+      r.label,
+      String(r.summary.n),
+      formatValue(r.summary.median, r.unit),
+      spreadText(r),
+      r.versus ?? '',
+      goalsText(r.goals),
+      r.note ?? '',
+    ]),
   );
 }
 

@@ -96,9 +96,7 @@ export async function createDockerClient(): Promise<DockerClient> {
     inspectContainer(name) {
       return orIfMissing(async (): Promise<ContainerState> => {
         const info = await docker.getContainer(name).inspect();
-        const env = Object.fromEntries(
-          (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
-        );
+        const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
         const ports: Record<string, number> = {};
         for (const [port, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
           const host = (bindings as { HostPort: string }[] | null)?.[0]?.HostPort;
@@ -110,9 +108,7 @@ export async function createDockerClient(): Promise<DockerClient> {
           image: info.Config.Image,
           env,
           ports,
-          volumes: (info.Mounts ?? [])
-            .filter((m) => m.Type === 'volume')
-            .map((m) => ({ name: m.Name ?? '', target: m.Destination })),
+          volumes: (info.Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => ({ name: m.Name ?? '', target: m.Destination })),
           restart: info.HostConfig.RestartPolicy?.Name ?? '',
           labels: info.Config.Labels ?? {},
         };

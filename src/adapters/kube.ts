@@ -59,7 +59,7 @@ export function apiError(error: unknown): { code: number; message: string } | un
       /* plain text body */
     }
   }
-  const message = (body as { message?: string } | undefined)?.message ?? (typeof body === 'string' ? body : e.message ?? '');
+  const message = (body as { message?: string } | undefined)?.message ?? (typeof body === 'string' ? body : (e.message ?? ''));
   return { code: e.code, message };
 }
 
@@ -154,7 +154,16 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
       }
     },
     async list(apiVersion, kind, options = {}) {
-      const result = await objects.list(apiVersion, kind, options.namespace, undefined, undefined, undefined, undefined, options.labelSelector);
+      const result = await objects.list(
+        apiVersion,
+        kind,
+        options.namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        options.labelSelector,
+      );
       return result.items as KubeObject[];
     },
     async mergePatch(ref, patch) {

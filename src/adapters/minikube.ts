@@ -53,7 +53,10 @@ export function versionAtLeast(found: string, needed: string): boolean {
 /** `minikube profile list -o json` → profiles, valid and invalid alike. */
 export function parseProfileList(stdout: string): MinikubeProfile[] {
   if (!stdout.trim()) return [];
-  const data = JSON.parse(stdout) as Record<string, { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null } }[] | null>;
+  const data = JSON.parse(stdout) as Record<
+    string,
+    { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null } }[] | null
+  >;
   return [...(data.valid ?? []), ...(data.invalid ?? [])].map((p) => ({
     name: p.Name,
     status: p.Status ?? 'Unknown',

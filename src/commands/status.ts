@@ -57,11 +57,26 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
     const opaStart = await opaStartedAt(kube());
     const states = await Promise.all(
       POLICY_CONFIGMAPS.map(async (name) => {
-        const configMap = await kube().get<Parameters<typeof statusWrittenAt>[0]>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name });
+        const configMap = await kube().get<Parameters<typeof statusWrittenAt>[0]>({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          namespace: OPA_NAMESPACE,
+          name,
+        });
         const status = policyStatus(configMap);
         const written = configMap && statusWrittenAt(configMap);
         const stale = Boolean(status?.ok && opaStart && written && written < opaStart);
-        return { name, ok: Boolean(status?.ok) && !stale, said: !status ? 'not loaded' : stale ? 'stale: OPA restarted after it was loaded (run bootstrap up)' : status.ok ? 'ok' : `error: ${status.error}` };
+        return {
+          name,
+          ok: Boolean(status?.ok) && !stale,
+          said: !status
+            ? 'not loaded'
+            : stale
+              ? 'stale: OPA restarted after it was loaded (run bootstrap up)'
+              : status.ok
+                ? 'ok'
+                : `error: ${status.error}`,
+        };
       }),
     );
     return { ok: states.every((s) => s.ok), state: states.map((s) => `${s.name}: ${s.said}`).join('; ') };
@@ -75,7 +90,10 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
     if (!live) return { ok: false, state: 'not registered' };
     const ca = await ctx.services.state.read('ca.crt');
     const matches = ca !== undefined && live.webhooks?.[0]?.clientConfig?.caBundle === base64(ca);
-    return { ok: matches, state: matches ? 'registered, CA bundle matches' : 'registered, but its CA bundle is not our current CA (run bootstrap up)' };
+    return {
+      ok: matches,
+      state: matches ? 'registered, CA bundle matches' : 'registered, but its CA bundle is not our current CA (run bootstrap up)',
+    };
   });
   return Promise.all([registry, image, cluster, opa, policy, webhook]);
 }

@@ -59,10 +59,16 @@ export function certificateTasks(): Task[] {
           // In memory only: the plan shows the CA bundle `up` would apply (the existing CA unless it must be renewed).
           const existing = await readCertificates(ctx);
           const verdict = assessCertificates(existing, ctx.services.now());
-          const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-          ctx.certificates = verdict.action === 'keep' ? (existing as CertificateBundle) : { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
+          const ca =
+            verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+          ctx.certificates =
+            verdict.action === 'keep'
+              ? (existing as CertificateBundle)
+              : { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
           ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
-          task.skip(`dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`);
+          task.skip(
+            `dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`,
+          );
           return;
         }
         task.title = `Certificates: ${await convergeCertificates(ctx)} in ${ctx.services.state.dir}`;

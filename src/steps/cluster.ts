@@ -69,7 +69,9 @@ export function nodeReachesRegistryTask(): Task {
   return {
     title: 'Registry reachable from the node',
     enabled: isMinikube,
-    skip: dryRunSkip((ctx) => formatCommand('minikube', ['ssh', `--profile=${ctx.config.profile}`, '--', `curl http://${registryHostFor(ctx)}/v2/`])),
+    skip: dryRunSkip((ctx) =>
+      formatCommand('minikube', ['ssh', `--profile=${ctx.config.profile}`, '--', `curl http://${registryHostFor(ctx)}/v2/`]),
+    ),
     task: async (ctx, task) => {
       const host = registryHostFor(ctx);
       const probe = await ctx.services.minikube.probeRegistry(ctx.config.profile, host);

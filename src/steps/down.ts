@@ -11,7 +11,11 @@ import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
 import { connect } from './cluster.js';
 
-const WEBHOOK_REF: ObjectRef = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: WEBHOOK_NAME };
+const WEBHOOK_REF: ObjectRef = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingWebhookConfiguration',
+  name: WEBHOOK_NAME,
+};
 const NAMESPACE_REF: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: OPA_NAMESPACE };
 const BINDING_REF: ObjectRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' };
 
@@ -56,7 +60,9 @@ export function downTasks(): Task[] {
     kubeTask('Admission webhook', async (_ctx, kube) => deleteIfOurs(kube, WEBHOOK_REF)),
     kubeTask('Verification pods', async (ctx, kube) => {
       const pods = await kube.list('v1', 'Pod', { namespace: ctx.config.verifyNamespace, labelSelector: MANAGED_SELECTOR });
-      await Promise.all(pods.map((p) => kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: p.metadata!.name! })));
+      await Promise.all(
+        pods.map((p) => kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: p.metadata!.name! })),
+      );
       return pods.length ? `${pods.length} deleted` : 'absent';
     }),
     kubeTask('Namespace opa', async (ctx, kube, task) => {
@@ -65,7 +71,12 @@ export function downTasks(): Task[] {
       if (result === 'deleted') {
         task.output = 'waiting for the namespace to go';
         try {
-          await waitFor(ctx.services, 60, async () => ((await kube.get(NAMESPACE_REF)) ? undefined : true), () => new Error('terminating'));
+          await waitFor(
+            ctx.services,
+            60,
+            async () => ((await kube.get(NAMESPACE_REF)) ? undefined : true),
+            () => new Error('terminating'),
+          );
         } catch {
           ctx.notes.push(messages.namespaceStillTerminating(OPA_NAMESPACE));
           return 'deleted (still terminating)';

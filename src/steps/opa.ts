@@ -183,7 +183,8 @@ export function rolloutState(deployment: DeploymentState | undefined): { done: b
   const s = deployment.status ?? {};
   if ((s.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0)) return { done: false, detail: 'new template not yet observed' };
   if ((s.updatedReplicas ?? 0) < want) return { done: false, detail: `${s.updatedReplicas ?? 0}/${want} pods updated` };
-  if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return { done: false, detail: `${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old pods terminating` };
+  if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0))
+    return { done: false, detail: `${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old pods terminating` };
   if ((s.availableReplicas ?? 0) < want) return { done: false, detail: `${s.availableReplicas ?? 0}/${want} pods available` };
   return { done: true, detail: `${want}/${want} ready` };
 }
@@ -194,7 +195,9 @@ export async function waitForRollout(ctx: Ctx, kube: KubeClient): Promise<void> 
     ctx.services,
     ctx.config.waitSeconds,
     async () => {
-      const state = rolloutState(await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'opa', name: 'opa' }));
+      const state = rolloutState(
+        await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'opa', name: 'opa' }),
+      );
       last = state.detail;
       return state.done ? true : undefined;
     },

@@ -44,7 +44,12 @@ export async function convergeRegistry(ctx: Ctx, task: TaskWrapper, spec?: Conta
   }
   if (action !== 'none') await docker.startContainer(spec.name);
   const url = localRegistryUrl(ctx);
-  await waitFor(ctx.services, 30, async () => ((await ctx.services.registryApi.ping(url)) ? true : undefined), () => messages.registryNotAnswering(`${url}/v2/`, 30));
+  await waitFor(
+    ctx.services,
+    30,
+    async () => ((await ctx.services.registryApi.ping(url)) ? true : undefined),
+    () => messages.registryNotAnswering(`${url}/v2/`, 30),
+  );
   return action;
 }
 
@@ -81,7 +86,11 @@ export function registryTasks(): Task[] {
       title: 'Trusted image',
       skip: dryRunSkip((ctx) => {
         const target = `${localRegistry(ctx)}/${trustedImagePath(ctx.config.trustedImage).ref}`;
-        return [formatCommand('docker', ['pull', ctx.config.trustedImage]), formatCommand('docker', ['tag', ctx.config.trustedImage, target]), formatCommand('docker', ['push', target])].join(' && ');
+        return [
+          formatCommand('docker', ['pull', ctx.config.trustedImage]),
+          formatCommand('docker', ['tag', ctx.config.trustedImage, target]),
+          formatCommand('docker', ['push', target]),
+        ].join(' && ');
       }),
       task: async (ctx, task) => {
         const pushed = await pushTrustedImage(ctx, task);

@@ -29,24 +29,42 @@ export interface ArticleCase {
 }
 
 export const ARTICLE_CASES: ArticleCase[] = [
-  { name: 'untrusted registry (pod-bad-repo.yaml)', file: 'pods/pod-bad-repo.yaml', expect: 'deny', message: () => "Image 'nginx:1.21.1' comes from untrusted registry" },
-  { name: 'latest tag (pod-bad-tag.yaml)', file: 'pods/pod-bad-tag.yaml', expect: 'deny', message: (r) => `Image '${r}/nginx:latest' used latest image` },
+  {
+    name: 'untrusted registry (pod-bad-repo.yaml)',
+    file: 'pods/pod-bad-repo.yaml',
+    expect: 'deny',
+    message: () => "Image 'nginx:1.21.1' comes from untrusted registry",
+  },
+  {
+    name: 'latest tag (pod-bad-tag.yaml)',
+    file: 'pods/pod-bad-tag.yaml',
+    expect: 'deny',
+    message: (r) => `Image '${r}/nginx:latest' used latest image`,
+  },
   { name: 'trusted and pinned (pod-ok.yaml)', file: 'pods/pod-ok.yaml', expect: 'allow' },
 ];
 
 /** Compares what the API server said with what was expected; the denial text must match exactly. */
 export function judge(name: string, expect: 'allow' | 'deny', expectedMessages: string[], outcome: AdmissionOutcome): CheckResult {
   const expected = expect === 'allow' ? 'admitted' : `denied: ${[...expectedMessages].sort().join(', ')}`;
-  const actual = outcome.allowed ? 'admitted' : `denied: ${outcome.message.startsWith(denial('')) ? outcome.message.slice(denial('').length) : `(${outcome.code}) ${outcome.message}`}`;
+  const actual = outcome.allowed
+    ? 'admitted'
+    : `denied: ${outcome.message.startsWith(denial('')) ? outcome.message.slice(denial('').length) : `(${outcome.code}) ${outcome.message}`}`;
   return { name, expected, actual, passed: expected === actual };
 }
 
 function withNamespace(pod: KubeObject, namespace: string, name?: string): KubeObject {
-  return { ...pod, metadata: { ...pod.metadata, namespace, ...(name ? { name } : {}), labels: { ...pod.metadata?.labels, ...MANAGED_BY } } };
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, namespace, ...(name ? { name } : {}), labels: { ...pod.metadata?.labels, ...MANAGED_BY } },
+  };
 }
 
 export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
-  const [pod] = await renderYamlTemplate<KubeObject>(file, { registry: ctx.registryHost!, trustedImage: trustedImagePath(ctx.config.trustedImage).ref });
+  const [pod] = await renderYamlTemplate<KubeObject>(file, {
+    registry: ctx.registryHost!,
+    trustedImage: trustedImagePath(ctx.config.trustedImage).ref,
+  });
   return withNamespace(pod!, ctx.config.verifyNamespace);
 }
 
@@ -73,7 +91,14 @@ export function casePod(c: PodCase, namespace: string, baseImage: string): KubeO
       spec: {
         containers: containerList('c', c.via === 'create' ? c.containers : (c.containers ?? [baseImage]).map(() => baseImage)),
         ...(c.via === 'create' && c.initContainers ? { initContainers: containerList('i', c.initContainers) } : {}),
-        ...(c.via === 'update' && c.initContainers ? { initContainers: containerList('i', c.initContainers.map(() => baseImage)) } : {}),
+        ...(c.via === 'update' && c.initContainers
+          ? {
+              initContainers: containerList(
+                'i',
+                c.initContainers.map(() => baseImage),
+              ),
+            }
+          : {}),
       },
     },
     namespace,
@@ -94,9 +119,15 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
   if (c.via === 'create') return check(await kube.createPod(namespace, pod, { dryRun: true }));
   // update and ephemeral act on a real, admitted pod: create it, change it (dry run), remove it.
   const base = await kube.createPod(namespace, pod, { dryRun: false });
-  if (!base.allowed) return { name: `${c.via}: ${c.name}`, expected: 'base pod admitted', actual: `denied: ${base.message}`, passed: false };
+  if (!base.allowed)
+    return { name: `${c.via}: ${c.name}`, expected: 'base pod admitted', actual: `denied: ${base.message}`, passed: false };
   try {
-    const live = (await kube.get<KubeObject & { spec: Record<string, unknown> }>({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! }))!;
+    const live = (await kube.get<KubeObject & { spec: Record<string, unknown> }>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace,
+      name: pod.metadata!.name!,
+    }))!;
     const spec = live.spec as { containers: { image: string }[]; initContainers?: { image: string }[]; ephemeralContainers?: unknown[] };
     if (c.via === 'update') {
       (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
@@ -153,7 +184,8 @@ export function verifyTasks(): Task[] {
   return [
     {
       title: "The article's three pods",
-      skip: (ctx) => (ctx.options.dryRun ? `dry run: would send ${ARTICLE_CASES.map((c) => c.file).join(', ')} as server-side dry runs` : false),
+      skip: (ctx) =>
+        ctx.options.dryRun ? `dry run: would send ${ARTICLE_CASES.map((c) => c.file).join(', ')} as server-side dry runs` : false,
       task: async (ctx, task) => {
         ctx.registryHost ??= registryHostFor(ctx);
         const kube = await connect(ctx);

@@ -199,7 +199,11 @@ export class FakeKube implements KubeClient {
     this.calls.push({ op: 'apply', key, body: structuredClone(object), dryRun: options.dryRun });
     if (options.dryRun) return structuredClone(object);
     const live = this.objects.get(key);
-    const merged = { ...live, ...structuredClone(object), metadata: { ...(live?.metadata ?? {}), ...structuredClone(object.metadata) } } as T;
+    const merged = {
+      ...live,
+      ...structuredClone(object),
+      metadata: { ...(live?.metadata ?? {}), ...structuredClone(object.metadata) },
+    } as T;
     this.objects.set(key, merged);
     return structuredClone(merged);
   }
@@ -215,7 +219,10 @@ export class FakeKube implements KubeClient {
   }
   async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}) {
     this.calls.push({ op: 'list', key: `${apiVersion}/${kind}/${options.namespace ?? ''}/*`, body: options.labelSelector });
-    const selector = (options.labelSelector ?? '').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
+    const selector = (options.labelSelector ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((s) => s.split('=') as [string, string]);
     return [...this.objects.values()]
       .filter((o) => o.apiVersion === apiVersion && o.kind === kind)
       .filter((o) => options.namespace === undefined || o.metadata?.namespace === options.namespace)
@@ -251,7 +258,8 @@ export class FakeKube implements KubeClient {
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -348,7 +356,11 @@ export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fa
 export type FakeCtx = Ctx & { services: FakeServices };
 
 /** A context from defaultConfig() (state dir = the fake services' temp dir) and default run options. */
-export function makeCtx(configOverrides: Partial<Config> = {}, optionOverrides: Partial<RunOptions> = {}, services: FakeServices = fakeServices()): FakeCtx {
+export function makeCtx(
+  configOverrides: Partial<Config> = {},
+  optionOverrides: Partial<RunOptions> = {},
+  services: FakeServices = fakeServices(),
+): FakeCtx {
   const config: Config = { ...defaultConfig({}), stateDir: services.state.dir, ...configOverrides };
   return newContext(config, { ...defaultRunOptions(), ...optionOverrides }, services) as FakeCtx;
 }

@@ -28,7 +28,12 @@ test('first run creates the CA, the server pair and the token; keys and token 06
   t.regex(files[FILES.caKey]!, /^-----BEGIN RSA PRIVATE KEY-----/);
   t.regex(files[FILES.caCert]!, /^-----BEGIN CERTIFICATE-----/);
   t.regex(files[TOKEN_FILE]!, /^[A-Za-z0-9_-]{43}\n$/);
-  t.deepEqual(ctx.certificates, { caKey: files[FILES.caKey], caCert: files[FILES.caCert], serverKey: files[FILES.serverKey], serverCert: files[FILES.serverCert] });
+  t.deepEqual(ctx.certificates, {
+    caKey: files[FILES.caKey],
+    caCert: files[FILES.caCert],
+    serverKey: files[FILES.serverKey],
+    serverCert: files[FILES.serverCert],
+  });
   t.is(ctx.kubeMgmtToken, files[TOKEN_FILE]!.trim());
 });
 
@@ -111,10 +116,28 @@ test('openssl verify: the server certificate chains to the CA', async (t) => {
 
 test('openssl x509: names, extensions and usages as in the article’s server.conf', async (t) => {
   const { cert, ca } = await made(t);
-  const { stdout } = await execa('openssl', ['x509', '-in', cert, '-noout', '-subject', '-issuer', '-ext', 'subjectAltName,keyUsage,extendedKeyUsage,basicConstraints']);
+  const { stdout } = await execa('openssl', [
+    'x509',
+    '-in',
+    cert,
+    '-noout',
+    '-subject',
+    '-issuer',
+    '-ext',
+    'subjectAltName,keyUsage,extendedKeyUsage,basicConstraints',
+  ]);
   t.regex(stdout, /^subject=CN ?= ?opa\.opa\.svc$/m);
   t.regex(stdout, /^issuer=CN ?= ?admission_ca$/m);
-  for (const expected of ['DNS:opa.opa.svc', 'DNS:opa.opa.svc.cluster.local', 'Digital Signature', 'Non Repudiation', 'Key Encipherment', 'TLS Web Server Authentication', 'TLS Web Client Authentication', 'CA:FALSE']) {
+  for (const expected of [
+    'DNS:opa.opa.svc',
+    'DNS:opa.opa.svc.cluster.local',
+    'Digital Signature',
+    'Non Repudiation',
+    'Key Encipherment',
+    'TLS Web Server Authentication',
+    'TLS Web Client Authentication',
+    'CA:FALSE',
+  ]) {
     t.true(stdout.includes(expected), `${expected} in\n${stdout}`);
   }
   const caText = (await execa('openssl', ['x509', '-in', ca, '-noout', '-subject', '-ext', 'basicConstraints,keyUsage'])).stdout;
@@ -132,7 +155,8 @@ test('openssl: common names are UTF8String (Go rejects "_" in a PrintableString)
 
 test('openssl x509 -checkend: valid now and for 300 days, not for 400', async (t) => {
   const { cert, ca } = await made(t);
-  const checkend = (file: string, days: number) => execa('openssl', ['x509', '-in', file, '-noout', '-checkend', String(days * 86400)], { reject: false });
+  const checkend = (file: string, days: number) =>
+    execa('openssl', ['x509', '-in', file, '-noout', '-checkend', String(days * 86400)], { reject: false });
   t.is((await checkend(cert, 0)).exitCode, 0);
   t.is((await checkend(cert, 300)).exitCode, 0);
   t.is((await checkend(cert, 400)).exitCode, 1);

@@ -23,7 +23,14 @@ function cli(dir: string, args: string[]) {
     cwd: dir,
     reject: false,
     all: true,
-    env: { PATH: NODE_DIR, HOME: dir, XDG_STATE_HOME: path.join(dir, 'state'), DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`, KUBECONFIG: path.join(dir, 'kubeconfig'), CI: '1' },
+    env: {
+      PATH: NODE_DIR,
+      HOME: dir,
+      XDG_STATE_HOME: path.join(dir, 'state'),
+      DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`,
+      KUBECONFIG: path.join(dir, 'kubeconfig'),
+      CI: '1',
+    },
     extendEnv: false,
     timeout: 60_000,
   });
@@ -31,36 +38,63 @@ function cli(dir: string, args: string[]) {
 
 test('configFromFlags: only given flags, in Config terms', (t) => {
   t.deepEqual(configFromFlags({}), {});
-  t.deepEqual(configFromFlags({ registryPort: 5001, trust: ['quay.io', 'ghcr.io'], driver: 'docker', requireDigest: true, dryRun: true, yes: true }), {
-    registryPort: 5001,
-    extraTrustedRegistries: ['quay.io', 'ghcr.io'],
-    minikubeDriver: 'docker',
-    requireDigest: true,
-  });
-  t.deepEqual(configFromFlags({ cluster: 'existing', context: 'kind-x', registryHost: 'kind-registry:5000', stateDir: '/s', verifyNamespace: 'ns', waitSeconds: 9 }), {
-    cluster: 'existing',
-    context: 'kind-x',
-    registryHost: 'kind-registry:5000',
-    stateDir: '/s',
-    verifyNamespace: 'ns',
-    waitSeconds: 9,
-  });
+  t.deepEqual(
+    configFromFlags({ registryPort: 5001, trust: ['quay.io', 'ghcr.io'], driver: 'docker', requireDigest: true, dryRun: true, yes: true }),
+    {
+      registryPort: 5001,
+      extraTrustedRegistries: ['quay.io', 'ghcr.io'],
+      minikubeDriver: 'docker',
+      requireDigest: true,
+    },
+  );
+  t.deepEqual(
+    configFromFlags({
+      cluster: 'existing',
+      context: 'kind-x',
+      registryHost: 'kind-registry:5000',
+      stateDir: '/s',
+      verifyNamespace: 'ns',
+      waitSeconds: 9,
+    }),
+    {
+      cluster: 'existing',
+      context: 'kind-x',
+      registryHost: 'kind-registry:5000',
+      stateDir: '/s',
+      verifyNamespace: 'ns',
+      waitSeconds: 9,
+    },
+  );
 });
 
 test('optionsFromFlags: defaults, flags, and keepRegistry', (t) => {
   t.deepEqual(optionsFromFlags({}), defaultRunOptions());
-  t.deepEqual(optionsFromFlags({ dryRun: true, yes: true, recreateRegistry: true, recreateCluster: true, keepCluster: true, keepRegistry: true, purge: true, create: true, suite: 'extended', json: true }), {
-    dryRun: true,
-    yes: true,
-    recreateRegistry: true,
-    recreateCluster: true,
-    keepCluster: true,
-    keepRegistry: true,
-    purge: true,
-    create: true,
-    suite: 'extended',
-    json: true,
-  });
+  t.deepEqual(
+    optionsFromFlags({
+      dryRun: true,
+      yes: true,
+      recreateRegistry: true,
+      recreateCluster: true,
+      keepCluster: true,
+      keepRegistry: true,
+      purge: true,
+      create: true,
+      suite: 'extended',
+      json: true,
+    }),
+    {
+      dryRun: true,
+      yes: true,
+      recreateRegistry: true,
+      recreateCluster: true,
+      keepCluster: true,
+      keepRegistry: true,
+      purge: true,
+      create: true,
+      suite: 'extended',
+      json: true,
+    },
+  );
   t.false(optionsFromFlags({ cluster: 'existing' }).keepRegistry);
 });
 
@@ -68,7 +102,8 @@ test('bootstrap --help lists the commands', async (t) => {
   const dir = await sandbox(t);
   const result = await cli(dir, ['--help']);
   t.is(result.exitCode, 0, result.all);
-  for (const command of ['up', 'verify', 'down', 'status', 'doctor']) t.regex(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), command);
+  for (const command of ['up', 'verify', 'down', 'status', 'doctor'])
+    t.regex(result.stdout, new RegExp(`^\\s+${command}\\b`, 'm'), command);
 });
 
 test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the start argv, the webhook, no private key', async (t) => {

@@ -3,7 +3,16 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkRawConfig, CONFIG_KEYS, defaultConfig, isRegistryHost, mergeConfig, readConfigFile, splitImage, validateConfig } from '../../src/config.js';
+import {
+  checkRawConfig,
+  CONFIG_KEYS,
+  defaultConfig,
+  isRegistryHost,
+  mergeConfig,
+  readConfigFile,
+  splitImage,
+  validateConfig,
+} from '../../src/config.js';
 import { BootstrapError } from '../../src/errors.js';
 
 const ENV = { XDG_STATE_HOME: '/xdg/state' };
@@ -24,7 +33,9 @@ test('unknown key: names the key, the source, and lists the known keys; exit cod
 });
 
 test('wrong type: names the key, the expected type and the value', (t) => {
-  t.throws(() => checkRawConfig({ registryPort: '5000' }, 'f.yaml'), { message: /Setting 'registryPort' in f\.yaml must be number, got "5000"/ });
+  t.throws(() => checkRawConfig({ registryPort: '5000' }, 'f.yaml'), {
+    message: /Setting 'registryPort' in f\.yaml must be number, got "5000"/,
+  });
   t.throws(() => checkRawConfig({ requireDigest: 'yes' }, 'f.yaml'), { message: /'requireDigest' .* must be boolean/ });
   t.throws(() => checkRawConfig({ extraTrustedRegistries: ['a', 1] }, 'f.yaml'), { message: /must be string\[\], got \["a",1\]/ });
   t.throws(() => checkRawConfig({ profile: null }, 'f.yaml'), { message: /'profile' .* must be string, got null/ });
@@ -83,7 +94,8 @@ test('validateConfig: other values', (t) => {
     [{ trustedImage: 'nginx' }, /Invalid trustedImage/],
     [{ trustedImage: 'nginx@sha256:abc' }, /Invalid trustedImage/],
   ];
-  for (const [change, message] of bad) t.throws(() => validateConfig({ ...defaultConfig(ENV), ...change }), { message }, JSON.stringify(change));
+  for (const [change, message] of bad)
+    t.throws(() => validateConfig({ ...defaultConfig(ENV), ...change }), { message }, JSON.stringify(change));
   t.deepEqual(validateConfig(defaultConfig(ENV)), defaultConfig(ENV));
 });
 
@@ -99,7 +111,10 @@ test('mergeConfig: defaults < file < flags', (t) => {
 
 test('mergeConfig: the state directory follows profile or context unless set', (t) => {
   t.is(mergeConfig(ENV, {}, {}).stateDir, '/xdg/state/opa-trusted-registry-bootstrap/trusted-registry');
-  t.is(mergeConfig(ENV, {}, { cluster: 'existing', context: 'kind-x' }).stateDir, '/xdg/state/opa-trusted-registry-bootstrap/context-kind-x');
+  t.is(
+    mergeConfig(ENV, {}, { cluster: 'existing', context: 'kind-x' }).stateDir,
+    '/xdg/state/opa-trusted-registry-bootstrap/context-kind-x',
+  );
   t.is(mergeConfig(ENV, { cluster: 'existing' }, {}).stateDir, '/xdg/state/opa-trusted-registry-bootstrap/context-current');
   t.is(mergeConfig(ENV, { stateDir: '/file/dir' }, { profile: 'p' }).stateDir, '/file/dir');
   t.is(mergeConfig(ENV, { stateDir: '/file/dir' }, { stateDir: '/flag/dir' }).stateDir, '/flag/dir');
@@ -111,7 +126,10 @@ test('mergeConfig validates the result', (t) => {
 
 test('readConfigFile: YAML found by its default name', async (t) => {
   const dir = await tempDir(t);
-  await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'registryPort: 5001\nextraTrustedRegistries:\n  - quay.io\nrequireDigest: true\n');
+  await writeFile(
+    path.join(dir, 'bootstrap.config.yaml'),
+    'registryPort: 5001\nextraTrustedRegistries:\n  - quay.io\nrequireDigest: true\n',
+  );
   t.deepEqual(await readConfigFile(undefined, dir), {
     path: path.join(dir, 'bootstrap.config.yaml'),
     values: { registryPort: 5001, extraTrustedRegistries: ['quay.io'], requireDigest: true },
@@ -121,7 +139,10 @@ test('readConfigFile: YAML found by its default name', async (t) => {
 test('readConfigFile: JSON named explicitly, relative to cwd', async (t) => {
   const dir = await tempDir(t);
   await writeFile(path.join(dir, 'settings.json'), JSON.stringify({ profile: 'json-profile', webhookTimeoutSeconds: 5 }));
-  t.deepEqual(await readConfigFile('settings.json', dir), { path: path.join(dir, 'settings.json'), values: { profile: 'json-profile', webhookTimeoutSeconds: 5 } });
+  t.deepEqual(await readConfigFile('settings.json', dir), {
+    path: path.join(dir, 'settings.json'),
+    values: { profile: 'json-profile', webhookTimeoutSeconds: 5 },
+  });
 });
 
 test('readConfigFile: the JSON default name is found when no YAML is there', async (t) => {
@@ -151,7 +172,9 @@ test('readConfigFile: an unknown key in the file names the file', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'bootstrap.config.yaml');
   await writeFile(file, 'registry_port: 5000\n');
-  await t.throwsAsync(readConfigFile(undefined, dir), { message: new RegExp(`Unknown setting 'registry_port' in ${file.replaceAll('.', '\\.')}`) });
+  await t.throwsAsync(readConfigFile(undefined, dir), {
+    message: new RegExp(`Unknown setting 'registry_port' in ${file.replaceAll('.', '\\.')}`),
+  });
 });
 
 test('splitImage', (t) => {

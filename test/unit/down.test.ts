@@ -9,7 +9,11 @@ import { deleteIfOurs, downTasks } from '../../src/steps/down.js';
 import { FakeKube, makeCtx, stateFromSpec, type FakeCtx } from '../helpers/fakes.js';
 
 const OURS = { 'app.kubernetes.io/managed-by': 'bootstrap' };
-const WEBHOOK_REF = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: 'opa-validating-webhook' };
+const WEBHOOK_REF = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingWebhookConfiguration',
+  name: 'opa-validating-webhook',
+};
 const obj = (ref: { apiVersion: string; kind: string; name: string; namespace?: string }, labels?: Record<string, string>): KubeObject => ({
   apiVersion: ref.apiVersion,
   kind: ref.kind,
@@ -19,7 +23,8 @@ const WEBHOOK_KEY = 'admissionregistration.k8s.io/v1/ValidatingWebhookConfigurat
 const NS_KEY = 'v1/Namespace//opa';
 const BINDING_KEY = 'rbac.authorization.k8s.io/v1/ClusterRoleBinding//opa-viewer';
 
-const run = (ctx: Ctx) => new Listr<Ctx, 'silent', 'silent'>(downTasks() as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
+const run = (ctx: Ctx) =>
+  new Listr<Ctx, 'silent', 'silent'>(downTasks() as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
 
 test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t) => {
   const kube = new FakeKube();
@@ -28,11 +33,20 @@ test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t)
   t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'not ours');
   kube.seed(obj(WEBHOOK_REF, { 'app.kubernetes.io/managed-by': 'helm' }));
   t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'not ours');
-  t.deepEqual(kube.log((c) => c.op === 'delete'), []);
+  t.deepEqual(
+    kube.log((c) => c.op === 'delete'),
+    [],
+  );
   t.truthy(kube.stored(WEBHOOK_REF));
   kube.seed(obj(WEBHOOK_REF, { ...OURS, other: 'x' }));
   t.is(await deleteIfOurs(kube, WEBHOOK_REF), 'deleted');
-  t.deepEqual(kube.log(), [`get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `get ${WEBHOOK_KEY}`, `delete ${WEBHOOK_KEY}`]);
+  t.deepEqual(kube.log(), [
+    `get ${WEBHOOK_KEY}`,
+    `get ${WEBHOOK_KEY}`,
+    `get ${WEBHOOK_KEY}`,
+    `get ${WEBHOOK_KEY}`,
+    `delete ${WEBHOOK_KEY}`,
+  ]);
   t.is(kube.stored(WEBHOOK_REF), undefined);
 });
 
@@ -47,7 +61,11 @@ async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeC
     obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }, OURS),
   );
   ctx.kube = kube;
-  cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'trusted-registry', Status: 'Running', Config: { InsecureRegistry: ['host.minikube.internal:5000'] } }] }) });
+  cmd.on(['minikube', 'profile'], {
+    stdout: JSON.stringify({
+      valid: [{ Name: 'trusted-registry', Status: 'Running', Config: { InsecureRegistry: ['host.minikube.internal:5000'] } }],
+    }),
+  });
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000)));
   return ctx;
 }
@@ -76,7 +94,10 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
     ['minikube', 'profile', 'list', '--output=json'],
     ['minikube', 'delete', '--profile=trusted-registry'],
   ]);
-  t.deepEqual(docker.calls, [['inspectContainer', 'registry'], ['removeContainer', 'registry']]);
+  t.deepEqual(docker.calls, [
+    ['inspectContainer', 'registry'],
+    ['removeContainer', 'registry'],
+  ]);
   t.true(docker.volumes.has('bootstrap-registry-data'), 'the volume is kept without --purge');
   t.deepEqual(await ctx.services.state.readRecord(), { createdProfile: false });
 });
@@ -85,10 +106,17 @@ test('downTasks: objects without our label are left alone', async (t) => {
   const ctx = makeCtx({}, { keepCluster: true, keepRegistry: true });
   t.teardown(ctx.services.fakes.cleanup);
   const { kube } = ctx.services.fakes;
-  kube.seed(obj(WEBHOOK_REF), obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }), obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }));
+  kube.seed(
+    obj(WEBHOOK_REF),
+    obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }),
+    obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }),
+  );
   ctx.kube = kube;
   await run(ctx);
-  t.deepEqual(kube.log((c) => c.op === 'delete'), []);
+  t.deepEqual(
+    kube.log((c) => c.op === 'delete'),
+    [],
+  );
   for (const key of [WEBHOOK_KEY, NS_KEY, BINDING_KEY]) t.true(kube.objects.has(key), key);
 });
 

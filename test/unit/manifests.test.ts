@@ -11,7 +11,12 @@ import { makeCtx, type FakeCtx } from '../helpers/fakes.js';
 // --- renderYaml -----------------------------------------------------------------------------------------------
 
 test('renderYaml: a whole placeholder keeps its type; embedded ones become text', (t) => {
-  const [doc] = renderYaml('n: "{{ n }}"\nb: "{{ b }}"\nlist: "{{ l }}"\ns: "{{ s }}"\nmixed: "port-{{ n }}"\n', { n: 10, b: false, l: ['a', 'b'], s: '007' });
+  const [doc] = renderYaml('n: "{{ n }}"\nb: "{{ b }}"\nlist: "{{ l }}"\ns: "{{ s }}"\nmixed: "port-{{ n }}"\n', {
+    n: 10,
+    b: false,
+    l: ['a', 'b'],
+    s: '007',
+  });
   t.deepEqual(doc, { n: 10, b: false, list: ['a', 'b'], s: '007', mixed: 'port-10' });
 });
 
@@ -27,7 +32,9 @@ test('renderYaml: an unknown placeholder is refused, naming it and the file', (t
 
 test('renderYaml: a value cannot inject YAML structure', (t) => {
   const evil = 'x\nkind: Secret\nmetadata: {name: stolen}';
-  const docs = renderYaml<Record<string, unknown>>('kind: Pod\nmetadata:\n  name: "{{ v }}"\n  labels:\n    a: "pre-{{ v }}"\n', { v: evil });
+  const docs = renderYaml<Record<string, unknown>>('kind: Pod\nmetadata:\n  name: "{{ v }}"\n  labels:\n    a: "pre-{{ v }}"\n', {
+    v: evil,
+  });
   t.is(docs.length, 1);
   t.is(docs[0]!.kind, 'Pod');
   t.deepEqual(docs[0]!.metadata, { name: evil, labels: { a: `pre-${evil}` } });
@@ -62,7 +69,8 @@ function ctxWithCerts(config: Parameters<typeof makeCtx>[0] = {}): FakeCtx {
   return ctx;
 }
 
-const names = (objects: KubeObject[]) => objects.map((o) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`);
+const names = (objects: KubeObject[]) =>
+  objects.map((o) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`);
 const all = async (ctx: FakeCtx) => {
   const o = await desiredObjects(ctx);
   return [...o.namespace, ...o.workload, ...o.policy, ...o.webhook];
@@ -115,7 +123,9 @@ test('webhook: admissionregistration.k8s.io/v1 with the v1 fields, caBundle = ba
   t.is(w.timeoutSeconds, 7);
   t.is(typeof w.timeoutSeconds, 'number');
   t.deepEqual(w.namespaceSelector, { matchExpressions: [{ key: 'openpolicyagent.org/webhook', operator: 'NotIn', values: ['ignore'] }] });
-  t.deepEqual(w.rules, [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/ephemeralcontainers'] }]);
+  t.deepEqual(w.rules, [
+    { operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/ephemeralcontainers'] },
+  ]);
   t.is(w.clientConfig.caBundle, Buffer.from(certificates.caCert).toString('base64'));
   t.is(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), certificates.caCert);
   t.deepEqual(w.clientConfig.service, { namespace: 'opa', name: 'opa', port: 443 });
@@ -200,7 +210,10 @@ test('toYaml of the whole plan never contains a private key or the token', async
   t.true(text.includes('<redacted>'));
   // It is still the same objects, one YAML document each.
   const docs = parseAllDocuments(text).map((d) => d.toJS() as KubeObject);
-  t.deepEqual(docs.map((d) => d.kind), objects.map((o) => o.kind));
+  t.deepEqual(
+    docs.map((d) => d.kind),
+    objects.map((o) => o.kind),
+  );
   // And the unredacted objects do carry the secrets (so the assertions above can fail).
   t.true(JSON.stringify(objects).includes(Buffer.from(TOKEN).toString('base64')));
 });

@@ -33,7 +33,13 @@ function profileListJson(profiles: { name: string; status: string; insecure: str
   });
   return JSON.stringify({
     invalid: invalid.map((name) => ({ Name: name, Status: '', Config: null, Active: false, ActiveKubeContext: false })),
-    valid: profiles.map((p) => ({ Name: p.name, Status: p.status, Config: config(p.name, p.insecure), Active: false, ActiveKubeContext: true })),
+    valid: profiles.map((p) => ({
+      Name: p.name,
+      Status: p.status,
+      Config: config(p.name, p.insecure),
+      Active: false,
+      ActiveKubeContext: true,
+    })),
   });
 }
 
@@ -121,7 +127,11 @@ test('parseVersion and versionAtLeast', (t) => {
 
 // --- planCluster ----------------------------------------------------------------------------------------------
 
-const profile = (status: string, insecure: string[] = [HOST]): MinikubeProfile => ({ name: 'trusted-registry', status, insecureRegistries: insecure });
+const profile = (status: string, insecure: string[] = [HOST]): MinikubeProfile => ({
+  name: 'trusted-registry',
+  status,
+  insecureRegistries: insecure,
+});
 
 test('planCluster: absent profile → create (recreate flag or not)', (t) => {
   t.is(planCluster(undefined, HOST, false), 'create');
@@ -186,7 +196,15 @@ test('convergeMinikube: recreate deletes then starts, with driver and version', 
   t.deepEqual(cmd.calls, [
     LIST,
     ['minikube', 'delete', '--profile=trusted-registry'],
-    ['minikube', 'start', '--profile=trusted-registry', `--insecure-registry=${HOST}`, '--driver=docker', '--kubernetes-version=v1.33.1', '--wait=apiserver'],
+    [
+      'minikube',
+      'start',
+      '--profile=trusted-registry',
+      `--insecure-registry=${HOST}`,
+      '--driver=docker',
+      '--kubernetes-version=v1.33.1',
+      '--wait=apiserver',
+    ],
   ]);
   t.true((await ctx.services.state.readRecord()).createdProfile);
 });
@@ -216,7 +234,9 @@ test('convergeMinikube: a failing start throws minikube’s stderr and records n
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: '' });
   cmd.on(['minikube', 'start'], { exitCode: 80, stderr: 'X Exiting due to PROVIDER_DOCKER_NOT_RUNNING' });
-  await t.throwsAsync(convergeMinikube(ctx, fakeTask().task), { message: /could not start profile 'trusted-registry': X Exiting due to PROVIDER_DOCKER_NOT_RUNNING/ });
+  await t.throwsAsync(convergeMinikube(ctx, fakeTask().task), {
+    message: /could not start profile 'trusted-registry': X Exiting due to PROVIDER_DOCKER_NOT_RUNNING/,
+  });
   t.deepEqual(cmd.calls, [LIST, START]);
   t.deepEqual(await ctx.services.state.readRecord(), {});
 });

@@ -3,14 +3,27 @@ import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { BootstrapError } from '../../src/errors.js';
 import { POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
-import { applyAll, applyPolicyConfigMap, policyStatus, rolloutState, statusWrittenAt, waitForPolicies, waitForRollout } from '../../src/steps/opa.js';
+import {
+  applyAll,
+  applyPolicyConfigMap,
+  policyStatus,
+  rolloutState,
+  statusWrittenAt,
+  waitForPolicies,
+  waitForRollout,
+} from '../../src/steps/opa.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const CM_KEY = 'v1/ConfigMap/opa/image-policy';
 const configMap = (data: Record<string, string>, annotations?: Record<string, string>): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
-  metadata: { name: 'image-policy', namespace: 'opa', labels: { 'openpolicyagent.org/policy': 'rego' }, ...(annotations ? { annotations } : {}) },
+  metadata: {
+    name: 'image-policy',
+    namespace: 'opa',
+    labels: { 'openpolicyagent.org/policy': 'rego' },
+    ...(annotations ? { annotations } : {}),
+  },
   data,
 });
 const OK = JSON.stringify({ status: 'ok' });
@@ -24,13 +37,21 @@ test('applyPolicyConfigMap: new ConfigMap → get, apply (nothing to drop)', asy
 const RESYNC = { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null, [POLICY_RETRIES_ANNOTATION]: null } } };
 /** kube-mgmt's field-management record for its status write, at `time`. */
 const writtenBy = (time: string) => [
-  { manager: 'kube-mgmt', operation: 'Update', time, fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {}, [`f:${POLICY_RETRIES_ANNOTATION}`]: {} } } } },
+  {
+    manager: 'kube-mgmt',
+    operation: 'Update',
+    time,
+    fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {}, [`f:${POLICY_RETRIES_ANNOTATION}`]: {} } } },
+  },
   { manager: 'bootstrap', operation: 'Apply', time: '2026-01-01T00:00:00Z', fieldsV1: { 'f:data': {} } },
 ];
-const withManagedFields = (object: KubeObject, time: string) => ({ ...object, metadata: { ...object.metadata, managedFields: writtenBy(time) } }) as unknown as KubeObject;
+const withManagedFields = (object: KubeObject, time: string) =>
+  ({ ...object, metadata: { ...object.metadata, managedFields: writtenBy(time) } }) as unknown as KubeObject;
 
 test('applyPolicyConfigMap: changed content → applied, then both kube-mgmt annotations dropped (merge patch)', async (t) => {
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package old' }, { [POLICY_STATUS_ANNOTATION]: OK, [POLICY_RETRIES_ANNOTATION]: '0', other: 'kept' }));
+  const kube = new FakeKube().seed(
+    configMap({ 'a.rego': 'package old' }, { [POLICY_STATUS_ANNOTATION]: OK, [POLICY_RETRIES_ANNOTATION]: '0', other: 'kept' }),
+  );
   await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package new' }));
   t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`, `mergePatch ${CM_KEY}`]);
   t.deepEqual(kube.calls[2]!.body, RESYNC);
@@ -40,7 +61,9 @@ test('applyPolicyConfigMap: changed content → applied, then both kube-mgmt ann
 });
 
 test('applyPolicyConfigMap: unchanged content but an error status → kube-mgmt is made to sync again', async (t) => {
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: '{"status":"error","error":{"code":"x"}}' }));
+  const kube = new FakeKube().seed(
+    configMap({ 'a.rego': 'package same' }, { [POLICY_STATUS_ANNOTATION]: '{"status":"error","error":{"code":"x"}}' }),
+  );
   await applyPolicyConfigMap(kube, configMap({ 'a.rego': 'package same' }));
   t.deepEqual(kube.log(), [`get ${CM_KEY}`, `apply ${CM_KEY}`, `mergePatch ${CM_KEY}`]);
 });
@@ -77,7 +100,8 @@ test('policyStatus parsing', (t) => {
     transport: false,
   });
   // Go's url.Error, as kube-mgmt writes it when OPA does not answer yet.
-  const refused = '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/cm/key","Err":{"Op":"dial","Net":"tcp"}}}';
+  const refused =
+    '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/cm/key","Err":{"Op":"dial","Net":"tcp"}}}';
   t.like(policyStatus(withStatus(refused)), { ok: false, transport: true });
   t.deepEqual(policyStatus(withStatus('{"status":"weird"}')), { ok: false, error: '{"status":"weird"}', transport: false });
   t.deepEqual(policyStatus(withStatus('not json')), { ok: false, error: 'not json', transport: false });
@@ -98,17 +122,31 @@ test('waitForPolicies: a transport error (OPA not answering yet) asks kube-mgmt 
 
 type Dep = Parameters<typeof rolloutState>[0];
 const deployment = (generation: number, replicas: number | undefined, status?: Record<string, number>): Dep =>
-  ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'opa', namespace: 'opa', generation }, spec: { replicas }, status }) as Dep;
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'opa', namespace: 'opa', generation },
+    spec: { replicas },
+    status,
+  }) as Dep;
 
 test('rolloutState table', (t) => {
   const table: [Dep, boolean, string][] = [
     [undefined, false, 'no Deployment opa/opa'],
-    [deployment(2, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), false, 'new template not yet observed'],
+    [
+      deployment(2, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }),
+      false,
+      'new template not yet observed',
+    ],
     [deployment(1, 1, undefined), false, 'new template not yet observed'],
     [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 0 }), false, '0/1 pods updated'],
     [deployment(2, 1, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 }), false, '1 old pods terminating'],
     [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }), false, '0/1 pods available'],
-    [deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }), true, '1/1 ready'],
+    [
+      deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 }),
+      true,
+      '1/1 ready',
+    ],
     [deployment(3, undefined, { observedGeneration: 3, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), true, '1/1 ready'],
     [deployment(1, 2, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }), false, '1/2 pods available'],
   ];
@@ -120,7 +158,8 @@ test('waitForRollout: returns once the Deployment becomes available', async (t) 
   t.teardown(ctx.services.fakes.cleanup);
   const kube = new FakeKube();
   kube.onGet = (_ref, count) => {
-    if (count === 3) kube.seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }) as KubeObject);
+    if (count === 3)
+      kube.seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }) as KubeObject);
   };
   await waitForRollout(ctx, kube);
   t.deepEqual(kube.log(), ['get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa']);
@@ -130,7 +169,9 @@ test('waitForRollout: returns once the Deployment becomes available', async (t) 
 test('waitForRollout: times out with the last detail (fake clock)', async (t) => {
   const ctx = makeCtx({ waitSeconds: 5 });
   t.teardown(ctx.services.fakes.cleanup);
-  const kube = new FakeKube().seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }) as KubeObject);
+  const kube = new FakeKube().seed(
+    deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }) as KubeObject,
+  );
   const start = ctx.services.fakes.clock.time;
   const error = await t.throwsAsync(waitForRollout(ctx, kube), { instanceOf: BootstrapError });
   t.is(error!.problem, 'OPA did not become ready within 5s (0/1 pods available).');
@@ -144,28 +185,49 @@ test('waitForPolicies: throws kube-mgmt’s error text for a rejected policy', a
   const ctx = makeCtx();
   t.teardown(ctx.services.fakes.cleanup);
   const kube = new FakeKube().seed(
-    configMap({}, { [POLICY_STATUS_ANNOTATION]: '{"status":"error","error":"1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe"}' }),
-    { ...configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }), metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } } },
+    configMap(
+      {},
+      {
+        [POLICY_STATUS_ANNOTATION]:
+          '{"status":"error","error":"1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe"}',
+      },
+    ),
+    {
+      ...configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
+      metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } },
+    },
   );
   const error = await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { instanceOf: BootstrapError });
-  t.is(error!.problem, 'kube-mgmt could not load ConfigMap opa/image-policy: 1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe');
+  t.is(
+    error!.problem,
+    'kube-mgmt could not load ConfigMap opa/image-policy: 1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe',
+  );
 });
 
 test('waitForPolicies: resolves when every ConfigMap reports ok; times out naming the silent one', async (t) => {
   const ctx = makeCtx({ waitSeconds: 3 });
   t.teardown(ctx.services.fakes.cleanup);
-  const kube = new FakeKube().seed(
-    configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
-    { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } } as KubeObject,
-  );
-  await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { message: /kube-mgmt did not report on ConfigMap opa\/opa-default-system-main within 3s/ });
-  kube.seed({ ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } } } as KubeObject);
+  const kube = new FakeKube().seed(configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }), {
+    ...configMap({}),
+    metadata: { name: 'opa-default-system-main', namespace: 'opa' },
+  } as KubeObject);
+  await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), {
+    message: /kube-mgmt did not report on ConfigMap opa\/opa-default-system-main within 3s/,
+  });
+  kube.seed({
+    ...configMap({}),
+    metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } },
+  } as KubeObject);
   await t.notThrowsAsync(waitForPolicies(ctx, kube, policyCms));
 });
 
 test('applyAll: namespaces first, the Deployment last, the rest in between', async (t) => {
   const kube = new FakeKube();
-  const object = (kind: string, name: string, namespace?: string): KubeObject => ({ apiVersion: 'v1', kind, metadata: { name, namespace } });
+  const object = (kind: string, name: string, namespace?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind,
+    metadata: { name, namespace },
+  });
   await applyAll(
     kube,
     [object('Deployment', 'opa', 'opa'), object('Secret', 's', 'opa'), object('Namespace', 'opa'), object('ServiceAccount', 'opa', 'opa')],

@@ -5,10 +5,18 @@ import { looksLocal } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { BootstrapError, errorText, GroupFailed, rootError } from '../../src/errors.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
-import { checkDocker, checkExistingCluster, checkMinikube, checkPolicyFile, checkRegistryPort, preflightTask } from '../../src/steps/preflight.js';
+import {
+  checkDocker,
+  checkExistingCluster,
+  checkMinikube,
+  checkPolicyFile,
+  checkRegistryPort,
+  preflightTask,
+} from '../../src/steps/preflight.js';
 import { FakeKube, fakeServices, makeCtx, stateFromSpec } from '../helpers/fakes.js';
 
-const runSilently = (ctx: Ctx) => new Listr<Ctx, 'silent', 'silent'>([preflightTask()] as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
+const runSilently = (ctx: Ctx) =>
+  new Listr<Ctx, 'silent', 'silent'>([preflightTask()] as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
 
 test('checkDocker: reports the engine version', async (t) => {
   const ctx = makeCtx();
@@ -105,7 +113,11 @@ test('checkExistingCluster: --yes accepts it; a local one needs no --yes', async
   t.teardown(ctx.services.fakes.cleanup);
   t.is(await checkExistingCluster(ctx), 'context prod, Kubernetes v1.31.4');
   t.is(ctx.kube, remote);
-  const local = makeCtx({ cluster: 'existing' }, {}, fakeServices({ fakes: { kube: new FakeKube('kind-sandbox', 'https://127.0.0.1:40123') } }));
+  const local = makeCtx(
+    { cluster: 'existing' },
+    {},
+    fakeServices({ fakes: { kube: new FakeKube('kind-sandbox', 'https://127.0.0.1:40123') } }),
+  );
   t.teardown(local.services.fakes.cleanup);
   t.is(await checkExistingCluster(local), 'context kind-sandbox, Kubernetes v1.33.1');
 });
@@ -160,7 +172,17 @@ test('checkPolicyFile: no opa binary but the OPA image → docker run opa check,
   ctx.services.fakes.docker.images.add('openpolicyagent/opa:1.22.3');
   t.is(await checkPolicyFile(ctx), '/tmp/rules/p.rego compiles');
   t.deepEqual(ctx.services.fakes.cmd.calls, [
-    ['docker', 'run', '--rm', '-v', '/tmp/rules/p.rego:/policy/p.rego:ro', 'openpolicyagent/opa:1.22.3', 'check', '--strict', '/policy/p.rego'],
+    [
+      'docker',
+      'run',
+      '--rm',
+      '-v',
+      '/tmp/rules/p.rego:/policy/p.rego:ro',
+      'openpolicyagent/opa:1.22.3',
+      'check',
+      '--strict',
+      '/policy/p.rego',
+    ],
   ]);
 });
 
@@ -183,7 +205,10 @@ test('preflight: outside a dry run, every check reports, then the first failure 
   const error = await t.throwsAsync(runSilently(ctx), { instanceOf: GroupFailed });
   // Both failures are kept; the first decides the closing message and exit code.
   const failures = (error as GroupFailed).failures.map(errorText);
-  t.true(failures.some((f) => /minikube is not installed/.test(f)), failures.join('\n'));
+  t.true(
+    failures.some((f) => /minikube is not installed/.test(f)),
+    failures.join('\n'),
+  );
   t.regex(errorText(rootError(error)), /Cannot reach the Docker engine \(docker down\)/);
   t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'version', '--short']]);
   t.deepEqual(ctx.notes, []);

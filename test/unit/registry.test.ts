@@ -33,7 +33,9 @@ test('specFromCompose: only the host port is overridden', async (t) => {
 
 test('specFromCompose: a compose file without the registry service, or without a volume, is refused', (t) => {
   t.throws(() => specFromCompose('services:\n  other:\n    image: x\n'), { message: /no service "registry"/ });
-  t.throws(() => specFromCompose("services:\n  registry:\n    image: x\n    container_name: r\n    ports: ['1:2']\n"), { message: /needs one port and one volume/ });
+  t.throws(() => specFromCompose("services:\n  registry:\n    image: x\n    container_name: r\n    ports: ['1:2']\n"), {
+    message: /needs one port and one volume/,
+  });
 });
 
 test('createOptions: exact dockerode create options', (t) => {
@@ -167,7 +169,10 @@ test('convergeRegistry: stopped → start only; running → nothing but the ping
   const { docker } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(EXPECTED, false));
   t.is(await convergeRegistry(ctx, fakeTask().task), 'start');
-  t.deepEqual(docker.calls, [['inspectContainer', 'registry'], ['startContainer', 'registry']]);
+  t.deepEqual(docker.calls, [
+    ['inspectContainer', 'registry'],
+    ['startContainer', 'registry'],
+  ]);
   docker.calls.length = 0;
   t.is(await convergeRegistry(ctx, fakeTask().task), 'none');
   t.deepEqual(docker.calls, [['inspectContainer', 'registry']]);
@@ -189,7 +194,9 @@ test('convergeRegistry: a registry that never answers times out after 30s of (fa
   docker.addContainer('registry', stateFromSpec(EXPECTED, true));
   registryApi.upAfterPings = Number.POSITIVE_INFINITY;
   const start = clock.time;
-  await t.throwsAsync(convergeRegistry(ctx, fakeTask().task), { message: /The registry at http:\/\/127\.0\.0\.1:5000\/v2\/ did not answer within 30s/ });
+  await t.throwsAsync(convergeRegistry(ctx, fakeTask().task), {
+    message: /The registry at http:\/\/127\.0\.0\.1:5000\/v2\/ did not answer within 30s/,
+  });
   t.true(clock.time - start >= 30_000);
   t.true(clock.time - start < 32_000);
   t.deepEqual(clock.sleeps.slice(0, 5), [100, 200, 250, 250, 250]);
@@ -241,5 +248,7 @@ test('pushTrustedImage: a push failure names the target and the cause', async (t
   const { docker } = ctx.services.fakes;
   docker.images.add('nginx:1.21.1');
   docker.pushError = new Error('connection refused');
-  await t.throwsAsync(pushTrustedImage(ctx, fakeTask().task), { message: /Cannot push localhost:5000\/nginx:1\.21\.1: connection refused/ });
+  await t.throwsAsync(pushTrustedImage(ctx, fakeTask().task), {
+    message: /Cannot push localhost:5000\/nginx:1\.21\.1: connection refused/,
+  });
 });

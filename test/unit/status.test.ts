@@ -18,7 +18,13 @@ const policyConfigMap = (name: string, writtenAt: string): KubeObject =>
       name,
       namespace: 'opa',
       annotations: { [POLICY_STATUS_ANNOTATION]: OK },
-      managedFields: [{ manager: 'kube-mgmt', time: writtenAt, fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {} } } } }],
+      managedFields: [
+        {
+          manager: 'kube-mgmt',
+          time: writtenAt,
+          fieldsV1: { 'f:metadata': { 'f:annotations': { [`f:${POLICY_STATUS_ANNOTATION}`]: {} } } },
+        },
+      ],
     },
   }) as unknown as KubeObject;
 
@@ -29,7 +35,13 @@ async function healthyCtx(opaStartedAt: string) {
   registryApi.manifests.add('nginx:1.21.1');
   await ctx.services.state.write('ca.crt', CA);
   kube.seed(
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'opa', namespace: 'opa', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 } } as KubeObject,
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'opa', namespace: 'opa', generation: 1 },
+      spec: { replicas: 1 },
+      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+    } as KubeObject,
     {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -38,7 +50,12 @@ async function healthyCtx(opaStartedAt: string) {
     } as KubeObject,
     policyConfigMap('opa-default-system-main', '2026-11-26T10:00:10Z'),
     policyConfigMap('image-policy', '2026-11-26T10:00:10Z'),
-    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'opa-validating-webhook' }, webhooks: [{ clientConfig: { caBundle: base64(CA) } }] } as KubeObject,
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'opa-validating-webhook' },
+      webhooks: [{ clientConfig: { caBundle: base64(CA) } }],
+    } as KubeObject,
   );
   return ctx;
 }
@@ -49,7 +66,14 @@ test('status: every component fine', async (t) => {
   const components = await collectStatus(ctx);
   t.deepEqual(
     components.map((c) => [c.component, c.ok]),
-    [['registry', true], ['trusted image', true], ['cluster', true], ['OPA', true], ['policy', true], ['webhook', true]],
+    [
+      ['registry', true],
+      ['trusted image', true],
+      ['cluster', true],
+      ['OPA', true],
+      ['policy', true],
+      ['webhook', true],
+    ],
   );
   t.is(components.find((c) => c.component === 'policy')!.state, 'opa-default-system-main: ok; image-policy: ok');
 });

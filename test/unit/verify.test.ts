@@ -1,7 +1,17 @@
 // verify: what the API server answered, judged exactly against what the article (and the bypass matrix) expects.
 import test from 'ava';
 import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
-import { ARTICLE_CASES, articlePod, casePod, createOkPod, denial, formatChecks, judge, loadExtendedCases, runArticleSuite } from '../../src/steps/verify.js';
+import {
+  ARTICLE_CASES,
+  articlePod,
+  casePod,
+  createOkPod,
+  denial,
+  formatChecks,
+  judge,
+  loadExtendedCases,
+  runArticleSuite,
+} from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/steps/registry.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
@@ -52,12 +62,14 @@ test('judge: several messages are compared sorted, joined with ", "', (t) => {
 });
 
 /** The policy as the article states it, keyed on the first container image. */
-const articlePolicy = (registry: string) => (_op: string, pod: KubeObject): AdmissionOutcome => {
-  const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
-  if (!image.startsWith(`${registry}/`)) return denied(denial(`Image '${image}' comes from untrusted registry`));
-  if (image.endsWith(':latest')) return denied(denial(`Image '${image}' used latest image`));
-  return admitted;
-};
+const articlePolicy =
+  (registry: string) =>
+  (_op: string, pod: KubeObject): AdmissionOutcome => {
+    const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
+    if (!image.startsWith(`${registry}/`)) return denied(denial(`Image '${image}' comes from untrusted registry`));
+    if (image.endsWith(':latest')) return denied(denial(`Image '${image}' used latest image`));
+    return admitted;
+  };
 
 test('runArticleSuite: three server-side dry-run creates, judged', async (t) => {
   const ctx = makeCtx({ verifyNamespace: 'sandbox' });
@@ -67,8 +79,18 @@ test('runArticleSuite: three server-side dry-run creates, judged', async (t) => 
   kube.admission = articlePolicy(REGISTRY);
   const results = await runArticleSuite(ctx, kube);
   t.deepEqual(results, [
-    { name: 'untrusted registry (pod-bad-repo.yaml)', expected: "denied: Image 'nginx:1.21.1' comes from untrusted registry", actual: "denied: Image 'nginx:1.21.1' comes from untrusted registry", passed: true },
-    { name: 'latest tag (pod-bad-tag.yaml)', expected: `denied: Image '${REGISTRY}/nginx:latest' used latest image`, actual: `denied: Image '${REGISTRY}/nginx:latest' used latest image`, passed: true },
+    {
+      name: 'untrusted registry (pod-bad-repo.yaml)',
+      expected: "denied: Image 'nginx:1.21.1' comes from untrusted registry",
+      actual: "denied: Image 'nginx:1.21.1' comes from untrusted registry",
+      passed: true,
+    },
+    {
+      name: 'latest tag (pod-bad-tag.yaml)',
+      expected: `denied: Image '${REGISTRY}/nginx:latest' used latest image`,
+      actual: `denied: Image '${REGISTRY}/nginx:latest' used latest image`,
+      passed: true,
+    },
     { name: 'trusted and pinned (pod-ok.yaml)', expected: 'admitted', actual: 'admitted', passed: true },
   ]);
   t.is(kube.calls.length, 3);
@@ -95,8 +117,14 @@ test('runArticleSuite: a cluster without the webhook fails the two denials', asy
   t.teardown(ctx.services.fakes.cleanup);
   ctx.registryHost = REGISTRY;
   const results = await runArticleSuite(ctx, new FakeKube());
-  t.deepEqual(results.map((r) => r.passed), [false, false, true]);
-  t.deepEqual(results.map((r) => r.actual), ['admitted', 'admitted', 'admitted']);
+  t.deepEqual(
+    results.map((r) => r.passed),
+    [false, false, true],
+  );
+  t.deepEqual(
+    results.map((r) => r.actual),
+    ['admitted', 'admitted', 'admitted'],
+  );
   t.is(ARTICLE_CASES.length, 3);
 });
 
@@ -109,7 +137,13 @@ test('loadExtendedCases renders {{ registry }} in images and messages', async (t
   t.false(text.includes('{{'));
   t.true(text.includes('reg.test:5555/'));
   const badTag = cases.find((c) => c.name === 'article-bad-tag')!;
-  t.deepEqual(badTag, { name: 'article-bad-tag', via: 'create', containers: ['reg.test:5555/nginx:latest'], expect: 'deny', messages: ["Image 'reg.test:5555/nginx:latest' used latest image"] });
+  t.deepEqual(badTag, {
+    name: 'article-bad-tag',
+    via: 'create',
+    containers: ['reg.test:5555/nginx:latest'],
+    expect: 'deny',
+    messages: ["Image 'reg.test:5555/nginx:latest' used latest image"],
+  });
   for (const c of cases) {
     t.true(['create', 'update', 'ephemeral'].includes(c.via), c.name);
     t.true(c.expect === 'allow' || (c.messages?.length ?? 0) > 0, c.name);
@@ -117,18 +151,38 @@ test('loadExtendedCases renders {{ registry }} in images and messages', async (t
 });
 
 test('casePod: create carries the case’s containers and init containers', (t) => {
-  const pod = casePod({ name: 'init-bad', via: 'create', containers: ['r/a:1'], initContainers: ['evil/b:2', 'r/c:3'], expect: 'deny' }, 'ns', 'r/nginx:1.21.1');
+  const pod = casePod(
+    { name: 'init-bad', via: 'create', containers: ['r/a:1'], initContainers: ['evil/b:2', 'r/c:3'], expect: 'deny' },
+    'ns',
+    'r/nginx:1.21.1',
+  );
   t.deepEqual(pod, {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'bootstrap-verify-init-bad', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'bootstrap' } },
-    spec: { containers: [{ name: 'c0', image: 'r/a:1' }], initContainers: [{ name: 'i0', image: 'evil/b:2' }, { name: 'i1', image: 'r/c:3' }] },
+    spec: {
+      containers: [{ name: 'c0', image: 'r/a:1' }],
+      initContainers: [
+        { name: 'i0', image: 'evil/b:2' },
+        { name: 'i1', image: 'r/c:3' },
+      ],
+    },
   });
 });
 
 test('casePod: update starts from base images in the same shape; ephemeral from one base container', (t) => {
-  const update = casePod({ name: 'upd', via: 'update', containers: ['evil/a:1', 'evil/b:1'], initContainers: ['evil/i:1'], expect: 'deny' }, 'ns', 'base:1');
-  t.deepEqual(update.spec, { containers: [{ name: 'c0', image: 'base:1' }, { name: 'c1', image: 'base:1' }], initContainers: [{ name: 'i0', image: 'base:1' }] });
+  const update = casePod(
+    { name: 'upd', via: 'update', containers: ['evil/a:1', 'evil/b:1'], initContainers: ['evil/i:1'], expect: 'deny' },
+    'ns',
+    'base:1',
+  );
+  t.deepEqual(update.spec, {
+    containers: [
+      { name: 'c0', image: 'base:1' },
+      { name: 'c1', image: 'base:1' },
+    ],
+    initContainers: [{ name: 'i0', image: 'base:1' }],
+  });
   const ephemeral = casePod({ name: 'eph', via: 'ephemeral', ephemeralContainers: ['evil/e:1'], expect: 'deny' }, 'ns', 'base:1');
   t.deepEqual(ephemeral.spec, { containers: [{ name: 'c0', image: 'base:1' }] });
 });
