@@ -390,6 +390,24 @@ test.serial('OPA restarted in place loses its policies (kube-mgmt never notices)
   t.regex(repaired.output, /3\/3 checks as expected/);
 });
 
+test.serial('--trust and --require-digest reach the policy through kube-mgmt; up without them takes them back', async (t) => {
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  const strict = await up('--trust', 'quay.io', '--require-digest');
+  t.is(strict.exitCode, 0, strict.output);
+  t.regex(strict.output, /PASS {2}trusted and pinned by digest \(pod-ok\.yaml@sha256\) +admitted/);
+  t.regex(strict.output, /4\/4 checks as expected/);
+  t.is(await dryRunPod('default', `quay.io/org/app@${digest}`), undefined, 'an extra trusted registry, pinned');
+  t.regex(
+    (await dryRunPod('default', 'quay.io/org/app:1.0')) ?? 'admitted',
+    /denied the request: Image 'quay\.io\/org\/app:1\.0' is not pinned by digest$/,
+  );
+
+  const relaxed = await up();
+  t.is(relaxed.exitCode, 0, relaxed.output);
+  t.regex((await dryRunPod('default', `quay.io/org/app@${digest}`)) ?? 'admitted', /comes from untrusted registry/);
+  t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
+});
+
 test.serial('state directory deleted: certificates renewed, and Secret, webhook CA bundle and OPA follow', async (t) => {
   const before = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   await rm(path.join(stateHome, 'opa-trusted-registry-bootstrap'), { recursive: true, force: true });

@@ -17,6 +17,8 @@ export interface RegistryApi {
   ping(baseUrl: string): Promise<boolean>;
   /** The manifest repository:tag exists. */
   hasManifest(baseUrl: string, repository: string, tag: string): Promise<boolean>;
+  /** The digest the registry gives repository:tag (Docker-Content-Digest), if it has it. */
+  manifestDigest(baseUrl: string, repository: string, tag: string): Promise<string | undefined>;
 }
 
 const MANIFEST_TYPES = [
@@ -43,6 +45,9 @@ async function fetchWithin(url: string, ms: number, init: RequestInit = {}): Pro
   }
 }
 
+const headManifest = (baseUrl: string, repository: string, tag: string) =>
+  fetchWithin(`${baseUrl}/v2/${repository}/manifests/${tag}`, 5000, { method: 'HEAD', headers: { Accept: MANIFEST_TYPES } });
+
 export const registryApi: RegistryApi = {
   async ping(baseUrl) {
     try {
@@ -52,10 +57,10 @@ export const registryApi: RegistryApi = {
     }
   },
   async hasManifest(baseUrl, repository, tag) {
-    const response = await fetchWithin(`${baseUrl}/v2/${repository}/manifests/${tag}`, 5000, {
-      method: 'HEAD',
-      headers: { Accept: MANIFEST_TYPES },
-    });
-    return response.status === 200;
+    return (await headManifest(baseUrl, repository, tag)).status === 200;
+  },
+  async manifestDigest(baseUrl, repository, tag) {
+    const response = await headManifest(baseUrl, repository, tag);
+    return response.status === 200 ? (response.headers.get('docker-content-digest') ?? undefined) : undefined;
   },
 };

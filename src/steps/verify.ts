@@ -1,6 +1,6 @@
 // The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
 import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
-import { waitFor, type CheckResult, type Ctx } from '../context.js';
+import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
 import { MANAGED_BY } from '../manifests.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
@@ -24,6 +24,8 @@ export interface PodCase {
 export interface ArticleCase {
   name: string;
   file: string;
+  /** The image the template holds, for the digest message. */
+  image: (registry: string, trustedImage: string) => string;
   expect: 'allow' | 'deny';
   message?: (registry: string) => string;
 }
@@ -32,17 +34,33 @@ export const ARTICLE_CASES: ArticleCase[] = [
   {
     name: 'untrusted registry (pod-bad-repo.yaml)',
     file: 'pods/pod-bad-repo.yaml',
+    image: () => 'nginx:1.21.1',
     expect: 'deny',
     message: () => "Image 'nginx:1.21.1' comes from untrusted registry",
   },
   {
     name: 'latest tag (pod-bad-tag.yaml)',
     file: 'pods/pod-bad-tag.yaml',
+    image: (r) => `${r}/nginx:latest`,
     expect: 'deny',
     message: (r) => `Image '${r}/nginx:latest' used latest image`,
   },
-  { name: 'trusted and pinned (pod-ok.yaml)', file: 'pods/pod-ok.yaml', expect: 'allow' },
+  { name: 'trusted and pinned (pod-ok.yaml)', file: 'pods/pod-ok.yaml', image: (r, trusted) => `${r}/${trusted}`, expect: 'allow' },
 ];
+
+export const digestMessage = (image: string) => `Image '${image}' is not pinned by digest`;
+
+/** What to expect of an article case: with --require-digest, every tag-only image is also denied for that. */
+export function expectationFor(
+  c: ArticleCase,
+  registry: string,
+  trustedImage: string,
+  requireDigest: boolean,
+): { expect: 'allow' | 'deny'; messages: string[] } {
+  const messages = c.message ? [c.message(registry)] : [];
+  if (requireDigest) messages.push(digestMessage(c.image(registry, trustedImage)));
+  return { expect: messages.length ? 'deny' : c.expect, messages };
+}
 
 /** Compares what the API server said with what was expected; the denial text must match exactly. */
 export function judge(name: string, expect: 'allow' | 'deny', expectedMessages: string[], outcome: AdmissionOutcome): CheckResult {
@@ -69,12 +87,29 @@ export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
 }
 
 export async function runArticleSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
-  return Promise.all(
+  const trusted = trustedImagePath(ctx.config.trustedImage);
+  const results = Promise.all(
     ARTICLE_CASES.map(async (c) => {
       const outcome = await kube.createPod(ctx.config.verifyNamespace, await articlePod(ctx, c.file), { dryRun: true });
-      return judge(c.name, c.expect, c.message ? [c.message(ctx.registryHost!)] : [], outcome);
+      const { expect, messages } = expectationFor(c, ctx.registryHost!, trusted.ref, ctx.config.requireDigest);
+      return judge(c.name, expect, messages, outcome);
     }),
   );
+  if (!ctx.config.requireDigest) return results;
+  return [...(await results), await runPinnedByDigest(ctx, kube)];
+}
+
+/** --require-digest: the ok pod's image pinned by the digest our registry holds for it is admitted. */
+async function runPinnedByDigest(ctx: Ctx, kube: KubeClient): Promise<CheckResult> {
+  const name = 'trusted and pinned by digest (pod-ok.yaml@sha256)';
+  const { repository, tag } = trustedImagePath(ctx.config.trustedImage);
+  const digest = await ctx.services.registryApi.manifestDigest(localRegistryUrl(ctx), repository, tag).catch(() => undefined);
+  if (!digest)
+    return { name, expected: 'admitted', actual: `no digest for ${repository}:${tag} in the registry (run bootstrap up)`, passed: false };
+  const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
+  const containers = (pod.spec as { containers: { image: string }[] }).containers;
+  containers[0]!.image = `${containers[0]!.image}@${digest}`;
+  return judge(name, 'allow', [], await kube.createPod(ctx.config.verifyNamespace, pod, { dryRun: true }));
 }
 
 // --- extended suite -----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Fakes of the narrow side-effect interfaces (src/adapters/*): each one RECORDS what it was asked, in order,
 // and answers from an in-memory world the test sets up. No fake decides a test's outcome by itself.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -283,6 +284,13 @@ export class FakeRegistryApi implements RegistryApi {
   async hasManifest(baseUrl: string, repository: string, tag: string) {
     this.calls.push(['hasManifest', baseUrl, repository, tag]);
     return this.manifests.has(`${repository}:${tag}`);
+  }
+  /** A stable made-up digest for each manifest present. */
+  async manifestDigest(baseUrl: string, repository: string, tag: string) {
+    this.calls.push(['manifestDigest', baseUrl, repository, tag]);
+    return this.manifests.has(`${repository}:${tag}`)
+      ? `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}`
+      : undefined;
   }
 }
 

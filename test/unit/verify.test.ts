@@ -252,3 +252,30 @@ test('--create: a pod that never runs is reported with its phase after the wait'
   t.is(result.actual, 'Pending');
   t.true(ctx.services.fakes.clock.time - new Date('2025-06-01T12:00:00Z').getTime() >= 5000);
 });
+
+test('--require-digest: tag-only images are denied for it too, and the ok pod pinned by the registry digest is admitted', async (t) => {
+  const ctx = makeCtx({ requireDigest: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  ctx.services.fakes.registryApi.manifests.add('nginx:1.21.1');
+  const digest = await ctx.services.fakes.registryApi.manifestDigest('', 'nginx', '1.21.1');
+  const kube = new FakeKube();
+  const sent: string[] = [];
+  kube.admission = (_op, pod) => {
+    const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;
+    sent.push(image);
+    return image.includes('@sha256:')
+      ? { allowed: true, code: 201, message: '' }
+      : { allowed: false, code: 403, message: denial(`Image '${image}' is not pinned by digest`) };
+  };
+  const results = await runArticleSuite(ctx, kube);
+  t.is(results.length, 4);
+  t.true(sent.includes(`${REGISTRY}/nginx:1.21.1@${digest}`));
+  const ok = results.find((r) => r.name === 'trusted and pinned (pod-ok.yaml)')!;
+  t.is(ok.expected, `denied: Image '${REGISTRY}/nginx:1.21.1' is not pinned by digest`);
+  t.true(ok.passed);
+  const pinned = results.find((r) => r.name.startsWith('trusted and pinned by digest'))!;
+  t.true(pinned.passed, pinned.actual);
+  const badRepo = results.find((r) => r.name.startsWith('untrusted registry'))!;
+  t.is(badRepo.expected, "denied: Image 'nginx:1.21.1' comes from untrusted registry, Image 'nginx:1.21.1' is not pinned by digest");
+});
