@@ -434,29 +434,57 @@ test.serial('registry container killed, then removed: up restores it and the pus
   t.regex(run.output, /Trusted image: nginx:1\.21\.1 already in the registry/);
 });
 
-/** Starts `up`, sends Ctrl-C (SIGINT) after `waitMs`; true when the run was really cut short. */
-async function interruptedUp(waitMs: number): Promise<boolean> {
+/** The steps of `up`, as the plain renderer announces them ("❯ title"), in the order a cold run reaches them. */
+const UP_STEPS = [
+  'Registry container',
+  'Certificates',
+  'Trusted image',
+  'Namespace opa and secrets',
+  'OPA and kube-mgmt',
+  'Admission webhook',
+  "The article's three pods",
+];
+
+/** Starts `up` and sends Ctrl-C (SIGINT) the moment it starts `step`; says whether it got there and was cut short. */
+async function interruptAt(step: string): Promise<{ reached: boolean; interrupted: boolean; output: string }> {
   const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'up', ...existing], {
     cwd: repo,
     reject: false,
+    all: true,
     env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
   });
-  await delay(waitMs);
-  child.kill('SIGINT');
+  let reached = false;
+  let seen = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (!reached && seen.split('\n').some((line) => line.startsWith(`❯ ${step}`))) {
+      reached = true;
+      child.kill('SIGINT');
+    }
+  });
   const result = await child;
-  return result.isTerminated || result.exitCode !== 0;
+  return { reached, interrupted: result.exitCode === 130, output: result.all ?? '' };
 }
 
-test.serial('Ctrl-C in the middle of up, then up again: converges, no duplicates', async (t) => {
-  await bootstrap(['down', ...existing]);
+test.serial('Ctrl-C in the middle of each step of up, then up again: converges, no duplicates', async (t) => {
+  // From nothing: no registry container, no certificates, nothing in the cluster.
+  await bootstrap(['down', ...existing, '--purge']);
   await namespaceGone();
-  for (const waitMs of [300, 900, 1500]) t.true(await interruptedUp(waitMs), `up was not interrupted after ${waitMs} ms`);
+  for (const step of UP_STEPS) {
+    const run = await interruptAt(step);
+    t.true(run.reached, `up never started "${step}":\n${run.output}`);
+    t.true(run.interrupted, `up was not cut short in "${step}":\n${run.output}`);
+    t.regex(run.output, /Interrupted\.\n {2}→ Run the command again/);
+  }
   // down after a half-finished up removes what there is; up afterwards converges.
-  const half = await bootstrap(['down', ...existing, '--keep-registry']);
-  t.is(half.exitCode, 0, half.output);
-  t.false(await webhookExists());
-  await namespaceGone();
-  for (const waitMs of [600, 1200]) t.true(await interruptedUp(waitMs), `up was not interrupted after ${waitMs} ms`);
+  for (const step of ['Namespace opa and secrets', 'OPA and kube-mgmt']) {
+    const run = await interruptAt(step);
+    t.true(run.reached && run.interrupted, run.output);
+    const half = await bootstrap(['down', ...existing, '--keep-registry']);
+    t.is(half.exitCode, 0, half.output);
+    t.false(await webhookExists());
+    await namespaceGone();
+  }
   const run = await up();
   t.is(run.exitCode, 0, run.output);
   t.regex(run.output, /3\/3 checks as expected/);
