@@ -1,6 +1,6 @@
 // The desired cluster state: every object `up` applies, rendered from templates/, in apply order.
 import { readFile } from 'node:fs/promises';
-import type { KubeObject } from './adapters/kube.js';
+import type { KubeObject, ObjectRef } from './adapters/kube.js';
 import { base64, sha256, type CertificateBundle } from './certs.js';
 import type { Config } from './config.js';
 import { readTemplate, renderText, renderYamlTemplate } from './templates.js';
@@ -16,6 +16,20 @@ export const POLICY_STATUS_ANNOTATION = 'openpolicyagent.org/kube-mgmt-status';
 export const POLICY_RETRIES_ANNOTATION = 'openpolicyagent.org/kube-mgmt-retries';
 export const POLICY_CONFIGMAPS = ['opa-default-system-main', 'image-policy'] as const;
 export const WEBHOOK_NAME = 'opa-validating-webhook';
+
+/** Whether an object carries our label: only those are ever changed or removed. */
+export const isManaged = (object: KubeObject | undefined): boolean =>
+  Object.entries(MANAGED_BY).every(([k, v]) => (object?.metadata?.labels as Record<string, string> | undefined)?.[k] === v);
+
+/**
+ * The objects with fixed names outside anything of ours: the article and OPA's tutorial use the same names, so a
+ * user may have them already. Everything else `up` applies lives in namespace opa, which is covered by its own check.
+ */
+export const CLAIMED_NAMES: ObjectRef[] = [
+  { apiVersion: 'v1', kind: 'Namespace', name: OPA_NAMESPACE },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' },
+  { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: WEBHOOK_NAME },
+];
 
 export interface ClusterInputs {
   config: Config;

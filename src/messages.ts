@@ -95,7 +95,7 @@ export const messages = {
     usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),
   contextNotLocal: (context: string, server: string) =>
     usage(
-      `Context '${context}' (${server}) does not look like a local cluster.`,
+      `Context '${context}' (${server}) does not look like a local cluster (a loopback address, or a kind, k3d, minikube or Docker Desktop context).`,
       'bootstrap installs a cluster-wide admission webhook; if you really mean this cluster, pass --yes.',
     ),
   clusterUnreachable: (server: string, cause: unknown) =>
@@ -111,6 +111,11 @@ export const messages = {
     ),
 
   // OPA, policy, webhook
+  objectNotOurs: (kind: string, name: string) =>
+    fault(
+      `${kind} ${name} exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap); nothing was changed.`,
+      `It may be left from a manual install of the article or the OPA tutorial: remove it (\`kubectl delete ${kind.toLowerCase()} ${name}\`) if you no longer need it, or use another cluster. bootstrap never changes objects it did not create.`,
+    ),
   policySyntax: (file: string, output: string) =>
     usage(`The policy ${file} does not compile:\n${output.trim()}`, 'Fix the Rego at the position OPA shows; nothing was applied.'),
   policyCheckUnavailable: () =>
@@ -144,5 +149,17 @@ export const messages = {
     '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
 
   // Down
+  profileKept: (profile: string) =>
+    `Cluster: minikube profile ${profile} kept: bootstrap has no record of creating it (delete it yourself with \`minikube delete -p ${profile}\`)`,
+  minikubeDeleteFailed: (profile: string, output: string) =>
+    fault(
+      `minikube could not delete profile '${profile}': ${output.trim()}`,
+      `Run \`minikube delete -p ${profile}\` yourself, then \`bootstrap down\` again for the rest.`,
+    ),
+  minikubeProfilesUnreadable: (output: string) =>
+    fault(
+      `Cannot list minikube profiles: ${output.trim().slice(0, 300)}`,
+      'Check that `minikube profile list` works (Docker running, minikube healthy), then run the command again.',
+    ),
   namespaceStillTerminating: (name: string) => `Namespace ${name} is still terminating; it will disappear once its finalizers run.`,
 } as const;

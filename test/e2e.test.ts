@@ -577,6 +577,32 @@ test.serial('down removes what up created; twice, and on nothing, it still succe
     components.filter((c) => !c.ok).map((c) => c.component),
     ['registry', 'trusted image', 'OPA', 'policy', 'webhook'],
   );
+  // A same-named object bootstrap did not create (say, from the article done by hand) stops up, untouched.
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: 'opa-viewer' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'Group', name: 'system:serviceaccounts:opa', apiGroup: 'rbac.authorization.k8s.io' }],
+    },
+  });
+  t.teardown(() => rbac.deleteClusterRoleBinding({ name: 'opa-viewer' }).catch(() => undefined));
+  const refused = await up();
+  t.is(refused.exitCode, 1);
+  t.regex(refused.output, /ClusterRoleBinding opa-viewer exists, but bootstrap did not create it/);
+  t.is((await rbac.readClusterRoleBinding({ name: 'opa-viewer' })).metadata?.labels?.['app.kubernetes.io/managed-by'], undefined);
+  t.false(
+    await core.readNamespace({ name: 'opa' }).then(
+      () => true,
+      () => false,
+    ),
+    'nothing was applied',
+  );
+  const keptByDown = await bootstrap(['down', ...existing]);
+  t.regex(keptByDown.output, /ClusterRoleBinding opa-viewer not ours/);
+  t.truthy(await rbac.readClusterRoleBinding({ name: 'opa-viewer' }), 'down leaves it alone');
+  await rbac.deleteClusterRoleBinding({ name: 'opa-viewer' });
+
   const second = await bootstrap(['down', ...existing, '--purge']);
   t.is(second.exitCode, 0, second.output);
   const third = await bootstrap(['down', ...existing, '--purge']);

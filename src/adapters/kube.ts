@@ -65,7 +65,10 @@ export function apiError(error: unknown): { code: number; message: string } | un
 
 const LOCAL_CONTEXT = /^(minikube|kind-|k3d-|docker-desktop|docker-for-desktop|rancher-desktop|colima|orbstack|microk8s|testbed)/;
 
-/** Whether a kubeconfig context points at a cluster on this machine (loopback, private address, or a known local tool). */
+/**
+ * Whether a kubeconfig context points at a cluster on this machine: a loopback address, or a context a local tool
+ * named. A private address is not enough: company clusters live there too, and the webhook is cluster-wide.
+ */
 export function looksLocal(contextName: string, server: string): boolean {
   if (LOCAL_CONTEXT.test(contextName)) return true;
   let host: string;
@@ -74,11 +77,8 @@ export function looksLocal(contextName: string, server: string): boolean {
   } catch {
     return false;
   }
-  if (host === 'localhost' || host === '::1' || host.endsWith('.localhost') || host === 'host.docker.internal') return true;
-  const octets = host.split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o))) return false;
-  const [a, b] = octets as [number, number, number, number];
-  return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  const localNames = ['localhost', '::1', '0.0.0.0', 'host.docker.internal', 'kubernetes.docker.internal'];
+  return localNames.includes(host) || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 export async function loadKubeConfig(contextName?: string): Promise<KubeConfig> {

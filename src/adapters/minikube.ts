@@ -1,4 +1,5 @@
 // minikube, driven through a CmdRunner: one function per operation, argv built by pure functions.
+import { messages } from '../messages.js';
 import type { CmdOptions, CmdRunner } from './cmd.js';
 
 export const MINIKUBE_MIN_VERSION = '1.26.0';
@@ -82,11 +83,15 @@ export class Minikube {
 
   async profile(name: string): Promise<MinikubeProfile | undefined> {
     const result = await this.run(profileListArgs());
-    // With no profiles at all, minikube exits non-zero and prints an error object; that means "none".
+    const output = `${result.stdout}${result.stderr}`;
+    // With no profiles at all, minikube exits non-zero saying so: that means "none". Any other failure is not
+    // "none": taking it for that would start over an existing profile.
+    if (/MK_USAGE_NO_PROFILE|No minikube profile was found/i.test(output)) return undefined;
     try {
+      if (result.exitCode !== 0) throw new Error(output);
       return parseProfileList(result.stdout).find((p) => p.name === name);
     } catch {
-      return undefined;
+      throw messages.minikubeProfilesUnreadable(output);
     }
   }
 

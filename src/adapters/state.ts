@@ -1,5 +1,5 @@
 // The per-profile state directory: certificates, keys (0600), the kube-mgmt token, and the record of what `up` created.
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** What `up` created, so that `down` removes exactly that. */
@@ -30,11 +30,17 @@ export class StateStore {
     await writeFile(this.file(name), content, { mode: 0o644 });
   }
 
-  /** Private material: created 0600, and put back to 0600 if someone widened it. */
+  /**
+   * Private material: written to a new 0600 file, then renamed over the old one, so the secret is never in a file
+   * someone widened, not even for a moment.
+   */
   async writeSecret(name: string, content: string): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFile(this.file(name), content, { mode: 0o600 });
-    await chmod(this.file(name), 0o600);
+    const temporary = this.file(`.${name}.${process.pid}.tmp`);
+    await rm(temporary, { force: true });
+    await writeFile(temporary, content, { mode: 0o600, flag: 'wx' });
+    await chmod(temporary, 0o600); // whatever the umask
+    await rename(temporary, this.file(name));
   }
 
   async readRecord(): Promise<StateRecord> {
@@ -46,7 +52,13 @@ export class StateStore {
     await this.write('state.json', `${JSON.stringify({ ...(await this.readRecord()), ...change }, null, 2)}\n`);
   }
 
-  async purge(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+  /** Removes the files bootstrap writes, and the directory if that leaves it empty: never anything else in it. */
+  async purge(names: readonly string[]): Promise<void> {
+    await Promise.all([...names, 'state.json'].map((name) => rm(this.file(name), { force: true })));
+    try {
+      await rmdir(this.dir);
+    } catch (error) {
+      if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
   }
 }

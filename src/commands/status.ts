@@ -7,7 +7,7 @@ import { base64 } from '../certs.js';
 import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { connect } from '../steps/cluster.js';
-import { opaStartedAt, policyStatus, rolloutState, statusWrittenAt } from '../steps/opa.js';
+import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../steps/opa.js';
 import type { Io } from './run.js';
 
 export interface ComponentStatus {
@@ -64,8 +64,7 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
           name,
         });
         const status = policyStatus(configMap);
-        const written = configMap && statusWrittenAt(configMap);
-        const stale = Boolean(status?.ok && opaStart && written && written < opaStart);
+        const stale = Boolean(status?.ok && configMap && statusIsStale(configMap, opaStart));
         return {
           name,
           ok: Boolean(status?.ok) && !stale,

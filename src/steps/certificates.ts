@@ -5,6 +5,8 @@ import type { Task } from '../tasks.js';
 
 export const FILES = { caKey: 'ca.key', caCert: 'ca.crt', serverKey: 'tls.key', serverCert: 'tls.crt' } as const;
 export const TOKEN_FILE = 'kube-mgmt.token';
+/** Every file `up` writes into the state directory (besides its record), for `down --purge`. */
+export const STATE_FILES = [...Object.values(FILES), TOKEN_FILE];
 
 export async function readCertificates(ctx: Ctx): Promise<Partial<CertificateBundle>> {
   const { state } = ctx.services;

@@ -1,6 +1,6 @@
 // The cluster: a dedicated minikube profile started with --insecure-registry, or the existing context.
 import { formatCommand } from '../adapters/cmd.js';
-import { startArgs, type MinikubeProfile, type MinikubeStartOptions } from '../adapters/minikube.js';
+import { registryProbeArgs, startArgs, type MinikubeProfile, type MinikubeStartOptions } from '../adapters/minikube.js';
 import type { Ctx } from '../context.js';
 import { messages } from '../messages.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
@@ -69,9 +69,7 @@ export function nodeReachesRegistryTask(): Task {
   return {
     title: 'Registry reachable from the node',
     enabled: isMinikube,
-    skip: dryRunSkip((ctx) =>
-      formatCommand('minikube', ['ssh', `--profile=${ctx.config.profile}`, '--', `curl http://${registryHostFor(ctx)}/v2/`]),
-    ),
+    skip: dryRunSkip((ctx) => formatCommand('minikube', registryProbeArgs(ctx.config.profile, registryHostFor(ctx)))),
     task: async (ctx, task) => {
       const host = registryHostFor(ctx);
       const probe = await ctx.services.minikube.probeRegistry(ctx.config.profile, host);

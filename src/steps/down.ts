@@ -2,31 +2,22 @@
 import { formatCommand } from '../adapters/cmd.js';
 import { deleteArgs } from '../adapters/minikube.js';
 import type { KubeClient, KubeObject, ObjectRef } from '../adapters/kube.js';
-import { DEFAULT_PROFILE } from '../config.js';
 import { waitFor, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
-import { kubeSystemUnlabel, MANAGED_BY, MANAGED_SELECTOR, OPA_NAMESPACE, WEBHOOK_NAME } from '../manifests.js';
+import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE } from '../manifests.js';
 import { messages } from '../messages.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
+import { STATE_FILES } from './certificates.js';
 import { connect } from './cluster.js';
 
-const WEBHOOK_REF: ObjectRef = {
-  apiVersion: 'admissionregistration.k8s.io/v1',
-  kind: 'ValidatingWebhookConfiguration',
-  name: WEBHOOK_NAME,
-};
-const NAMESPACE_REF: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: OPA_NAMESPACE };
-const BINDING_REF: ObjectRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' };
-
-const ours = (object: KubeObject | undefined) =>
-  Object.entries(MANAGED_BY).every(([k, v]) => (object?.metadata?.labels as Record<string, string> | undefined)?.[k] === v);
+const [NAMESPACE_REF, BINDING_REF, WEBHOOK_REF] = CLAIMED_NAMES as [ObjectRef, ObjectRef, ObjectRef];
 
 /** Deletes the object if it exists and is ours; says what happened. */
 export async function deleteIfOurs(kube: KubeClient, ref: ObjectRef): Promise<'deleted' | 'absent' | 'not ours'> {
   const live = await kube.get(ref);
   if (!live) return 'absent';
-  if (!ours(live)) return 'not ours';
+  if (!isManaged(live)) return 'not ours';
   return (await kube.delete(ref)) ? 'deleted' : 'absent';
 }
 
@@ -97,12 +88,10 @@ export function downTasks(): Task[] {
         const record = await ctx.services.state.readRecord();
         const profile = await ctx.services.minikube.profile(ctx.config.profile);
         if (!profile) return task.skip(`Cluster: no minikube profile ${ctx.config.profile}`);
-        // Only a profile `up` created, or our dedicated one; never a profile of the user's.
-        if (!record.createdProfile && ctx.config.profile !== DEFAULT_PROFILE) {
-          return task.skip(`Cluster: profile ${ctx.config.profile} was not created by bootstrap; kept`);
-        }
+        // Only a profile `up` created (as its record says); never one of the user's, whatever its name.
+        if (!record.createdProfile) return task.skip(messages.profileKept(ctx.config.profile));
         const result = await ctx.services.minikube.delete(ctx.config.profile, (line) => (task.output = line));
-        if (result.exitCode !== 0) throw new Error(`minikube delete failed: ${result.stderr || result.stdout}`);
+        if (result.exitCode !== 0) throw messages.minikubeDeleteFailed(ctx.config.profile, result.stderr || result.stdout);
         await ctx.services.state.updateRecord({ createdProfile: false });
         task.title = `Cluster: minikube profile ${ctx.config.profile} deleted`;
       },
@@ -131,7 +120,7 @@ export function downTasks(): Task[] {
           const spec = await loadRegistrySpec(ctx.config.registryPort);
           if (await (await ctx.services.docker()).removeVolume(spec.volume.name)) removed.push(`volume ${spec.volume.name}`);
         }
-        await ctx.services.state.purge();
+        await ctx.services.state.purge(STATE_FILES);
         removed.push(`state directory ${ctx.services.state.dir}`);
         task.title = `Purge: removed ${removed.join(' and ')}`;
       },

@@ -3,6 +3,8 @@ import { stringify } from 'yaml';
 import { describeRef, FIELD_MANAGER, refOf, type KubeClient, type KubeObject } from '../adapters/kube.js';
 import { waitFor, type Ctx } from '../context.js';
 import {
+  CLAIMED_NAMES,
+  isManaged,
   kubeSystemLabel,
   opaNamespace,
   opaWorkload,
@@ -63,6 +65,13 @@ export function desiredObjects(ctx: Ctx): Promise<DesiredObjects> {
   return rendered.get(ctx)!;
 }
 
+/** Before anything is applied: an object of ours by name that exists without our label is the user's, and stays theirs. */
+export async function refuseForeignObjects(kube: KubeClient): Promise<void> {
+  const live = await Promise.all(CLAIMED_NAMES.map(async (ref) => ({ ref, object: await kube.get(ref) })));
+  const foreign = live.find(({ object }) => object && !isManaged(object));
+  if (foreign) throw messages.objectNotOurs(foreign.ref.kind, foreign.ref.name);
+}
+
 export const toYaml = (objects: KubeObject[]) => objects.map((o) => stringify(redact(o))).join('---\n');
 
 /** Apply order that matters: namespaces before what lives in them; a Deployment after its ServiceAccount and Secrets. */
@@ -112,9 +121,13 @@ export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> 
 /** Whether the live ConfigMap's policy is loaded into the OPA that runs now, with this content. */
 export function policyIsCurrent(live: Annotated, desired: KubeObject, opaStart: Date | undefined): boolean {
   if (JSON.stringify(live.data ?? {}) !== JSON.stringify(desired.data ?? {})) return false;
-  if (!policyStatus(live)?.ok) return false;
-  const written = statusWrittenAt(live);
-  return !opaStart || !written || written.getTime() >= opaStart.getTime();
+  return Boolean(policyStatus(live)?.ok) && !statusIsStale(live, opaStart);
+}
+
+/** kube-mgmt's status predates the running OPA: whatever it says, that OPA never got the policy from it. */
+export function statusIsStale(configMap: Annotated, opaStart: Date | undefined): boolean {
+  const written = statusWrittenAt(configMap);
+  return Boolean(opaStart && written && written.getTime() < opaStart.getTime());
 }
 
 /** Both annotations gone: a missing retries annotation makes kube-mgmt sync again, and the status we read next is fresh. */
@@ -218,6 +231,7 @@ export function opaTasks(): Task[] {
         ctx.registryHost ??= registryHostFor(ctx);
         if (ctx.options.dryRun) return dryRunObjects((o) => o.namespace)(ctx, task);
         const kube = await connect(ctx);
+        await refuseForeignObjects(kube);
         await ctx.services.state.updateRecord({ registryHost: ctx.registryHost });
         await applyAll(kube, (await desiredObjects(ctx)).namespace, task);
       },

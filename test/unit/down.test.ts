@@ -67,6 +67,7 @@ async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeC
     }),
   });
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000)));
+  await ctx.services.state.updateRecord({ createdProfile: true });
   return ctx;
 }
 
@@ -173,4 +174,12 @@ test('downTasks: an unreachable cluster skips the cluster objects with a note', 
   await run(ctx);
   t.deepEqual(kube.calls, []);
   t.true(ctx.notes.some((n) => n.startsWith('Cluster not reachable (connect ECONNREFUSED 127.0.0.1:6443)')));
+});
+
+test('downTasks: without a record of creating it, even the default profile is kept', async (t) => {
+  const ctx = await world();
+  t.teardown(ctx.services.fakes.cleanup);
+  await ctx.services.state.updateRecord({ createdProfile: false });
+  await run(ctx);
+  t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'profile', 'list', '--output=json']]);
 });

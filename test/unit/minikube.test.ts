@@ -240,3 +240,25 @@ test('convergeMinikube: a failing start throws minikube’s stderr and records n
   t.deepEqual(cmd.calls, [LIST, START]);
   t.deepEqual(await ctx.services.state.readRecord(), {});
 });
+
+test('Minikube.profile: "no profile" is none; any other failure to list stops, so an existing profile is never started over', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const { cmd } = ctx.services.fakes;
+  cmd.on(['minikube', 'profile'], {
+    exitCode: 85,
+    stdout: '',
+    stderr: 'X Exiting due to MK_USAGE_NO_PROFILE: No minikube profile was found.',
+  });
+  t.is(await ctx.services.minikube.profile('trusted-registry'), undefined);
+
+  cmd.on(['minikube', 'profile'], {
+    exitCode: 1,
+    stdout: '',
+    stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock',
+  });
+  await t.throwsAsync(convergeMinikube(ctx, fakeTask().task), {
+    message: /Cannot list minikube profiles: Cannot connect to the Docker daemon/,
+  });
+  t.false(cmd.calls.some((call) => call[1] === 'start'));
+});

@@ -7,6 +7,7 @@ import {
   applyAll,
   applyPolicyConfigMap,
   policyStatus,
+  refuseForeignObjects,
   rolloutState,
   statusWrittenAt,
   waitForPolicies,
@@ -237,4 +238,29 @@ test('applyAll: namespaces first, the Deployment last, the rest in between', asy
   t.is(order[0], 'apply v1/Namespace//opa');
   t.is(order[3], 'apply v1/Deployment/opa/opa');
   t.deepEqual(order.slice(1, 3).sort(), ['apply v1/Secret/opa/s', 'apply v1/ServiceAccount/opa/opa']);
+});
+
+test('refuseForeignObjects: a same-named object without our label stops up before anything is applied', async (t) => {
+  const foreign = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'opa-viewer' },
+  } as KubeObject;
+  const kube = new FakeKube().seed(foreign);
+  const error = await t.throwsAsync(refuseForeignObjects(kube));
+  t.regex(
+    error!.message,
+    /ClusterRoleBinding opa-viewer exists, but bootstrap did not create it[\s\S]*kubectl delete clusterrolebinding opa-viewer/,
+  );
+  t.deepEqual(
+    kube.log((c) => c.op !== 'get'),
+    [],
+  );
+  // Ours (labelled), or absent: fine.
+  const ours = new FakeKube().seed({
+    ...foreign,
+    metadata: { name: 'opa-viewer', labels: { 'app.kubernetes.io/managed-by': 'bootstrap' } },
+  } as KubeObject);
+  await t.notThrowsAsync(refuseForeignObjects(ours));
+  await t.notThrowsAsync(refuseForeignObjects(new FakeKube()));
 });
