@@ -283,9 +283,29 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
   t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined);
   const { report } = await verifyJson();
   t.is(report.failed, 2, 'without the webhook both bad pods are admitted');
+  // A pod made while there was no webhook (as pods made before `up` are).
+  const earlier: k8s.V1Pod = { ...pod('default', 'nginx:1.21.1'), metadata: { name: 'e2e-earlier', namespace: 'default' } };
+  await core.createNamespacedPod({ namespace: 'default', body: earlier });
+  t.teardown(() => core.deleteNamespacedPod({ namespace: 'default', name: 'e2e-earlier', gracePeriodSeconds: 0 }).catch(() => undefined));
 
   t.is((await up()).exitCode, 0);
   t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
+  // That pod still takes updates that keep its image (labels, finalizers, adoption)...
+  const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  await t.notThrowsAsync(
+    core.patchNamespacedPod({ namespace: 'default', name: 'e2e-earlier', body: { metadata: { labels: { touched: 'yes' } } } }, mergePatch),
+  );
+  // ...but not a new untrusted image.
+  const changed = await core
+    .patchNamespacedPod(
+      { namespace: 'default', name: 'e2e-earlier', dryRun: 'All', body: { spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    )
+    .then(
+      () => 'admitted',
+      (error: { body?: string }) => error.body ?? String(error),
+    );
+  t.regex(changed, /Image 'busybox:1\.36' comes from untrusted registry/);
 });
 
 test.serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {

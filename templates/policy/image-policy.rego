@@ -18,8 +18,11 @@
 # What is checked: spec.containers, spec.initContainers and
 # spec.ephemeralContainers of Pods on CREATE and UPDATE, including UPDATEs of
 # the pods/ephemeralcontainers subresource (how `kubectl debug` adds ephemeral
-# containers; the object sent is the whole Pod). Every image of the new object
-# is checked, not only the changed ones.
+# containers; the object sent is the whole Pod). On CREATE every image is
+# checked; on UPDATE every image the update brings (a changed image, or a
+# container not in the old object under that name), but not one a container
+# already had: pods created before the policy (or before a stricter setting)
+# must still take label changes, finalizer removal and ReplicaSet adoption.
 package kubernetes.validating.images
 
 # ---------------------------------------------------------------------------
@@ -67,7 +70,16 @@ images contains image if {
 	applies
 	some field in container_fields
 	some container in input.request.object.spec[field]
+	not already_there(field, container)
 	image := container.image
+}
+
+# The same container, with the same image, in the object before this UPDATE.
+already_there(field, container) if {
+	input.request.operation == "UPDATE"
+	some old in input.request.oldObject.spec[field]
+	old.name == container.name
+	old.image == container.image
 }
 
 images contains image if {

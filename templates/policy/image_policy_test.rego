@@ -13,7 +13,7 @@
 #     inside a string), so it is named explicitly for authz_test.rego. Name it
 #     BEFORE the directory: OPA 1.22 silently ignores an explicitly named file
 #     that lies under a directory given earlier on the command line. Without
-#     it (`opa test templates/policy`) the 48 image/system tests pass and the 6
+#     it (`opa test templates/policy`) the image/system tests pass and the 6
 #     authz tests fail on purpose: they do not pass against a missing module.
 # test/policy.test.ts (npx ava test/policy.test.ts) runs both commands on a
 # rendered copy (settings.rego with 10.0.0.7:5000, authz.rego with a test
@@ -277,6 +277,41 @@ test_update_checked if {
 	d := images.deny with input as pod_request("UPDATE", {"containers": [{"name": "c", "image": "nginx:1.21.1"}]})
 		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
 	d == {untrusted("nginx:1.21.1")}
+}
+
+# UPDATE: what the update brings is judged, not what the pod already had.
+with_old(inp, old_spec) := json.patch(inp, [{"op": "add", "path": "/request/oldObject", "value": {"metadata": {"name": "p"}, "spec": old_spec}}])
+
+test_update_keeping_an_image_the_pod_already_had_is_allowed if {
+	# A pod from before the policy (say, a label change or a finalizer removal).
+	spec := {"containers": [{"name": "c", "image": "nginx:1.21.1"}], "initContainers": [{"name": "i", "image": "busybox"}]}
+	count(images.deny) == 0 with input as with_old(pod_request("UPDATE", spec), spec)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+}
+
+test_update_changing_an_image_is_checked if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "nginx:1.21.1"}]}
+	d := images.deny with input as with_old(pod_request("UPDATE", new), old)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {untrusted("nginx:1.21.1")}
+}
+
+test_update_same_image_under_another_container_name_is_checked if {
+	# Not a way to smuggle an old untrusted image into a new container.
+	old := {"containers": [{"name": "a", "image": "nginx:1.21.1"}]}
+	new := {"containers": [{"name": "a", "image": "nginx:1.21.1"}, {"name": "b", "image": "nginx:1.21.1"}]}
+	d := images.deny with input as with_old(pod_request("UPDATE", new), old)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {untrusted("nginx:1.21.1")}
+}
+
+test_update_same_image_moved_between_lists_is_checked if {
+	old := {"containers": [{"name": "a", "image": "busybox:1.36"}]}
+	new := {"containers": [{"name": "a", "image": "busybox:1.36"}], "ephemeralContainers": [{"name": "a", "image": "busybox:1.36"}]}
+	d := images.deny with input as with_old(json.patch(pod_request("UPDATE", new), [{"op": "add", "path": "/request/subResource", "value": "ephemeralcontainers"}]), old)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {untrusted("busybox:1.36")}
 }
 
 test_other_operations_ignored if {
