@@ -12,7 +12,7 @@ import {
   type MinikubeProfile,
 } from '../../src/adapters/minikube.js';
 import { BootstrapError } from '../../src/errors.js';
-import { convergeMinikube, planCluster, registryHostFor, startOptions } from '../../src/steps/cluster.js';
+import { convergeMinikube, nodeReachesRegistryTask, planCluster, registryHostFor, startOptions } from '../../src/steps/cluster.js';
 import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const HOST = 'host.minikube.internal:5000';
@@ -261,4 +261,25 @@ test('Minikube.profile: "no profile" is none; any other failure to list stops, s
     message: /Cannot list minikube profiles: Cannot connect to the Docker daemon/,
   });
   t.false(cmd.calls.some((call) => call[1] === 'start'));
+});
+
+test('the node reaches the registry: curl inside the node must answer 200, else an error with the command to try', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const { cmd } = ctx.services.fakes;
+  const run = () => (nodeReachesRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, fakeTask().task);
+  cmd.on(['minikube', 'ssh'], { stdout: '200' });
+  await t.notThrowsAsync(run());
+  t.deepEqual(cmd.calls.at(-1), [
+    'minikube',
+    'ssh',
+    '--profile=trusted-registry',
+    '--',
+    `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${HOST}/v2/`,
+  ]);
+  cmd.on(['minikube', 'ssh'], { exitCode: 7, stdout: '000', stderr: 'curl: (7) Failed to connect' });
+  await t.throwsAsync(run(), {
+    message:
+      /cannot reach the registry at http:\/\/host\.minikube\.internal:5000\/v2\/ \(000curl: \(7\) Failed to connect\)[\s\S]*minikube ssh -p trusted-registry -- curl -v/,
+  });
 });
