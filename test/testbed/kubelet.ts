@@ -123,17 +123,22 @@ function sh(cmd: string, args: string[]) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
+/** Removes the pod's network namespace and its host-side veth, if there. */
+function removeNetwork(rt: PodRt) {
+  for (const args of [
+    ['netns', 'delete', rt.netns],
+    ['link', 'delete', `tbh${rt.idx}`],
+  ]) {
+    try {
+      sh('ip', args);
+    } catch {
+      /* not there, or gone with the netns */
+    }
+  }
+}
+
 function setupNetwork(rt: PodRt) {
-  try {
-    sh('ip', ['netns', 'delete', rt.netns]);
-  } catch {
-    /* not there */
-  }
-  try {
-    sh('ip', ['link', 'delete', `tbh${rt.idx}`]);
-  } catch {
-    /* not there */
-  }
+  removeNetwork(rt);
   sh('ip', ['netns', 'add', rt.netns]);
   sh('ip', ['link', 'add', `tbh${rt.idx}`, 'type', 'veth', 'peer', 'name', `tbp${rt.idx}`]);
   sh('ip', ['link', 'set', `tbp${rt.idx}`, 'netns', rt.netns]);
@@ -617,16 +622,7 @@ async function stopPod(rt: PodRt, graceSeconds: number) {
   while (live.some((c) => c.proc) && Date.now() < deadline) await sleep(100);
   for (const c of live) c.proc?.kill('SIGKILL');
   while (live.some((c) => c.proc)) await sleep(50);
-  try {
-    sh('ip', ['netns', 'delete', rt.netns]);
-  } catch {
-    /* gone */
-  }
-  try {
-    sh('ip', ['link', 'delete', `tbh${rt.idx}`]);
-  } catch {
-    /* gone with the netns */
-  }
+  removeNetwork(rt);
   fs.rmSync(rt.dir, { recursive: true, force: true });
   usedIdx.delete(rt.idx);
   log(`${rt.key}: pod stopped and cleaned up`);
