@@ -43,6 +43,8 @@ export interface PolicySources {
   settings: string;
   systemMain: string;
   authz: string;
+  /** OPA's readiness rule, loaded at start with the authorization policy. */
+  health: string;
 }
 
 export function trustedRegistries(config: Config, registryHost: string): string[] {
@@ -65,6 +67,7 @@ export async function renderPolicies(inputs: Omit<ClusterInputs, 'certificates'>
     ),
     systemMain: await readTemplate('policy/system-main.rego'),
     authz: renderText(await readTemplate('policy/authz.rego.tmpl'), { kubeMgmtToken: inputs.kubeMgmtToken }, 'policy/authz.rego.tmpl'),
+    health: await readTemplate('policy/health.rego'),
   };
 }
 
@@ -103,7 +106,7 @@ export function secrets(inputs: ClusterInputs, policies: PolicySources): KubeObj
       kind: 'Secret',
       type: 'Opaque',
       metadata: { name: 'opa-authz', namespace: OPA_NAMESPACE },
-      data: { 'authz.rego': base64(policies.authz), token: base64(inputs.kubeMgmtToken) },
+      data: { 'authz.rego': base64(policies.authz), 'health.rego': base64(policies.health), token: base64(inputs.kubeMgmtToken) },
     }),
   ];
 }
@@ -122,7 +125,7 @@ export async function opaWorkload(inputs: ClusterInputs, policies: PolicySources
   const objects = await renderYamlTemplate<KubeObject>('opa/admission-controller.yaml', {
     opaImage: inputs.config.opaImage,
     kubeMgmtImage: inputs.config.kubeMgmtImage,
-    secretsHash: sha256(inputs.certificates.serverCert, inputs.certificates.serverKey, policies.authz).slice(0, 16),
+    secretsHash: sha256(inputs.certificates.serverCert, inputs.certificates.serverKey, policies.authz, policies.health).slice(0, 16),
   });
   return objects.map((object) => label(object));
 }

@@ -382,33 +382,42 @@ test.serial('a tampered policy ConfigMap and webhook are repaired by up', async 
   t.is(webhook.webhooks![0]!.failurePolicy, 'Fail');
 });
 
-test.serial('OPA restarted in place loses its policies (kube-mgmt never notices): verify sees it, up repairs it', async (t) => {
-  const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
-    (p) => !p.metadata?.deletionTimestamp,
-  );
-  const started = opaPod!.status!.containerStatuses!.find((c) => c.name === 'opa')!.state!.running!.startedAt!;
-  // The test bed's kubelet records the containers' pids in pod order: opa first.
-  const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8'))
-    .split('\n')
-    .filter(Boolean)
-    .map(Number);
-  process.kill(pids[0]!, 'SIGKILL');
-  await until('OPA container restarted and ready', async () => {
+test.serial(
+  'OPA restarted in place loses its policies (kube-mgmt never notices): not ready, status and verify see it, up repairs it',
+  async (t) => {
+    const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp,
+    );
+    const started = opaPod!.status!.containerStatuses!.find((c) => c.name === 'opa')!.state!.running!.startedAt!;
+    // The test bed's kubelet records the containers' pids in pod order: opa first.
+    const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    process.kill(pids[0]!, 'SIGKILL');
+    await until('OPA container restarted', async () => {
+      const live = await core.readNamespacedPod({ namespace: 'opa', name: opaPod!.metadata!.name! });
+      const status = live.status?.containerStatuses?.find((c) => c.name === 'opa');
+      const startedAt = status?.state?.running?.startedAt;
+      return startedAt && new Date(startedAt).getTime() > new Date(started).getTime();
+    });
+    // kube-mgmt does not resync: the annotation still says ok, but OPA's readiness (health.rego) knows better.
+    const cm = await core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' });
+    t.is(cm.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
+    await delay(3000); // a few readiness probes
     const live = await core.readNamespacedPod({ namespace: 'opa', name: opaPod!.metadata!.name! });
-    const status = live.status?.containerStatuses?.find((c) => c.name === 'opa');
-    return status?.ready && new Date(status.state!.running!.startedAt!).getTime() > new Date(started).getTime();
-  });
-  // Give the policy ConfigMaps a moment: kube-mgmt does not resync, the annotation still says ok.
-  const cm = await core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' });
-  t.is(cm.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
-  const { run, report } = await verifyJson();
-  t.not(run.exitCode, 0);
-  t.true(report.failed > 0, 'the webhook no longer answers as it should');
+    t.false(live.status!.containerStatuses!.find((c) => c.name === 'opa')!.ready, 'an OPA without the policy is not ready');
+    const status = await bootstrap(['status', ...existing, '--json']);
+    t.regex(status.stdout, /stale: OPA restarted after it was loaded/);
+    const { run, report } = await verifyJson();
+    t.not(run.exitCode, 0);
+    t.true(report.failed > 0, 'the webhook no longer answers as it should');
 
-  const repaired = await up();
-  t.is(repaired.exitCode, 0, repaired.output);
-  t.regex(repaired.output, /3\/3 checks as expected/);
-});
+    const repaired = await up();
+    t.is(repaired.exitCode, 0, repaired.output);
+    t.regex(repaired.output, /3\/3 checks as expected/);
+  },
+);
 
 test.serial('--trust and --require-digest reach the policy through kube-mgmt; up without them takes them back', async (t) => {
   const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;

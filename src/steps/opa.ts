@@ -162,27 +162,6 @@ export function policyStatus(configMap: Annotated | undefined): PolicyStatus | u
   }
 }
 
-export async function waitForPolicies(ctx: Ctx, kube: KubeClient, configMaps: KubeObject[]): Promise<void> {
-  await Promise.all(
-    configMaps.map((cm) =>
-      waitFor(
-        ctx.services,
-        ctx.config.waitSeconds,
-        async () => {
-          const status = policyStatus(await kube.get<Annotated>(refOf(cm)));
-          if (status && !status.ok) {
-            // A late report of an attempt made before OPA answered: ask kube-mgmt to try again, and keep waiting.
-            if (status.transport) return void (await kube.mergePatch(refOf(cm), RESYNC));
-            throw messages.policyRejected(cm.metadata!.name!, status.error);
-          }
-          return status;
-        },
-        () => messages.policyTimeout(cm.metadata!.name!, ctx.config.waitSeconds),
-      ),
-    ),
-  );
-}
-
 type DeploymentState = KubeObject & {
   metadata: { generation?: number };
   spec: { replicas?: number };
@@ -202,19 +181,35 @@ export function rolloutState(deployment: DeploymentState | undefined): { done: b
   return { done: true, detail: `${want}/${want} ready` };
 }
 
-export async function waitForRollout(ctx: Ctx, kube: KubeClient): Promise<void> {
-  let last = 'not checked yet';
+/**
+ * Waits until OPA serves: kube-mgmt reports every policy ConfigMap loaded, and the rollout is done (a pod is ready
+ * only once its OPA holds the policy, templates/policy/health.rego). A transport error in kube-mgmt's status is an
+ * attempt made before that pod's OPA answered: kube-mgmt is asked to try again (it would not by itself). An error
+ * from OPA itself is the policy's fault, and final.
+ */
+export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: KubeObject[]): Promise<void> {
+  let rollout = 'not checked yet';
+  let silent: string | undefined;
   await waitFor(
     ctx.services,
     ctx.config.waitSeconds,
     async () => {
+      silent = undefined;
+      for (const cm of configMaps) {
+        const status = policyStatus(await kube.get<Annotated>(refOf(cm)));
+        if (status && !status.ok) {
+          if (!status.transport) throw messages.policyRejected(cm.metadata!.name!, status.error);
+          await kube.mergePatch(refOf(cm), RESYNC);
+        }
+        if (!status?.ok) silent ??= cm.metadata!.name!;
+      }
       const state = rolloutState(
-        await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'opa', name: 'opa' }),
+        await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
       );
-      last = state.detail;
-      return state.done ? true : undefined;
+      rollout = state.detail;
+      return state.done && !silent ? true : undefined;
     },
-    () => messages.rolloutTimeout(ctx.config.waitSeconds, last),
+    () => (silent ? messages.policyTimeout(silent, ctx.config.waitSeconds) : messages.rolloutTimeout(ctx.config.waitSeconds, rollout)),
   );
 }
 
@@ -242,14 +237,12 @@ export function opaTasks(): Task[] {
         if (ctx.options.dryRun) return dryRunObjects((o) => [...o.workload, ...o.policy])(ctx, task);
         const kube = await connect(ctx);
         const objects = await desiredObjects(ctx);
-        await applyAll(kube, objects.workload, task);
-        // Policies only once OPA answers: kube-mgmt gives up on a ConfigMap it could not load into OPA.
-        task.output = 'waiting for the rollout';
-        await waitForRollout(ctx, kube);
+        // The running OPA (if any) is judged before the new template can replace it.
         const opaStart = await opaStartedAt(kube);
+        await applyAll(kube, objects.workload, task);
         for (const cm of objects.policy) await applyPolicyConfigMap(kube, cm, opaStart);
-        task.output = 'waiting for kube-mgmt to load the policy';
-        await waitForPolicies(ctx, kube, objects.policy);
+        task.output = 'waiting for OPA to be ready with the policy loaded';
+        await waitUntilServing(ctx, kube, objects.policy);
         task.title = 'OPA and kube-mgmt: ready, policy loaded';
       },
     },

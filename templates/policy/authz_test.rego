@@ -30,6 +30,7 @@ test_anonymous_webhook_allowed if {
 test_anonymous_health_allowed if {
 	authz.allow with input as req("GET", ["health"])
 	authz.allow with input as object.union(req("GET", ["health"]), {"params": {"plugins": [""], "bundle": [""]}})
+	authz.allow with input as req("GET", ["health", "ready"])
 }
 
 test_anonymous_denied if {
@@ -44,7 +45,8 @@ test_anonymous_denied if {
 		req("GET", [""]),
 		req("PUT", [""]),
 		req("POST", ["health"]),
-		req("GET", ["health", "ready"]),
+		req("GET", ["health", "live"]),
+		req("POST", ["health", "ready"]),
 		req("GET", ["metrics"]),
 		req("POST", ["v1", "query"]),
 		req("POST", ["v1", "compile"]),

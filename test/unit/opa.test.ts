@@ -10,8 +10,7 @@ import {
   refuseForeignObjects,
   rolloutState,
   statusWrittenAt,
-  waitForPolicies,
-  waitForRollout,
+  waitUntilServing,
 } from '../../src/steps/opa.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
@@ -28,6 +27,15 @@ const configMap = (data: Record<string, string>, annotations?: Record<string, st
   data,
 });
 const OK = JSON.stringify({ status: 'ok' });
+/** The OPA Deployment with its rollout done. */
+const readyDeployment = (): KubeObject =>
+  ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'opa', namespace: 'opa', generation: 1 },
+    spec: { replicas: 1 },
+    status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+  }) as KubeObject;
 
 test('applyPolicyConfigMap: new ConfigMap → get, apply (nothing to drop)', async (t) => {
   const kube = new FakeKube();
@@ -108,16 +116,16 @@ test('policyStatus parsing', (t) => {
   t.deepEqual(policyStatus(withStatus('not json')), { ok: false, error: 'not json', transport: false });
 });
 
-test('waitForPolicies: a transport error (OPA not answering yet) asks kube-mgmt to retry and keeps waiting', async (t) => {
+test('waitUntilServing: a transport error (OPA not answering yet) asks kube-mgmt to retry and keeps waiting', async (t) => {
   const ctx = makeCtx();
   t.teardown(ctx.services.fakes.cleanup);
   const refused = '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/image-policy/a.rego"}}';
-  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: refused }));
+  const kube = new FakeKube().seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: refused }), readyDeployment());
   // kube-mgmt's retry, once asked (the merge patch after the first poll), succeeds.
   kube.onGet = (_ref, count) => {
     if (count === 2) kube.seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: OK }));
   };
-  await waitForPolicies(ctx, kube, [configMap({ 'a.rego': 'package a' })]);
+  await waitUntilServing(ctx, kube, [configMap({ 'a.rego': 'package a' })]);
   t.true(kube.log().includes(`mergePatch ${CM_KEY}`));
 });
 
@@ -154,7 +162,7 @@ test('rolloutState table', (t) => {
   for (const [d, done, detail] of table) t.deepEqual(rolloutState(d), { done, detail }, JSON.stringify(d?.status));
 });
 
-test('waitForRollout: returns once the Deployment becomes available', async (t) => {
+test('waitUntilServing: returns once the Deployment becomes available', async (t) => {
   const ctx = makeCtx({ waitSeconds: 60 });
   t.teardown(ctx.services.fakes.cleanup);
   const kube = new FakeKube();
@@ -162,19 +170,19 @@ test('waitForRollout: returns once the Deployment becomes available', async (t) 
     if (count === 3)
       kube.seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }) as KubeObject);
   };
-  await waitForRollout(ctx, kube);
+  await waitUntilServing(ctx, kube, []);
   t.deepEqual(kube.log(), ['get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa']);
   t.deepEqual(ctx.services.fakes.clock.sleeps, [100, 200]);
 });
 
-test('waitForRollout: times out with the last detail (fake clock)', async (t) => {
+test('waitUntilServing: times out with the rollout’s last detail (fake clock)', async (t) => {
   const ctx = makeCtx({ waitSeconds: 5 });
   t.teardown(ctx.services.fakes.cleanup);
   const kube = new FakeKube().seed(
     deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }) as KubeObject,
   );
   const start = ctx.services.fakes.clock.time;
-  const error = await t.throwsAsync(waitForRollout(ctx, kube), { instanceOf: BootstrapError });
+  const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
   t.is(error!.problem, 'OPA did not become ready within 5s (0/1 pods available).');
   t.true(ctx.services.fakes.clock.time - start >= 5000);
   t.true(ctx.services.fakes.clock.time - start < 6100);
@@ -182,7 +190,7 @@ test('waitForRollout: times out with the last detail (fake clock)', async (t) =>
 
 const policyCms = [configMap({}), { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } }] as KubeObject[];
 
-test('waitForPolicies: throws kube-mgmt’s error text for a rejected policy', async (t) => {
+test('waitUntilServing: throws kube-mgmt’s error text for a rejected policy', async (t) => {
   const ctx = makeCtx();
   t.teardown(ctx.services.fakes.cleanup);
   const kube = new FakeKube().seed(
@@ -197,29 +205,31 @@ test('waitForPolicies: throws kube-mgmt’s error text for a rejected policy', a
       ...configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
       metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } },
     },
+    readyDeployment(),
   );
-  const error = await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), { instanceOf: BootstrapError });
+  const error = await t.throwsAsync(waitUntilServing(ctx, kube, policyCms), { instanceOf: BootstrapError });
   t.is(
     error!.problem,
     'kube-mgmt could not load ConfigMap opa/image-policy: 1 error occurred: image-policy.rego:7: rego_unsafe_var_error: var x is unsafe',
   );
 });
 
-test('waitForPolicies: resolves when every ConfigMap reports ok; times out naming the silent one', async (t) => {
+test('waitUntilServing: resolves when every ConfigMap reports ok and OPA is ready; times out naming the silent one', async (t) => {
   const ctx = makeCtx({ waitSeconds: 3 });
   t.teardown(ctx.services.fakes.cleanup);
-  const kube = new FakeKube().seed(configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }), {
-    ...configMap({}),
-    metadata: { name: 'opa-default-system-main', namespace: 'opa' },
-  } as KubeObject);
-  await t.throwsAsync(waitForPolicies(ctx, kube, policyCms), {
+  const kube = new FakeKube().seed(
+    configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
+    { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } } as KubeObject,
+    readyDeployment(),
+  );
+  await t.throwsAsync(waitUntilServing(ctx, kube, policyCms), {
     message: /kube-mgmt did not report on ConfigMap opa\/opa-default-system-main within 3s/,
   });
   kube.seed({
     ...configMap({}),
     metadata: { name: 'opa-default-system-main', namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: OK } },
   } as KubeObject);
-  await t.notThrowsAsync(waitForPolicies(ctx, kube, policyCms));
+  await t.notThrowsAsync(waitUntilServing(ctx, kube, policyCms));
 });
 
 test('applyAll: namespaces first, the Deployment last, the rest in between', async (t) => {
