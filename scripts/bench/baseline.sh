@@ -82,10 +82,11 @@ EOF
   "$kubectl" -n opa create secret tls opa-server --cert=server.crt --key=server.key
   "$kubectl" apply -f authz-secret.yaml
   "$kubectl" apply -f workload.yaml
+  # The policy goes with the workload: OPA reports ready (/health/ready) only once kube-mgmt has loaded it.
+  "$kubectl" apply -f policy.yaml
   "$kubectl" -n opa rollout status deployment/opa --timeout="${wait_seconds}s"
 
-  # --- The policy, then check by hand that kube-mgmt loaded it.
-  "$kubectl" apply -f policy.yaml
+  # --- Check by hand that kube-mgmt loaded the policy.
   local deadline=$(($(date +%s) + wait_seconds)) cm status
   for cm in opa-default-system-main image-policy; do
     until status=$("$kubectl" -n opa get configmap "$cm" -o jsonpath='{.metadata.annotations.openpolicyagent\.org/kube-mgmt-status}') &&
