@@ -7,7 +7,6 @@ import type { RegistryApi } from './adapters/net.js';
 import type { StateStore } from './adapters/state.js';
 import type { CertificateBundle } from './certs.js';
 import type { Config } from './config.js';
-import type { PolicySources } from './manifests.js';
 
 /** One container for every side effect (release-it style): tests build it from fakes. */
 export interface Services {
@@ -67,7 +66,6 @@ export interface Ctx {
   registryHost?: string;
   certificates?: CertificateBundle;
   kubeMgmtToken?: string;
-  policies?: PolicySources;
   kube?: KubeClient;
   checks: CheckResult[];
   /** Things to tell the user after the run (warnings that did not stop it). */

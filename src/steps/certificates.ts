@@ -1,5 +1,13 @@
 // Certificates and the kube-mgmt token, kept in the state directory (keys 0600), reused while valid.
-import { assessCertificates, generateCa, generateServerCertificate, newToken, prepareKeys, type CertificateBundle } from '../certs.js';
+import {
+  assessCertificates,
+  generateCa,
+  generateServerCertificate,
+  newToken,
+  prepareKeys,
+  type CertificateBundle,
+  type CertificateVerdict,
+} from '../certs.js';
 import type { Ctx } from '../context.js';
 import type { Task } from '../tasks.js';
 
@@ -14,32 +22,33 @@ export async function readCertificates(ctx: Ctx): Promise<Partial<CertificateBun
   return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
 }
 
+const keysFor = (verdict: CertificateVerdict) => (verdict.action === 'renew-all' ? 2 : verdict.action === 'renew-server' ? 1 : 0);
+
 /** How many new keys `up` will need: starting them early takes key generation off the critical path. */
 export async function keysNeeded(ctx: Ctx): Promise<number> {
-  const verdict = assessCertificates(await readCertificates(ctx), ctx.services.now());
-  return verdict.action === 'renew-all' ? 2 : verdict.action === 'renew-server' ? 1 : 0;
+  return keysFor(assessCertificates(await readCertificates(ctx), ctx.services.now()));
+}
+
+/** The certificates this run uses, made in memory where the files cannot be reused; nothing is written. */
+async function planCertificates(ctx: Ctx): Promise<{ verdict: CertificateVerdict; bundle: CertificateBundle }> {
+  const existing = await readCertificates(ctx);
+  const verdict = assessCertificates(existing, ctx.services.now());
+  if (verdict.action === 'keep') return { verdict, bundle: existing as CertificateBundle };
+  prepareKeys(keysFor(verdict)); // both keys at once
+  const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+  return { verdict, bundle: { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) } };
 }
 
 /** Returns what was done: kept, renewed the server certificate, or made everything anew. */
 export async function convergeCertificates(ctx: Ctx): Promise<string> {
   const { state } = ctx.services;
-  const existing = await readCertificates(ctx);
-  const verdict = assessCertificates(existing, ctx.services.now());
-  if (verdict.action !== 'keep') prepareKeys(verdict.action === 'renew-all' ? 2 : 1); // both keys at once
-  let bundle: CertificateBundle;
-  let said: string;
-  if (verdict.action === 'keep') {
-    bundle = existing as CertificateBundle;
-    said = 'reused';
-  } else {
-    const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-    bundle = { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
+  const { verdict, bundle } = await planCertificates(ctx);
+  if (verdict.action !== 'keep') {
     for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
       const file = FILES[key];
       if (key.endsWith('Key')) await state.writeSecret(file, bundle[key]);
       else await state.write(file, bundle[key]);
     }
-    said = `${verdict.action === 'renew-all' ? 'created' : 'server certificate renewed'} (${verdict.reason})`;
   }
   let token = (await state.read(TOKEN_FILE))?.trim();
   if (!token) {
@@ -48,25 +57,19 @@ export async function convergeCertificates(ctx: Ctx): Promise<string> {
   }
   ctx.certificates = bundle;
   ctx.kubeMgmtToken = token;
-  return said;
+  if (verdict.action === 'keep') return 'reused';
+  return `${verdict.action === 'renew-all' ? 'created' : 'server certificate renewed'} (${verdict.reason})`;
 }
 
 export function certificateTasks(): Task[] {
   return [
     {
       title: 'Certificates',
-      // Certificates are local files: a dry run makes them too (nothing in the cluster changes), so it can show the plan.
       task: async (ctx, task) => {
         if (ctx.options.dryRun) {
           // In memory only: the plan shows the CA bundle `up` would apply (the existing CA unless it must be renewed).
-          const existing = await readCertificates(ctx);
-          const verdict = assessCertificates(existing, ctx.services.now());
-          const ca =
-            verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-          ctx.certificates =
-            verdict.action === 'keep'
-              ? (existing as CertificateBundle)
-              : { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) };
+          const { verdict, bundle } = await planCertificates(ctx);
+          ctx.certificates = bundle;
           ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
           task.skip(
             `dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`,

@@ -31,11 +31,6 @@ export function clusterInputs(ctx: Ctx): ClusterInputs {
   };
 }
 
-async function policies(ctx: Ctx) {
-  ctx.policies ??= await renderPolicies(clusterInputs(ctx));
-  return ctx.policies;
-}
-
 export interface DesiredObjects {
   namespace: KubeObject[];
   workload: KubeObject[];
@@ -52,7 +47,7 @@ export function desiredObjects(ctx: Ctx): Promise<DesiredObjects> {
       ctx,
       (async () => {
         const inputs = clusterInputs(ctx);
-        const sources = await policies(ctx);
+        const sources = await renderPolicies(inputs);
         return {
           namespace: [opaNamespace(), kubeSystemLabel(), ...secrets(inputs, sources)],
           workload: await opaWorkload(inputs, sources),
