@@ -1,7 +1,7 @@
 // `down`: the webhook first (so nothing depends on OPA any more), then the rest; only what carries our label.
 import { formatCommand } from '../adapters/cmd.js';
 import { deleteArgs } from '../adapters/minikube.js';
-import type { KubeClient, KubeObject, ObjectRef } from '../adapters/kube.js';
+import type { KubeClient, ObjectRef } from '../adapters/kube.js';
 import { waitFor, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE } from '../manifests.js';
