@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { fetchWithin } from '../src/adapters/net.js';
 
 const REGISTRY_IMAGE = 'registry:2.7.1';
 const NGINX_IMAGE = 'nginx:1.21.1';
@@ -46,7 +47,7 @@ async function waitFor200(url: string, ms = 15_000): Promise<Response> {
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url);
+      const res = await fetchWithin(url, 2000);
       if (res.status === 200) return res;
       last = `HTTP ${res.status}`;
     } catch (error) {
@@ -130,24 +131,24 @@ test('registry:2.7.1 stand-in serves /v2/, accepts a push, lists it and deletes 
       .catch(() => undefined);
   });
   await docker.getImage(NGINX_IMAGE).tag({ repo: `127.0.0.1:${hostPort}/nginx`, tag: '1.21.1' });
-  const push = await execa('docker', ['push', target], { reject: false, stdin: 'ignore' });
+  const push = await execa('docker', ['push', target], { reject: false, stdin: 'ignore', timeout: 120_000 });
   t.is(push.exitCode, 0, `docker push ${target} failed:\n${push.stdout}\n${push.stderr}`);
 
-  const catalog = (await (await fetch(`${base}/v2/_catalog`)).json()) as { repositories?: string[] };
+  const catalog = (await (await fetchWithin(`${base}/v2/_catalog`, 10_000)).json()) as { repositories?: string[] };
   t.true(catalog.repositories?.includes('nginx'), `catalog: ${JSON.stringify(catalog)}`);
 
-  const tags = (await (await fetch(`${base}/v2/nginx/tags/list`)).json()) as { tags?: string[] };
+  const tags = (await (await fetchWithin(`${base}/v2/nginx/tags/list`, 10_000)).json()) as { tags?: string[] };
   t.deepEqual(tags.tags, ['1.21.1']);
 
   const manifestUrl = `${base}/v2/nginx/manifests/1.21.1`;
-  const head = await fetch(manifestUrl, { method: 'HEAD', headers: { Accept: MANIFEST_V2 } });
+  const head = await fetchWithin(manifestUrl, 10_000, { method: 'HEAD', headers: { Accept: MANIFEST_V2 } });
   t.is(head.status, 200, 'manifest for nginx:1.21.1 should exist');
   const digest = head.headers.get('docker-content-digest');
   t.regex(digest ?? '', /^sha256:[0-9a-f]{64}$/);
 
-  const del = await fetch(`${base}/v2/nginx/manifests/${digest}`, { method: 'DELETE' });
+  const del = await fetchWithin(`${base}/v2/nginx/manifests/${digest}`, 10_000, { method: 'DELETE' });
   t.is(del.status, 202, `DELETE by digest should be accepted (delete enabled), got ${del.status}: ${await del.text()}`);
 
-  const gone = await fetch(manifestUrl, { method: 'HEAD', headers: { Accept: MANIFEST_V2 } });
+  const gone = await fetchWithin(manifestUrl, 10_000, { method: 'HEAD', headers: { Accept: MANIFEST_V2 } });
   t.is(gone.status, 404, 'manifest should be gone after the delete');
 });

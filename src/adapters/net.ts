@@ -33,13 +33,18 @@ const MANIFEST_TYPES = [
  * (it is unref'd): a request stuck on a connection the registry's port proxy accepted and dropped could leave
  * nothing to wait on, and Node would exit (code 13) in the middle of `up`.
  */
-async function fetchWithin(url: string, ms: number, init: RequestInit = {}): Promise<Response> {
+export async function fetchWithin(url: string, ms: number, init: RequestInit = {}): Promise<Response> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
   try {
     const response = await fetch(url, { ...init, signal: controller.signal });
-    await response.arrayBuffer(); // read to the end: the connection is free again, and nothing is left pending
-    return response;
+    // Read to the end under the same deadline: the connection is free again, and nothing is left pending.
+    const body = await response.arrayBuffer();
+    return new Response(body.byteLength ? body : null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   } finally {
     clearTimeout(timer);
   }
