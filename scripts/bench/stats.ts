@@ -1,4 +1,4 @@
-// Pure pieces of the benchmark: percentiles, summaries, ratios, goals and the table. No I/O (test/bench.test.ts).
+// Pure pieces of the benchmark: percentiles, summaries, ratios, goals and the table. No I/O (test/unit/bench-stats.test.ts).
 
 /** Linear-interpolated percentile (p in 0..100) of the values, as numpy's default; NaN for none. */
 export function percentile(values: readonly number[], p: number): number {

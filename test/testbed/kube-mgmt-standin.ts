@@ -43,7 +43,7 @@
 // JSON is exact for connect errors (refused/unreachable/timeout) and OPA answers; other transport errors
 // (reset, TLS) are written as {"Op":..,"URL":..,"Err":{}}, JSON syntax errors as {"Offset":N} with N taken
 // from V8's message where it gives one. Startup is slower than the Go binary (node + tsx, about 1 s), so
-// inside a pod it usually loses the race against OPA that the real one can win; test/testbed.test.ts
+// inside a pod it usually loses the race against OPA that the real one can win; test/e2e/testbed-itself.test.ts
 // reproduces the lost race explicitly.
 import fs from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';

@@ -14,9 +14,9 @@ import {
   RbacAuthorizationV1Api,
   VersionApi,
 } from '@kubernetes/client-node';
-import { httpStatus, kubeConfig, mergePatch, statusBody } from './testbed/k8s.js';
+import { httpStatus, kubeConfig, mergePatch, statusBody } from '../testbed/k8s.js';
 
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const envFile = path.join(process.env.TESTBED_DIR ?? path.join(repo, '.testbed'), 'env');
 
 function loadEnv(): Record<string, string> | undefined {

@@ -7,12 +7,12 @@ import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createDockerClient, type ContainerSpec, type DockerClient } from '../src/adapters/docker.js';
-import { registryApi } from '../src/adapters/net.js';
-import { waitFor } from '../src/context.js';
-import { containerDrift, isOurs, loadRegistrySpec } from '../src/registry-spec.js';
-import { planRegistry, pushTrustedImage } from '../src/steps/registry.js';
-import { fakeServices, fakeTask, makeCtx } from './helpers/fakes.js';
+import { createDockerClient, type ContainerSpec, type DockerClient } from '../../src/adapters/docker.js';
+import { registryApi } from '../../src/adapters/net.js';
+import { waitFor } from '../../src/context.js';
+import { containerDrift, isOurs, loadRegistrySpec } from '../../src/registry-spec.js';
+import { planRegistry, pushTrustedImage } from '../../src/steps/registry.js';
+import { fakeServices, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const REGISTRY_IMAGE = 'registry:2.7.1';
 const NGINX_IMAGE = 'nginx:1.21.1';

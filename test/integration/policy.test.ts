@@ -20,12 +20,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { PodCase as Case } from '../src/steps/verify.js';
-import { renderText } from '../src/templates.js';
+import type { PodCase as Case } from '../../src/steps/verify.js';
+import { renderText } from '../../src/templates.js';
 
 const OPA = process.env.OPA ?? join(homedir(), '.cache/bootstrap-testbed/bin/opa');
-const POLICY_DIR = fileURLToPath(new URL('../templates/policy', import.meta.url));
-const MATRIX_FILE = fileURLToPath(new URL('../templates/verify/extended.yaml', import.meta.url));
+const POLICY_DIR = fileURLToPath(new URL('../../templates/policy', import.meta.url));
+const MATRIX_FILE = fileURLToPath(new URL('../../templates/verify/extended.yaml', import.meta.url));
 const REGISTRY = '10.0.0.7:5000';
 const TOKEN = `tok-${randomBytes(16).toString('hex')}`;
 const BASE_IMAGE = `${REGISTRY}/nginx:1.21.1`;

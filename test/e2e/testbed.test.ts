@@ -13,9 +13,9 @@ import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
-import { readTestbedEnv } from './helpers/testbed-env.js';
+import { readTestbedEnv } from '../helpers/testbed-env.js';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = readTestbedEnv();
 const registryHost = env.REGISTRY_HOST;
 let stateHome: string;

@@ -8,8 +8,8 @@ import path from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
-import { createDockerClient } from '../src/adapters/docker.js';
-import { COMPOSE_FILE, containerDrift, specFromCompose } from '../src/registry-spec.js';
+import { createDockerClient } from '../../src/adapters/docker.js';
+import { COMPOSE_FILE, containerDrift, specFromCompose } from '../../src/registry-spec.js';
 
 const id = randomBytes(3).toString('hex');
 const freePort = () =>

@@ -3,7 +3,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
-const repo = fileURLToPath(new URL('..', import.meta.url));
+const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 test('npm run format:check: every source file is formatted', async (t) => {
   const result = await execa('npm', ['run', '--silent', 'format:check'], { cwd: repo, reject: false, all: true });

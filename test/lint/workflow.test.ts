@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKFLOW = '.github/workflows/smoke.yml';
 const SMOKE = 'scripts/smoke.sh';
 const read = (file: string) => readFile(path.join(root, file), 'utf8');

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { fetchWithin } from '../src/adapters/net.js';
+import { fetchWithin } from '../../src/adapters/net.js';
 
 const REGISTRY_IMAGE = 'registry:2.7.1';
 const NGINX_IMAGE = 'nginx:1.21.1';
 const BUILD_HINT = 'run scripts/images/build-standins.sh';
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
-const composeFile = fileURLToPath(new URL('../compose/registry.yaml', import.meta.url));
+const composeFile = fileURLToPath(new URL('../../compose/registry.yaml', import.meta.url));
 
 interface ComposeService {
   image: string;

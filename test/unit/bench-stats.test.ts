@@ -17,9 +17,9 @@ import {
   rowsTable,
   spreadText,
   summarize,
-} from '../scripts/bench/stats.js';
+} from '../../scripts/bench/stats.js';
 
-const baseline = fileURLToPath(new URL('../scripts/bench/baseline.sh', import.meta.url));
+const baseline = fileURLToPath(new URL('../../scripts/bench/baseline.sh', import.meta.url));
 
 test('percentile interpolates linearly (numpy default) and handles edges', (t) => {
   const xs = [10, 1, 4, 2, 3, 5, 6, 7, 8, 9];
