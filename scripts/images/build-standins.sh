@@ -52,36 +52,14 @@ trap cleanup EXIT
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# copy_with_libs ROOT SRC DEST: copies the executable SRC to ROOT/DEST plus every shared library
-# (and the loader) that ldd reports, at the same paths. A static binary needs nothing more.
-copy_with_libs() {
-  local root=$1 src=$2 dest=$3 lib
-  install -D -m 0755 "$src" "$root$dest"
-  if ldd "$src" >/dev/null 2>&1; then
-    for lib in $(ldd "$src" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
-      install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-    done
-  fi
-}
+# shellcheck source=scripts/images/lib.sh
+. "$here/lib.sh"
 
-# import ROOT TAG CHANGE...: packs ROOT (owned by root) into an image TAG.
+# import ROOT TAG CHANGE...: packs ROOT into an image TAG with this script's description label.
 import() {
   local root=$1 tag=$2; shift 2
-  local changes=() c
-  for c in "$@" "LABEL org.opencontainers.image.description=\"$DESCRIPTION\""; do changes+=(--change "$c"); done
-  tar --numeric-owner --owner=0 --group=0 -C "$root" -cf - . \
-    | docker import "${changes[@]}" --message "$DESCRIPTION" - "$tag" >/dev/null
+  import_rootfs "$root" "$tag" "$DESCRIPTION" "$@"
   log "$tag: built ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.1f MB", $1/1e6}'))"
-}
-
-base_rootfs() {
-  local root=$1
-  mkdir -p "$root"/{bin,etc,tmp,var/lib}
-  chmod 1777 "$root/tmp"
-  # Lets Go programs use their own resolver and glibc find /etc/hosts (Docker bind-mounts hosts/resolv.conf).
-  printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 }
 
 build_registry() {
