@@ -50,6 +50,7 @@ test('startArgs without driver or Kubernetes version', (t) => {
     'start',
     '--profile=trusted-registry',
     '--insecure-registry=host.minikube.internal:5000',
+    '--container-runtime=containerd',
     '--wait=apiserver',
   ]);
 });
@@ -59,6 +60,7 @@ test('startArgs with driver and Kubernetes version', (t) => {
     'start',
     '--profile=p1',
     '--insecure-registry=10.0.0.5:5001',
+    '--container-runtime=containerd',
     '--driver=kvm2',
     '--kubernetes-version=v1.33.1',
     '--wait=apiserver',
@@ -160,7 +162,14 @@ test('planCluster: running or OK → none; stopped → start; recreate wins', (t
 // --- convergeMinikube -----------------------------------------------------------------------------------------
 
 const LIST = ['minikube', 'profile', 'list', '--output=json'];
-const START = ['minikube', 'start', '--profile=trusted-registry', `--insecure-registry=${HOST}`, '--wait=apiserver'];
+const START = [
+  'minikube',
+  'start',
+  '--profile=trusted-registry',
+  `--insecure-registry=${HOST}`,
+  '--container-runtime=containerd',
+  '--wait=apiserver',
+];
 
 test('startOptions and registryHostFor follow the config', (t) => {
   t.is(registryHostFor(makeCtx({ registryPort: 5001 })), 'host.minikube.internal:5001');
@@ -201,6 +210,7 @@ test('convergeMinikube: recreate deletes then starts, with driver and version', 
       'start',
       '--profile=trusted-registry',
       `--insecure-registry=${HOST}`,
+      '--container-runtime=containerd',
       '--driver=docker',
       '--kubernetes-version=v1.33.1',
       '--wait=apiserver',
