@@ -98,5 +98,7 @@ printf 'FROM %s\nENV container=docker\nSTOPSIGNAL SIGRTMIN+3\nEXPOSE 22\nENTRYPO
 DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$work/context" >/dev/null 2>"$work/build.log" \
   || { cat "$work/build.log" >&2; die "docker build of $tag failed"; }
 docker rmi "$tag-rootfs" >/dev/null 2>&1 || true
+# Earlier builds of the node image are no use any more (one still in use by a node stays).
+docker image ls --format '{{.Repository}}:{{.Tag}}' "${tag%%:*}" | grep -vxF "$tag" | xargs -r docker rmi >/dev/null 2>&1 || true
 log "$tag: built ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
 echo "$tag"
