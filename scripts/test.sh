@@ -2,12 +2,15 @@
 # The project's full test run on a fresh machine (README: `npm ci && npm run test:full`; CI: .ci/run).
 #   1. installs the Debian packages the test bed needs, when missing (apt-get update once, only then)
 #   2. starts a Docker engine            scripts/docker/ensure-dockerd.sh
-#   3. builds opa / kube binaries        scripts/testbed/build-tools.sh all   (cached; time is printed)
+#   3. builds the Go tools               scripts/testbed/build-tools.sh all   (cached by version; times printed)
 #   4. builds the local stand-in images  scripts/images/build-standins.sh
-#   5. starts the test bed               scripts/testbed/up    (when that script exists)
-#   6. runs every ava test as TAP        npx ava --tap         (TAP lines are shown as they come)
-#   7. runs the benchmark once           npm run bench -- --quick (smoke; not counted)
-#   8. stops the test bed                scripts/testbed/down  (always, from the EXIT trap)
+#   5. readies real minikube offline     scripts/testbed/minikube-up (node image, pod images, wrappers)
+#   6. starts the test bed               scripts/testbed/up
+#   7. runs every ava test but the real-minikube ones, as TAP (shown as they come)
+#   8. stops the test bed                scripts/testbed/down  (frees the registry port and the CPUs)
+#   9. runs test/e2e/minikube*.test.ts   real minikube, docker driver (appended to the same TAP)
+#  10. runs the benchmark once           npm run bench -- --quick (smoke; not counted)
+#  11. undoes minikube-up                scripts/testbed/minikube-down (always, from the EXIT trap)
 # The last line of output is always `N passed, N failed[, N skipped]`, counted from the TAP
 # (`# SKIP` / `# TODO` count as skipped). Exit status is non-zero when a test failed, when ava
 # failed or ran no test, or when a setup step failed. The TAP and the up/down logs are kept in a
@@ -22,6 +25,7 @@ tap="$logs/ava.tap"
 step="setup"
 ava_status=""
 testbed_started=0
+minikube_ready=0
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -35,18 +39,23 @@ run_logged() {
   return "$status"
 }
 
+stop_testbed() {
+  if [[ $testbed_started == 1 ]]; then
+    testbed_started=0
+    say "stopping the test bed (scripts/testbed/down)"
+    run_logged testbed-down bash scripts/testbed/down || echo "warning: scripts/testbed/down failed (see $logs/testbed-down.log)"
+  fi
+}
+
 # summary: the final line, counted from the TAP ava wrote.
 finish() {
   local status=$?
   trap - EXIT INT TERM
   set +e
-  if [[ $testbed_started == 1 ]]; then
-    if [[ -e scripts/testbed/down ]]; then
-      say "stopping the test bed (scripts/testbed/down)"
-      run_logged testbed-down bash scripts/testbed/down || echo "warning: scripts/testbed/down failed (see $logs/testbed-down.log)"
-    else
-      echo "warning: scripts/testbed/down does not exist: the test bed started by scripts/testbed/up is still running"
-    fi
+  stop_testbed
+  if [[ $minikube_ready == 1 ]]; then
+    say "undoing scripts/testbed/minikube-up (scripts/testbed/minikube-down)"
+    run_logged minikube-down bash scripts/testbed/minikube-down || echo "warning: scripts/testbed/minikube-down failed (see $logs/minikube-down.log)"
   fi
   local passed=0 failed=0 skipped=0
   if [[ -f $tap ]]; then
@@ -85,7 +94,9 @@ trap 'exit 143' TERM
 
 # 1. Debian packages --------------------------------------------------------------------------
 step="packages"
-packages=(docker.io docker-compose docker-registry busybox-static iproute2 openssl)
+# The second line is real minikube's: the node image (debootstrap), and for --driver none the node itself.
+packages=(docker.io docker-compose docker-registry busybox-static iproute2 openssl curl
+  debootstrap containerd runc containernetworking-plugins conntrack iptables socat ethtool ebtables sudo)
 missing=()
 for p in "${packages[@]}"; do
   [[ $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")
@@ -125,29 +136,44 @@ step="stand-in images"
 say "building stand-in images (scripts/images/build-standins.sh)"
 bash scripts/images/build-standins.sh </dev/null
 
-# 5. Test bed ---------------------------------------------------------------------------------
-step="testbed up"
-if [[ -e scripts/testbed/up ]]; then
-  say "starting the test bed (scripts/testbed/up)"
-  testbed_started=1
-  run_logged testbed-up bash scripts/testbed/up
-else
-  say "scripts/testbed/up does not exist yet: tests run without a test bed"
-fi
+# 5. Real minikube, offline -------------------------------------------------------------------
+step="minikube-up"
+say "readying real minikube (scripts/testbed/minikube-up --driver docker)"
+minikube_ready=1
+started=$SECONDS
+run_logged minikube-up bash scripts/testbed/minikube-up --driver docker
+say "minikube-up took $((SECONDS - started))s"
 
-# 6. Tests ------------------------------------------------------------------------------------
+# 6. Test bed ---------------------------------------------------------------------------------
+step="testbed up"
+say "starting the test bed (scripts/testbed/up)"
+testbed_started=1
+run_logged testbed-up bash scripts/testbed/up
+
+# 7. Tests on the test bed, and every other tier ------------------------------------------------
+# ava runs test files side by side; the real-minikube suite uses the same registry container and port as the
+# test bed's, so it runs on its own afterwards.
 step="ava"
 say "running the tests (npx ava --tap; TAP kept in $tap)"
 set +e
-npx --no-install ava --tap </dev/null 2>&1 | tee "$tap"
+npx --no-install ava --tap 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/lint/**/*.test.ts' \
+  'test/e2e/testbed*.test.ts' </dev/null 2>&1 | tee "$tap"
 ava_status=${PIPESTATUS[0]}
 set -e
 
-# 7. Benchmark smoke run ----------------------------------------------------------------------
+# 8. Benchmark smoke run ----------------------------------------------------------------------
 # One iteration, so the benchmark cannot rot; its figures and exit status do not count.
-if [[ $testbed_started == 1 ]]; then
-  step="bench smoke"
-  say "benchmark smoke run (npm run bench -- --quick; not counted)"
-  npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed 's/^/[bench] /' || true
-fi
-# finish (EXIT trap) stops the test bed and prints the summary as the last line.
+step="bench smoke"
+say "benchmark smoke run (npm run bench -- --quick; not counted)"
+npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed 's/^/[bench] /' || true
+stop_testbed
+
+# 9. Real minikube ------------------------------------------------------------------------------
+step="ava (minikube)"
+say "running the real-minikube tests (test/e2e/minikube*.test.ts; TAP appended to $tap)"
+set +e
+npx --no-install ava --tap 'test/e2e/minikube*.test.ts' </dev/null 2>&1 | tee -a "$tap"
+minikube_status=${PIPESTATUS[0]}
+set -e
+(( minikube_status == 0 )) || ava_status=$minikube_status
+# finish (EXIT trap) undoes minikube-up and prints the summary as the last line.

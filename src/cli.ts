@@ -26,6 +26,7 @@ interface Flags {
   context?: string;
   registryPort?: number;
   registryHost?: string;
+  registryListenAddress?: string;
   stateDir?: string;
   trust?: string[];
   requireDigest?: boolean;
@@ -57,6 +58,7 @@ export function configFromFlags(flags: Flags): Partial<Config> {
     context: flags.context,
     registryPort: flags.registryPort,
     registryHost: flags.registryHost,
+    registryListenAddress: flags.registryListenAddress,
     stateDir: flags.stateDir,
     extraTrustedRegistries: flags.trust,
     requireDigest: flags.requireDigest,
@@ -126,6 +128,10 @@ function commonOptions(command: Command): Command {
     .option('--context <name>', 'kubeconfig context for --cluster existing (default: current)')
     .option('--registry-port <port>', 'host port of the registry (default: 5000)', port)
     .option('--registry-host <host:port>', 'address the cluster reaches the registry at (default: host.minikube.internal:<port>)')
+    .option(
+      '--registry-listen-address <ip>',
+      'also publish the registry on this address (default: 127.0.0.1 only, plus what the node needs; 0.0.0.0: every address)',
+    )
     .option('--state-dir <dir>', 'where certificates and keys are kept')
     .option('--verify-namespace <name>', 'namespace the verification pods are sent to (default: default)')
     .option('--yes', 'accept a context that does not look local')

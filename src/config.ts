@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -20,6 +21,11 @@ export interface Config {
   registryPort: number;
   /** The address the cluster reaches the registry at, host[:port]; found at run time when not given. */
   registryHost?: string;
+  /**
+   * One more host address to publish the registry on, besides 127.0.0.1 (which is always there); '0.0.0.0' for every
+   * address. By default the address the node needs is found from the cluster (src/registry-access.ts).
+   */
+  registryListenAddress?: string;
   /** More registries the policy trusts besides our own. */
   extraTrustedRegistries: string[];
   /** Stricter mode: every image must be pinned by digest. */
@@ -73,6 +79,7 @@ const KEYS: Record<keyof Config, Kind> = {
   minikubeDriver: 'string',
   registryPort: 'number',
   registryHost: 'string',
+  registryListenAddress: 'string',
   extraTrustedRegistries: 'string[]',
   requireDigest: 'boolean',
   trustedImage: 'string',
@@ -141,6 +148,13 @@ export function validateConfig(config: Config): Config {
       'registryHost',
       config.registryHost,
       'host[:port] in lowercase, without scheme or path, e.g. 192.168.49.1:5000',
+    );
+  }
+  if (config.registryListenAddress !== undefined && isIP(config.registryListenAddress) === 0) {
+    throw messages.configBadValue(
+      'registryListenAddress',
+      config.registryListenAddress,
+      'an IP address of this machine (e.g. 192.168.105.1), or 0.0.0.0 for every address',
     );
   }
   for (const registry of config.extraTrustedRegistries) {

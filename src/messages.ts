@@ -90,6 +90,18 @@ export const messages = {
       `The minikube node cannot reach the registry at http://${registryHost}/v2/ (${output.trim() || 'no answer'}).`,
       `Check that the registry container is running and that a firewall allows port traffic from minikube; or name the address yourself with --registry-host. Try: minikube ssh -p ${profile} -- curl -v http://${registryHost}/v2/`,
     ),
+  registryContainerGone: (name: string) =>
+    fault(`The registry container '${name}' is gone.`, 'Run `bootstrap up` again: it creates it (pushed images stay in the volume).'),
+  nodeNetworkMissing: (profile: string, network: string) =>
+    fault(
+      `minikube profile '${profile}' runs in a container, but Docker has no network '${network}' to join the registry to.`,
+      `Check \`docker network ls\` and \`minikube profile list\`; \`minikube delete -p ${profile}\` then \`bootstrap up\` starts over.`,
+    ),
+  nodeHostAddressUnknown: (profile: string) =>
+    fault(
+      `The minikube node of profile '${profile}' does not resolve host.minikube.internal, so bootstrap cannot tell on which address of this machine to publish the registry.`,
+      `Name it yourself: \`bootstrap up --registry-listen-address <this machine's address on the VM network>\` (see \`minikube ssh -p ${profile} -- ip route\`).`,
+    ),
   noKubeContext: () => fault('No current kubeconfig context.', 'Point KUBECONFIG at your cluster or name one with --context.'),
   unknownKubeContext: (name: string, known: string[]) =>
     usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),

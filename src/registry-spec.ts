@@ -1,5 +1,6 @@
 // compose/registry.yaml is the one source of truth for the registry container: the tool reads it
-// and creates the same container through dockerode. Only the host port can be overridden (--registry-port).
+// and creates the same container through dockerode. Only the host port (--registry-port) and the address it is
+// published on (registryListenAddress, or what the driver needs) can be overridden.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -18,14 +19,19 @@ interface ComposeService {
   labels?: Record<string, string>;
 }
 
-export function specFromCompose(text: string, hostPort?: number): ContainerSpec {
+/**
+ * The container the compose file describes. `hostPort` and `listenAddresses` replace the file's when given; a port
+ * mapping is `[address:]hostPort:containerPort`.
+ */
+export function specFromCompose(text: string, hostPort?: number, listenAddresses?: string[]): ContainerSpec {
   const compose = parseYaml(text) as { services?: Record<string, ComposeService>; volumes?: Record<string, { name?: string } | null> };
   const service = compose.services?.registry;
   if (!service) throw new Error(`${COMPOSE_FILE} has no service "registry"`);
   const [portMapping] = service.ports ?? [];
   const [volumeMapping] = service.volumes ?? [];
   if (!portMapping || !volumeMapping) throw new Error(`${COMPOSE_FILE}: service "registry" needs one port and one volume`);
-  const [composeHostPort, containerPort] = String(portMapping).split(':');
+  const parts = String(portMapping).split(':');
+  const [containerPort, composeHostPort, composeAddress = ''] = parts.reverse() as [string, string, string?];
   const [volumeKey, target] = volumeMapping.split(':') as [string, string];
   const volumeName = compose.volumes?.[volumeKey]?.name ?? volumeKey;
   return {
@@ -33,14 +39,15 @@ export function specFromCompose(text: string, hostPort?: number): ContainerSpec 
     image: service.image,
     env: Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v)])),
     ports: { [`${containerPort}/tcp`]: hostPort ?? Number(composeHostPort) },
+    listenAddresses: listenAddresses ?? [composeAddress],
     volume: { name: volumeName, target },
     restart: service.restart ?? 'no',
     labels: service.labels ?? {},
   };
 }
 
-export async function loadRegistrySpec(hostPort?: number): Promise<ContainerSpec> {
-  return specFromCompose(await readFile(COMPOSE_FILE, 'utf8'), hostPort);
+export async function loadRegistrySpec(hostPort?: number, listenAddresses?: string[]): Promise<ContainerSpec> {
+  return specFromCompose(await readFile(COMPOSE_FILE, 'utf8'), hostPort, listenAddresses);
 }
 
 /** Whether a container carries our labels: only those are ever changed or removed. */
@@ -57,6 +64,14 @@ export function containerDrift(state: ContainerState, spec: ContainerSpec): stri
   }
   for (const [port, host] of Object.entries(spec.ports)) {
     if (state.ports[port] !== host) differences.push(`port ${port} published on ${state.ports[port] ?? 'nothing'} (want ${host})`);
+  }
+  const addresses = (list: string[]) =>
+    [...new Set(list.map((a) => (a === '0.0.0.0' ? '' : a)))]
+      .sort()
+      .map((a) => a || 'every address')
+      .join(', ') || 'nothing';
+  if (addresses(state.listenAddresses) !== addresses(spec.listenAddresses)) {
+    differences.push(`published on ${addresses(state.listenAddresses)} (want ${addresses(spec.listenAddresses)})`);
   }
   if (!state.volumes.some((v) => v.name === spec.volume.name && v.target === spec.volume.target)) {
     differences.push(`no volume ${spec.volume.name} at ${spec.volume.target}`);

@@ -7,6 +7,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** container port (e.g. "5000/tcp") → host port */
   ports: Record<string, number>;
+  /** The host addresses every port is published on; [''] or ['0.0.0.0'] is every address (Docker's default). */
+  listenAddresses: string[];
   volume: { name: string; target: string };
   restart: string;
   labels: Record<string, string>;
@@ -18,6 +20,10 @@ export interface ContainerState {
   image: string;
   env: Record<string, string>;
   ports: Record<string, number>;
+  /** The HostIp of each binding of the first published port ('' when published on every address). */
+  listenAddresses: string[];
+  /** Names of the Docker networks the container is connected to. */
+  networks: string[];
   volumes: { name: string; target: string }[];
   restart: string;
   labels: Record<string, string>;
@@ -36,6 +42,10 @@ export interface DockerClient {
   pushImage(repository: string, tag: string, onProgress?: (line: string) => void): Promise<void>;
   removeVolume(name: string): Promise<boolean>;
   volumeExists(name: string): Promise<boolean>;
+  /** Whether a network of that name exists. */
+  networkExists(name: string): Promise<boolean>;
+  /** Connects the container to the network (its name resolves there); throws when either is missing. */
+  connectNetwork(container: string, network: string): Promise<void>;
 }
 
 /** Docker's create options for a spec; also what tests compare with the compose file. */
@@ -48,7 +58,9 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     ExposedPorts: Object.fromEntries(Object.keys(spec.ports).map((p) => [p, {}])),
     HostConfig: {
       RestartPolicy: { Name: spec.restart },
-      PortBindings: Object.fromEntries(Object.entries(spec.ports).map(([p, host]) => [p, [{ HostPort: String(host) }]])),
+      PortBindings: Object.fromEntries(
+        Object.entries(spec.ports).map(([p, host]) => [p, spec.listenAddresses.map((ip) => ({ HostIp: ip, HostPort: String(host) }))]),
+      ),
       Mounts: [{ Type: 'volume', Source: spec.volume.name, Target: spec.volume.target }],
     },
   };
@@ -98,9 +110,11 @@ export async function createDockerClient(): Promise<DockerClient> {
         const info = await docker.getContainer(name).inspect();
         const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
         const ports: Record<string, number> = {};
+        let listenAddresses: string[] | undefined;
         for (const [port, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
-          const host = (bindings as { HostPort: string }[] | null)?.[0]?.HostPort;
-          if (host) ports[port] = Number(host);
+          const list = (bindings as { HostIp?: string; HostPort: string }[] | null) ?? [];
+          if (list[0]?.HostPort) ports[port] = Number(list[0].HostPort);
+          listenAddresses ??= list.map((b) => b.HostIp ?? '');
         }
         return {
           id: info.Id,
@@ -108,6 +122,8 @@ export async function createDockerClient(): Promise<DockerClient> {
           image: info.Config.Image,
           env,
           ports,
+          listenAddresses: listenAddresses ?? [],
+          networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
           volumes: (info.Mounts ?? []).filter((m) => m.Type === 'volume').map((m) => ({ name: m.Name ?? '', target: m.Destination })),
           restart: info.HostConfig.RestartPolicy?.Name ?? '',
           labels: info.Config.Labels ?? {},
@@ -160,6 +176,15 @@ export async function createDockerClient(): Promise<DockerClient> {
         await docker.getVolume(name).inspect();
         return true;
       }, false);
+    },
+    networkExists(name) {
+      return orIfMissing(async () => {
+        await docker.getNetwork(name).inspect();
+        return true;
+      }, false);
+    },
+    async connectNetwork(container, network) {
+      await docker.getNetwork(network).connect({ Container: container });
     },
   };
 }

@@ -16,6 +16,8 @@ export interface MinikubeProfile {
   /** e.g. Running, Stopped; minikube's own words. */
   status: string;
   insecureRegistries: string[];
+  /** The driver the profile was created with (docker, none, qemu2, …); undefined when minikube does not say. */
+  driver?: string;
 }
 
 /**
@@ -47,6 +49,28 @@ export const registryProbeArgs = (profile: string, registryHost: string) => [
   `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${registryHost}/v2/`,
 ];
 
+/** The host's address as the node sees it: what minikube wrote for host.minikube.internal into the node's /etc/hosts. */
+export const nodeHostAddressArgs = (profile: string) => ['ssh', `--profile=${profile}`, '--', 'getent ahostsv4 host.minikube.internal'];
+
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * One ssh round trip for a containerised node: writes containerd's hosts.toml at `path` only when its content
+ * differs (then prints `changed`), and probes the mirror the way containerd will reach it (prints the HTTP code).
+ * minikube rewrites hosts.toml for --insecure-registry at every start, so this runs after each start.
+ */
+export const nodeMirrorArgs = (profile: string, path: string, content: string, mirror: string) => [
+  'ssh',
+  `--profile=${profile}`,
+  '--',
+  [
+    `want=${shellQuote(content.trimEnd())}`,
+    `f=${shellQuote(path)}`,
+    `if [ "$(sudo cat "$f" 2>/dev/null)" != "$want" ]; then sudo mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | sudo tee "$f" >/dev/null && echo changed; fi`,
+    `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${mirror}/v2/`,
+  ].join('; '),
+];
+
 export function parseVersion(output: string): string | undefined {
   return /v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
 }
@@ -65,12 +89,13 @@ export function parseProfileList(stdout: string): MinikubeProfile[] {
   if (!stdout.trim()) return [];
   const data = JSON.parse(stdout) as Record<
     string,
-    { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null } }[] | null
+    { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null; Driver?: string } }[] | null
   >;
   return [...(data.valid ?? []), ...(data.invalid ?? [])].map((p) => ({
     name: p.Name,
     status: p.Status ?? 'Unknown',
     insecureRegistries: p.Config?.InsecureRegistry ?? [],
+    ...(p.Config?.Driver ? { driver: p.Config.Driver } : {}),
   }));
 }
 
@@ -112,9 +137,26 @@ export class Minikube {
     return this.run(deleteArgs(profile), { onLine });
   }
 
+  /** GET http://registryHost/v2/ from inside the node: ok when it answers 200; `output` is what curl said. */
   async probeRegistry(profile: string, registryHost: string): Promise<{ ok: boolean; output: string }> {
     const result = await this.run(registryProbeArgs(profile, registryHost));
     const output = `${result.stdout}${result.stderr}`.trim();
     return { ok: result.exitCode === 0 && result.stdout.trim().endsWith('200'), output };
+  }
+
+  /** The host's IPv4 address as the node resolves host.minikube.internal; undefined when it does not. */
+  async nodeHostAddress(profile: string): Promise<string | undefined> {
+    const result = await this.run(nodeHostAddressArgs(profile));
+    return result.exitCode === 0 ? /^(\d+\.\d+\.\d+\.\d+)\s/m.exec(result.stdout)?.[1] : undefined;
+  }
+
+  /**
+   * Makes the node's containerd pull through `mirror` (see nodeMirrorArgs) and probes it. `changed`: the file was
+   * written; `ok`: the mirror answered 200 from inside the node; `output`: what the node printed.
+   */
+  async configureMirror(profile: string, path: string, content: string, mirror: string) {
+    const result = await this.run(nodeMirrorArgs(profile, path, content, mirror));
+    const output = `${result.stdout}${result.stderr}`.trim();
+    return { changed: /^changed$/m.test(result.stdout), ok: result.exitCode === 0 && result.stdout.trim().endsWith('200'), output };
   }
 }

@@ -7,6 +7,8 @@ export interface StateRecord {
   /** `up` created the minikube profile (rather than finding the user's). */
   createdProfile?: boolean;
   registryHost?: string;
+  /** VM drivers: the host address the node reaches the registry at, found from the node (src/registry-access.ts). */
+  registryNodeAddress?: string;
 }
 
 export class StateStore {

@@ -1,7 +1,16 @@
 // The cluster: a dedicated minikube profile started with --insecure-registry, or the existing context.
 import { formatCommand } from '../adapters/cmd.js';
-import { registryProbeArgs, startArgs, type MinikubeProfile, type MinikubeStartOptions } from '../adapters/minikube.js';
+import {
+  nodeHostAddressArgs,
+  nodeMirrorArgs,
+  registryProbeArgs,
+  startArgs,
+  type MinikubeProfile,
+  type MinikubeStartOptions,
+} from '../adapters/minikube.js';
 import type { Ctx } from '../context.js';
+import { containerdHostsPath, containerdHostsToml, nodeKindOfDriver, planRegistryAccess, registryOnNetwork } from '../registry-access.js';
+import { convergeRegistry, desiredRegistrySpec } from './registry.js';
 import { messages } from '../messages.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
 
@@ -64,17 +73,90 @@ export function clusterTasks(): Task[] {
   ];
 }
 
+/** What the node step would do, for the dry run: the exact commands, by the kind of node the driver makes. */
+function describeNodeAccess(ctx: Ctx): string {
+  const host = registryHostFor(ctx);
+  const access = planRegistryAccess(ctx.config);
+  switch (access.node) {
+    case 'container': {
+      const mirror = registryOnNetwork('registry', '5000');
+      return [
+        `docker network connect ${access.network} registry`,
+        formatCommand('minikube', nodeMirrorArgs(ctx.config.profile, containerdHostsPath(host), containerdHostsToml(host, mirror), mirror)),
+      ].join(' && ');
+    }
+    case 'host':
+      return `GET http://${host}/v2/ from this machine (the node)`;
+    case 'vm':
+      return [
+        formatCommand('minikube', nodeHostAddressArgs(ctx.config.profile)),
+        'publish the registry on that address too (recreating the container: images stay in the volume)',
+        formatCommand('minikube', registryProbeArgs(ctx.config.profile, host)),
+      ].join(' && ');
+  }
+}
+
+/** A containerised node: the registry joins its Docker network, and the node's containerd pulls registryHost through it. */
+async function wireContainerNode(ctx: Ctx, network: string, host: string): Promise<string> {
+  const docker = await ctx.services.docker();
+  const spec = await desiredRegistrySpec(ctx);
+  const registry = await docker.inspectContainer(spec.name);
+  if (!registry) throw messages.registryContainerGone(spec.name);
+  const joined = registry.networks.includes(network);
+  if (!joined) {
+    if (!(await docker.networkExists(network))) throw messages.nodeNetworkMissing(ctx.config.profile, network);
+    await docker.connectNetwork(spec.name, network);
+  }
+  const mirror = registryOnNetwork(spec.name, Object.keys(spec.ports)[0]!.split('/')[0]!);
+  const result = await ctx.services.minikube.configureMirror(
+    ctx.config.profile,
+    containerdHostsPath(host),
+    containerdHostsToml(host, mirror),
+    mirror,
+  );
+  if (!result.ok)
+    throw messages.nodeCannotReachRegistry(ctx.config.profile, `${host} (through ${mirror} on network ${network})`, result.output);
+  const changed = [!joined && `joined network ${network}`, result.changed && 'containerd mirror written'].filter(Boolean);
+  return `through ${mirror} on network ${network}${changed.length ? ` (${changed.join(', ')})` : ''}`;
+}
+
+/** A VM node reaches us through the host's address on its network: publish there too, found from the node. */
+async function wireVmNode(ctx: Ctx, task: TaskWrapper, host: string): Promise<string> {
+  const { minikube, state } = ctx.services;
+  const address = await minikube.nodeHostAddress(ctx.config.profile);
+  if (!address) throw messages.nodeHostAddressUnknown(ctx.config.profile);
+  const record = await state.readRecord();
+  if (record.registryNodeAddress !== address) {
+    await state.updateRecord({ registryNodeAddress: address });
+    // Published on one more address: recreated (ours by its label; the pushed images stay in the volume).
+    await convergeRegistry(ctx, task, undefined, true);
+  }
+  const probe = await minikube.probeRegistry(ctx.config.profile, host);
+  if (!probe.ok) throw messages.nodeCannotReachRegistry(ctx.config.profile, host, probe.output);
+  return `at ${host} (published on ${address})`;
+}
+
 /** After the registry and the node are both up: the node really reaches the registry at registryHost. */
 export function nodeReachesRegistryTask(): Task {
   return {
     title: 'Registry reachable from the node',
     enabled: isMinikube,
-    skip: dryRunSkip((ctx) => formatCommand('minikube', registryProbeArgs(ctx.config.profile, registryHostFor(ctx)))),
+    skip: dryRunSkip(describeNodeAccess),
     task: async (ctx, task) => {
       const host = registryHostFor(ctx);
-      const probe = await ctx.services.minikube.probeRegistry(ctx.config.profile, host);
-      if (!probe.ok) throw messages.nodeCannotReachRegistry(ctx.config.profile, host, probe.output);
-      task.title = `Registry reachable from the node at ${host}`;
+      // The driver the profile really has: minikube may have chosen one when --driver was not given.
+      const profile = await ctx.services.minikube.profile(ctx.config.profile);
+      const kind = nodeKindOfDriver(profile?.driver ?? ctx.config.minikubeDriver);
+      let how: string;
+      if (kind === 'container') how = await wireContainerNode(ctx, ctx.config.profile, host);
+      else if (kind === 'vm') how = await wireVmNode(ctx, task, host);
+      else {
+        // The node is this machine: minikube maps host.minikube.internal to 127.0.0.1 here.
+        if (!(await ctx.services.registryApi.ping(`http://${host}`)))
+          throw messages.nodeCannotReachRegistry(ctx.config.profile, host, 'no answer from this machine');
+        how = `at ${host} (the node is this machine)`;
+      }
+      task.title = `Registry reachable from the node ${how}`;
     },
   };
 }

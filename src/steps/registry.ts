@@ -4,6 +4,7 @@ import type { ContainerSpec, ContainerState } from '../adapters/docker.js';
 import { trustedImagePath } from '../config.js';
 import { localRegistry, localRegistryUrl, waitFor, type Ctx } from '../context.js';
 import { messages } from '../messages.js';
+import { planRegistryAccess } from '../registry-access.js';
 import { containerDrift, isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, type Task, type TaskWrapper } from '../tasks.js';
 
@@ -33,10 +34,30 @@ async function ensureImage(ctx: Ctx, image: string, task: TaskWrapper): Promise<
   }
 }
 
-export async function convergeRegistry(ctx: Ctx, task: TaskWrapper, spec?: ContainerSpec): Promise<RegistryAction> {
+/**
+ * The registry container this run wants: compose/registry.yaml published on the planned addresses, plus the host
+ * address a VM node reaches us through once the node step has found it (kept in the state record).
+ */
+export async function desiredRegistrySpec(ctx: Ctx): Promise<ContainerSpec> {
+  const access = planRegistryAccess(ctx.config);
+  const { registryNodeAddress } = await ctx.services.state.readRecord();
+  const addresses =
+    registryNodeAddress && !access.listenAddresses.includes('0.0.0.0')
+      ? [...new Set([...access.listenAddresses, registryNodeAddress])]
+      : access.listenAddresses;
+  return loadRegistrySpec(ctx.config.registryPort, addresses);
+}
+
+/** Creates, starts or recreates the registry container as planRegistry decides (`recreate`: --recreate-registry). */
+export async function convergeRegistry(
+  ctx: Ctx,
+  task: TaskWrapper,
+  spec?: ContainerSpec,
+  recreate = ctx.options.recreateRegistry,
+): Promise<RegistryAction> {
   const docker = await ctx.services.docker();
-  spec ??= await loadRegistrySpec(ctx.config.registryPort);
-  const action = planRegistry(await docker.inspectContainer(spec.name), spec, ctx.options.recreateRegistry);
+  spec ??= await desiredRegistrySpec(ctx);
+  const action = planRegistry(await docker.inspectContainer(spec.name), spec, recreate);
   if (action === 'recreate') await docker.removeContainer(spec.name); // the volume, and the images in it, stay
   if (action === 'create' || action === 'recreate') {
     await ensureImage(ctx, spec.image, task);
@@ -69,7 +90,9 @@ export async function pushTrustedImage(ctx: Ctx, task: TaskWrapper): Promise<boo
 }
 
 const describeCreate = (ctx: Ctx) =>
-  `docker compose -f compose/registry.yaml up -d (as dockerode calls; host port ${ctx.config.registryPort})`;
+  `docker compose -f compose/registry.yaml up -d (as dockerode calls; published on ${planRegistryAccess(ctx.config)
+    .listenAddresses.map((a) => `${a}:${ctx.config.registryPort}`)
+    .join(', ')})`;
 
 export function registryTasks(): Task[] {
   return [

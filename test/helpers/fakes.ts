@@ -52,6 +52,8 @@ export const stateFromSpec = (spec: ContainerSpec, running = true, id = `id-${sp
   image: spec.image,
   env: { ...spec.env },
   ports: { ...spec.ports },
+  listenAddresses: [...spec.listenAddresses],
+  networks: ['bridge'],
   volumes: [{ ...spec.volume }],
   restart: spec.restart,
   labels: { ...spec.labels },
@@ -63,6 +65,7 @@ export class FakeDocker implements DockerClient {
   readonly containers = new Map<string, ContainerState>();
   readonly images = new Set<string>();
   readonly volumes = new Set<string>();
+  readonly networks = new Set<string>(['bridge']);
   /** Refs pushed, in order. */
   readonly pushed: string[] = [];
   pingError?: Error;
@@ -111,6 +114,19 @@ export class FakeDocker implements DockerClient {
   async removeContainer(name: string) {
     this.calls.push(['removeContainer', name]);
     return this.containers.delete(name);
+  }
+  async networkExists(name: string) {
+    this.calls.push(['networkExists', name]);
+    return this.networks.has(name);
+  }
+  async connectNetwork(container: string, network: string) {
+    this.calls.push(['connectNetwork', container, network]);
+    const state = this.containers.get(container);
+    if (!state) throw Object.assign(new Error(`No such container: ${container}`), { statusCode: 404 });
+    if (!this.networks.has(network)) throw Object.assign(new Error(`network ${network} not found`), { statusCode: 404 });
+    if (state.networks.includes(network))
+      throw Object.assign(new Error(`endpoint already exists in network ${network}`), { statusCode: 403 });
+    state.networks.push(network);
   }
   async imageExists(ref: string) {
     this.calls.push(['imageExists', ref]);

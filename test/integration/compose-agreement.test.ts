@@ -25,7 +25,8 @@ async function isolatedCompose(name: string, port: number, volume: string): Prom
   const compose = parse(await readFile(COMPOSE_FILE, 'utf8'));
   const service = compose.services.registry;
   service.container_name = name;
-  service.ports = [`${port}:5000`];
+  // Only the host port changes: the address it is published on stays the file's.
+  service.ports = [String(service.ports[0]).replace(/\d+(?=:\d+$)/, String(port))];
   const [key, target] = service.volumes[0].split(':');
   service.volumes = [`${key}:${target}`];
   compose.volumes[key].name = volume;
@@ -66,6 +67,8 @@ test('docker-compose and bootstrap make the same registry container from compose
   t.deepEqual(byTool.env, byCompose.env);
   t.is(byTool.restart, byCompose.restart);
   t.deepEqual(Object.keys(byTool.ports), Object.keys(byCompose.ports));
+  t.deepEqual(byTool.listenAddresses, byCompose.listenAddresses);
+  t.deepEqual(byTool.listenAddresses, ['127.0.0.1'], 'loopback only, as compose/registry.yaml says');
   t.deepEqual(
     byTool.volumes.map((v) => v.target),
     byCompose.volumes.map((v) => v.target),

@@ -1,8 +1,12 @@
 // minikube: argv built by pure functions, `profile list` parsing, and the cluster plan driven through a recording runner.
 import test from 'ava';
+import { containerdHostsPath, containerdHostsToml } from '../../src/registry-access.js';
+import { convergeRegistry } from '../../src/steps/registry.js';
 import {
   deleteArgs,
   Minikube,
+  nodeHostAddressArgs,
+  nodeMirrorArgs,
   parseProfileList,
   parseVersion,
   profileListArgs,
@@ -18,14 +22,17 @@ import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
 const HOST = 'host.minikube.internal:5000';
 
 /** What `minikube profile list -o json` prints (minikube 1.3x), trimmed to the fields bootstrap reads plus neighbours. */
-function profileListJson(profiles: { name: string; status: string; insecure: string[] | null }[], invalid: string[] = []): string {
-  const config = (name: string, insecure: string[] | null) => ({
+function profileListJson(
+  profiles: { name: string; status: string; insecure: string[] | null; driver?: string }[],
+  invalid: string[] = [],
+): string {
+  const config = (name: string, insecure: string[] | null, driver = 'docker') => ({
     Name: name,
     KeepContext: false,
     EmbedCerts: false,
     Memory: 3900,
     CPUs: 2,
-    Driver: 'docker',
+    Driver: driver,
     InsecureRegistry: insecure,
     RegistryMirror: [],
     KubernetesConfig: { KubernetesVersion: 'v1.33.1', ClusterName: name, ContainerRuntime: 'docker' },
@@ -36,7 +43,7 @@ function profileListJson(profiles: { name: string; status: string; insecure: str
     valid: profiles.map((p) => ({
       Name: p.name,
       Status: p.status,
-      Config: config(p.name, p.insecure),
+      Config: config(p.name, p.insecure, p.driver),
       Active: false,
       ActiveKubeContext: true,
     })),
@@ -89,8 +96,8 @@ test('parseProfileList: valid and invalid profiles, InsecureRegistry null', (t) 
     ['broken'],
   );
   t.deepEqual(parseProfileList(stdout), [
-    { name: 'minikube', status: 'Running', insecureRegistries: [] },
-    { name: 'trusted-registry', status: 'Stopped', insecureRegistries: [HOST, '10.0.0.0/24'] },
+    { name: 'minikube', status: 'Running', insecureRegistries: [], driver: 'docker' },
+    { name: 'trusted-registry', status: 'Stopped', insecureRegistries: [HOST, '10.0.0.0/24'], driver: 'docker' },
     { name: 'broken', status: '', insecureRegistries: [] },
   ]);
 });
@@ -273,23 +280,95 @@ test('Minikube.profile: "no profile" is none; any other failure to list stops, s
   t.false(cmd.calls.some((call) => call[1] === 'start'));
 });
 
-test('the node reaches the registry: curl inside the node must answer 200, else an error with the command to try', async (t) => {
+/** The node step against a fake minikube whose profile has `driver`, with our registry container in the fake Docker. */
+async function nodeStep(driver: string) {
   const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
-  const { cmd } = ctx.services.fakes;
-  const run = () => (nodeReachesRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, fakeTask().task);
-  cmd.on(['minikube', 'ssh'], { stdout: '200' });
-  await t.notThrowsAsync(run());
-  t.deepEqual(cmd.calls.at(-1), [
-    'minikube',
+  const { cmd, docker } = ctx.services.fakes;
+  cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: [HOST], driver }]) });
+  docker.images.add('registry:2.7.1');
+  await convergeRegistry(ctx, fakeTask().task);
+  const run = async () => {
+    const { task } = fakeTask();
+    await (nodeReachesRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
+    return (task as unknown as { title: string }).title;
+  };
+  return { ctx, cmd, docker, run };
+}
+
+test('nodeMirrorArgs, nodeHostAddressArgs: the exact commands', (t) => {
+  const toml = containerdHostsToml(HOST, 'registry:5000');
+  t.is(toml, `server = "http://${HOST}"\n\n[host."http://registry:5000"]\n  capabilities = ["pull", "resolve"]\n`);
+  t.is(containerdHostsPath(HOST), `/etc/containerd/certs.d/${HOST}/hosts.toml`);
+  t.deepEqual(nodeMirrorArgs('p1', containerdHostsPath(HOST), toml, 'registry:5000'), [
     'ssh',
-    '--profile=trusted-registry',
+    '--profile=p1',
     '--',
-    `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${HOST}/v2/`,
+    `want='server = "http://${HOST}"\n\n[host."http://registry:5000"]\n  capabilities = ["pull", "resolve"]'; ` +
+      `f='/etc/containerd/certs.d/${HOST}/hosts.toml'; ` +
+      `if [ "$(sudo cat "$f" 2>/dev/null)" != "$want" ]; then sudo mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | sudo tee "$f" >/dev/null && echo changed; fi; ` +
+      `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://registry:5000/v2/`,
   ]);
-  cmd.on(['minikube', 'ssh'], { exitCode: 7, stdout: '000', stderr: 'curl: (7) Failed to connect' });
+  t.deepEqual(nodeHostAddressArgs('p1'), ['ssh', '--profile=p1', '--', 'getent ahostsv4 host.minikube.internal']);
+});
+
+test('docker driver: the registry joins the profile network and the node pulls through it; once, then nothing changes', async (t) => {
+  const { ctx, cmd, docker, run } = await nodeStep('docker');
+  t.teardown(ctx.services.fakes.cleanup);
+  docker.networks.add('trusted-registry');
+  cmd.on(['minikube', 'ssh'], { stdout: 'changed\n200' });
+  t.is(
+    await run(),
+    'Registry reachable from the node through registry:5000 on network trusted-registry (joined network trusted-registry, containerd mirror written)',
+  );
+  t.deepEqual(
+    docker.calls.filter((c) => c[0] === 'connectNetwork'),
+    [['connectNetwork', 'registry', 'trusted-registry']],
+  );
+  t.deepEqual(cmd.calls.at(-1)!.slice(0, 4), ['minikube', 'ssh', '--profile=trusted-registry', '--']);
+  t.true(cmd.calls.at(-1)![4]!.includes(`/etc/containerd/certs.d/${HOST}/hosts.toml`));
+
+  cmd.on(['minikube', 'ssh'], { stdout: '200' });
+  t.is(await run(), 'Registry reachable from the node through registry:5000 on network trusted-registry');
+  t.is(docker.calls.filter((c) => c[0] === 'connectNetwork').length, 1, 'already joined: not again');
+
+  cmd.on(['minikube', 'ssh'], { exitCode: 7, stdout: '000', stderr: 'curl: (6) Could not resolve host: registry' });
   await t.throwsAsync(run(), {
     message:
-      /cannot reach the registry at http:\/\/host\.minikube\.internal:5000\/v2\/ \(000curl: \(7\) Failed to connect\)[\s\S]*minikube ssh -p trusted-registry -- curl -v/,
+      /cannot reach the registry at http:\/\/host\.minikube\.internal:5000 \(through registry:5000 on network trusted-registry\)\/v2\/ \(000curl: \(6\)/,
   });
+});
+
+test('docker driver without its network: a clear error, nothing connected', async (t) => {
+  const { ctx, docker, run } = await nodeStep('docker');
+  t.teardown(ctx.services.fakes.cleanup);
+  await t.throwsAsync(run(), { message: /Docker has no network 'trusted-registry'/ });
+  t.false(docker.calls.some((c) => c[0] === 'connectNetwork'));
+});
+
+test('none driver: the node is this machine; the registry is probed here, no ssh', async (t) => {
+  const { ctx, cmd, run } = await nodeStep('none');
+  t.teardown(ctx.services.fakes.cleanup);
+  t.is(await run(), `Registry reachable from the node at ${HOST} (the node is this machine)`);
+  t.false(cmd.calls.some((c) => c[1] === 'ssh'));
+  t.deepEqual(ctx.services.fakes.registryApi.calls.at(-1), ['ping', `http://${HOST}`]);
+});
+
+test('VM driver: the registry is published on the host address the node resolves too, then probed from the node', async (t) => {
+  const { ctx, cmd, docker, run } = await nodeStep('qemu2');
+  t.teardown(ctx.services.fakes.cleanup);
+  cmd.on(['minikube', 'ssh', '--profile=trusted-registry', '--', 'getent ahostsv4 host.minikube.internal'], {
+    stdout: '192.168.105.1   STREAM host.minikube.internal\n192.168.105.1   DGRAM\n',
+  });
+  cmd.on(
+    ['minikube', 'ssh', '--profile=trusted-registry', '--', `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${HOST}/v2/`],
+    {
+      stdout: '200',
+    },
+  );
+  t.is(await run(), `Registry reachable from the node at ${HOST} (published on 192.168.105.1)`);
+  t.deepEqual((await docker.inspectContainer('registry'))!.listenAddresses, ['127.0.0.1', '192.168.105.1']);
+  t.is((await ctx.services.state.readRecord()).registryNodeAddress, '192.168.105.1');
+  const removals = docker.calls.filter((c) => c[0] === 'removeContainer').length;
+  t.is(await run(), `Registry reachable from the node at ${HOST} (published on 192.168.105.1)`);
+  t.is(docker.calls.filter((c) => c[0] === 'removeContainer').length, removals, 'the second time, nothing is recreated');
 });

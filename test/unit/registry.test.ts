@@ -17,6 +17,7 @@ const EXPECTED: ContainerSpec = {
     REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/var/lib/registry',
   },
   ports: { '5000/tcp': 5000 },
+  listenAddresses: ['127.0.0.1'],
   volume: { name: 'bootstrap-registry-data', target: '/var/lib/registry' },
   restart: 'always',
   labels: { 'app.kubernetes.io/managed-by': 'bootstrap' },
@@ -27,8 +28,28 @@ test('specFromCompose on the real compose file', async (t) => {
   t.deepEqual(await loadRegistrySpec(), EXPECTED);
 });
 
-test('specFromCompose: only the host port is overridden', async (t) => {
+test('specFromCompose: only the host port and the address it is published on are overridden', async (t) => {
   t.deepEqual(await loadRegistrySpec(5123), { ...EXPECTED, ports: { '5000/tcp': 5123 } });
+  t.deepEqual(await loadRegistrySpec(5123, ['127.0.0.1', '192.168.105.1']), {
+    ...EXPECTED,
+    ports: { '5000/tcp': 5123 },
+    listenAddresses: ['127.0.0.1', '192.168.105.1'],
+  });
+  const text = (ports: string) =>
+    `services:\n  registry:\n    image: x\n    container_name: r\n    ports: ['${ports}']\n    volumes: ['v:/data']\n`;
+  t.deepEqual(specFromCompose(text('5000:5000')).listenAddresses, [''], 'no address: every address, as Docker does');
+  t.deepEqual(specFromCompose(text('0.0.0.0:5000:5000')).listenAddresses, ['0.0.0.0']);
+  t.deepEqual(specFromCompose(text('127.0.0.1:5001:5000')).ports, { '5000/tcp': 5001 });
+});
+
+test('containerDrift: the address the port is published on', (t) => {
+  t.deepEqual(containerDrift({ ...stateFromSpec(EXPECTED), listenAddresses: [''] }, EXPECTED), [
+    'published on every address (want 127.0.0.1)',
+  ]);
+  t.deepEqual(containerDrift({ ...stateFromSpec(EXPECTED), listenAddresses: ['0.0.0.0'] }, { ...EXPECTED, listenAddresses: [''] }), []);
+  const vm = { ...EXPECTED, listenAddresses: ['127.0.0.1', '192.168.105.1'] };
+  t.deepEqual(containerDrift({ ...stateFromSpec(vm), listenAddresses: ['192.168.105.1', '127.0.0.1'] }, vm), [], 'order does not matter');
+  t.deepEqual(containerDrift(stateFromSpec(EXPECTED), vm), ['published on 127.0.0.1 (want 127.0.0.1, 192.168.105.1)']);
 });
 
 test('specFromCompose: a compose file without the registry service, or without a volume, is refused', (t) => {
@@ -52,7 +73,7 @@ test('createOptions: exact dockerode create options', (t) => {
     ExposedPorts: { '5000/tcp': {} },
     HostConfig: {
       RestartPolicy: { Name: 'always' },
-      PortBindings: { '5000/tcp': [{ HostPort: '5001' }] },
+      PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '5001' }] },
       Mounts: [{ Type: 'volume', Source: 'bootstrap-registry-data', Target: '/var/lib/registry' }],
     },
   });

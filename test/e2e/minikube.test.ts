@@ -1,0 +1,216 @@
+// End to end on real minikube (scripts/testbed/minikube-up): the README's plain `npx bootstrap up` with minikube's
+// own docker (or none) driver, a real node (systemd, containerd, runc, the kubelet, kube-proxy, CoreDNS), kubeadm's
+// control plane, and pods that really pull from our registry. Only kube-mgmt is a stand-in (docs/testbed.md).
+// The tests run in order and each leaves the environment as the next expects; together they start minikube three
+// times, so they take minutes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import test from 'ava';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { readMinikubeEnv } from '../helpers/minikube-env.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const env = readMinikubeEnv();
+const PROFILE = 'trusted-registry';
+const REGISTRY_HOST = 'host.minikube.internal:5000';
+const docker = new Docker();
+let stateHome: string;
+
+interface Run {
+  exitCode: number;
+  output: string;
+  stdout: string;
+  ms: number;
+}
+
+/** A command as a user runs it after `set -a; . .testbed/minikube.env; set +a`, in CI mode (plain renderer). */
+async function run(file: string, args: string[]): Promise<Run> {
+  const start = Date.now();
+  const result = await execa(file, args, {
+    cwd: repo,
+    reject: false,
+    all: true,
+    extendEnv: true,
+    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true' },
+  });
+  return { exitCode: result.exitCode ?? -1, output: result.all ?? '', stdout: result.stdout, ms: Date.now() - start };
+}
+const bootstrap = (...args: string[]) => run('npx', ['bootstrap', ...args]);
+const minikube = (...args: string[]) => run('minikube', args);
+
+function kube() {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(env.KUBECONFIG);
+  kc.setCurrentContext(PROFILE);
+  return {
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
+  };
+}
+
+function expectArticleResults(t: import('ava').ExecutionContext, output: string) {
+  t.regex(output, /PASS {2}untrusted registry \(pod-bad-repo\.yaml\) +denied: Image 'nginx:1\.21\.1' comes from untrusted registry/);
+  t.regex(
+    output,
+    /PASS {2}latest tag \(pod-bad-tag\.yaml\) +denied: Image 'host\.minikube\.internal:5000\/nginx:latest' used latest image/,
+  );
+  t.regex(output, /PASS {2}trusted and pinned \(pod-ok\.yaml\) +admitted/);
+  t.regex(output, /3\/3 checks as expected/);
+}
+
+/** The resourceVersions of everything `up` applies: unchanged means nothing was written. */
+async function versions() {
+  const { core, apps, admission } = kube();
+  const objects = await Promise.all([
+    apps.readNamespacedDeployment({ namespace: 'opa', name: 'opa' }),
+    core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' }),
+    core.readNamespacedConfigMap({ namespace: 'opa', name: 'image-policy' }),
+    core.readNamespace({ name: 'opa' }),
+    admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' }),
+  ]);
+  return objects.map((o) => `${o.kind ?? ''}/${o.metadata?.name}@${o.metadata?.resourceVersion}`);
+}
+
+/** The digest our registry holds for nginx:1.21.1, as the node pulls it. */
+async function registryDigest(): Promise<string | undefined> {
+  const response = await fetch('http://127.0.0.1:5000/v2/nginx/manifests/1.21.1', {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+  });
+  return response.headers.get('docker-content-digest') ?? undefined;
+}
+
+test.before(async () => {
+  stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-minikube-e2e-'));
+  // Start from nothing: no profile, no registry container (left by an earlier, interrupted run).
+  await minikube('delete', `--profile=${PROFILE}`);
+  await docker
+    .getContainer('registry')
+    .remove({ force: true })
+    .catch(() => undefined);
+});
+
+test.after.always(async () => {
+  await bootstrap('down');
+  await minikube('delete', `--profile=${PROFILE}`);
+  await rm(stateHome, { recursive: true, force: true });
+});
+
+test.serial('npx bootstrap up on real minikube: the article end to end, on a real node', async (t) => {
+  const up = await bootstrap('up');
+  t.is(up.exitCode, 0, up.output);
+  t.regex(up.output, /Cluster: minikube profile trusted-registry created/);
+  t.regex(up.output, /Registry reachable from the node at host\.minikube\.internal:5000/);
+  expectArticleResults(t, up.output);
+  t.log(`cold up (minikube start included): ${(up.ms / 1000).toFixed(1)} s`);
+
+  const { core } = kube();
+  const [node] = (await core.listNode()).items;
+  t.is(node?.metadata?.name, PROFILE);
+  t.regex(node?.status?.nodeInfo?.containerRuntimeVersion ?? '', /^containerd:\/\//);
+  t.is(node?.status?.nodeInfo?.kubeletVersion, env.TESTBED_KUBE_VERSION);
+  const opa = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items;
+  t.true(
+    opa.some((p) => p.status?.containerStatuses?.every((c) => c.ready && c.state?.running)),
+    'OPA and kube-mgmt run for real on the node',
+  );
+});
+
+test.serial('verify --create: the ok pod runs the image the node pulled from our registry', async (t) => {
+  const verify = await bootstrap('verify', '--create');
+  t.is(verify.exitCode, 0, verify.output);
+  t.regex(verify.output, /PASS {2}pod-ok\.yaml created and running +Running/);
+
+  const { core } = kube();
+  const pod = await core.readNamespacedPod({ namespace: 'default', name: 'web-server' });
+  const status = pod.status?.containerStatuses?.[0];
+  t.is(pod.status?.phase, 'Running');
+  t.is(status?.image, `${REGISTRY_HOST}/nginx:1.21.1`);
+  const digest = await registryDigest();
+  t.truthy(digest);
+  t.true(status?.imageID?.endsWith(`@${digest}`), `${status?.imageID} is the registry's ${digest}`);
+  const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=web-server' });
+  t.true(
+    events.items.some((e) => e.reason === 'Pulled' && e.message?.includes(`${REGISTRY_HOST}/nginx:1.21.1`)),
+    events.items.map((e) => `${e.reason}: ${e.message}`).join('\n'),
+  );
+});
+
+test.serial('a converged up writes nothing; status is all healthy', async (t) => {
+  const before = await versions();
+  const again = await bootstrap('up');
+  t.is(again.exitCode, 0, again.output);
+  t.regex(again.output, /Cluster: minikube profile trusted-registry already running/);
+  expectArticleResults(t, again.output);
+  t.deepEqual(await versions(), before, 'a converged up must not write anything');
+  t.log(`converged up: ${(again.ms / 1000).toFixed(1)} s`);
+
+  const status = await bootstrap('status', '--json');
+  t.is(status.exitCode, 0, status.output);
+  const report = JSON.parse(status.stdout) as { ok: boolean; components: { name: string; ok: boolean }[] };
+  t.true(report.ok, status.stdout);
+});
+
+test.serial('--cluster existing against the minikube context: verify passes, up changes nothing', async (t) => {
+  const existing = ['--cluster', 'existing', '--context', PROFILE, '--registry-host', REGISTRY_HOST];
+  const verify = await bootstrap('verify', ...existing);
+  t.is(verify.exitCode, 0, verify.output);
+  expectArticleResults(t, verify.output);
+  const before = await versions();
+  const up = await bootstrap('up', ...existing);
+  t.is(up.exitCode, 0, up.output);
+  t.deepEqual(await versions(), before);
+});
+
+test.serial('a stopped profile is started again by up, and the checks pass', async (t) => {
+  const stop = await minikube('stop', `--profile=${PROFILE}`);
+  t.is(stop.exitCode, 0, stop.output);
+  const up = await bootstrap('up');
+  t.is(up.exitCode, 0, up.output);
+  t.regex(up.output, /Cluster: minikube profile trusted-registry started/);
+  expectArticleResults(t, up.output);
+});
+
+test.serial('down removes the profile and the registry; twice, it still succeeds', async (t) => {
+  const down = await bootstrap('down');
+  t.is(down.exitCode, 0, down.output);
+  t.regex(down.output, /Cluster: minikube profile trusted-registry deleted/);
+  const list = await minikube('profile', 'list', '--output=json');
+  t.false(list.stdout.includes(`"Name":"${PROFILE}"`), list.output);
+  t.is(
+    await docker
+      .getContainer('registry')
+      .inspect()
+      .then(() => 'present')
+      .catch(() => 'absent'),
+    'absent',
+  );
+  const again = await bootstrap('down');
+  t.is(again.exitCode, 0, again.output);
+});
+
+test.serial('a profile made without --insecure-registry: up refuses clearly; --recreate-cluster recreates it', async (t) => {
+  const start = await minikube('start', `--profile=${PROFILE}`, '--container-runtime=containerd', '--wait=apiserver');
+  t.is(start.exitCode, 0, start.output);
+  const refused = await bootstrap('up');
+  t.is(refused.exitCode, 1, refused.output);
+  t.true(
+    refused.output.includes(
+      `minikube profile '${PROFILE}' was created without --insecure-registry=${REGISTRY_HOST}, and minikube applies that flag only when a profile is created.`,
+    ),
+    refused.output,
+  );
+  t.true(refused.output.includes('bootstrap up --recreate-cluster'), refused.output);
+
+  const recreated = await bootstrap('up', '--recreate-cluster');
+  t.is(recreated.exitCode, 0, recreated.output);
+  t.regex(recreated.output, /Cluster: minikube profile trusted-registry recreated/);
+  expectArticleResults(t, recreated.output);
+  const down = await bootstrap('down');
+  t.is(down.exitCode, 0, down.output);
+});
