@@ -6,6 +6,7 @@ import { defaultRunOptions, newContext, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import type { Io } from './commands/run.js';
+import { packageVersion } from './version.js';
 
 const port = (value: string) => {
   const n = Number(value);
@@ -135,6 +136,7 @@ function commonOptions(command: Command): Command {
 export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) => void): Command {
   const program = new Command('bootstrap')
     .description('A local Kubernetes sandbox where only images from a trusted registry may run, enforced by OPA.')
+    .version(packageVersion(), '-V, --version', "print bootstrap's version")
     .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     // Bad flags are bad input, like a bad config file: exit 2 (help and --version stay 0).
