@@ -1,6 +1,7 @@
 // The command line: parse flags, assemble config and services, run one command. Commands load lazily,
 // so `bootstrap --help` stays fast.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
 import { mergeConfig, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
@@ -48,6 +49,7 @@ interface Flags {
   purge?: boolean;
   create?: boolean;
   suite?: RunOptions['suite'];
+  junit?: string;
 }
 
 /** Flags that are settings, in Config's terms (undefined where not given, so the config file shows through). */
@@ -73,9 +75,11 @@ export function configFromFlags(flags: Flags): Partial<Config> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Config>;
 }
 
-export function optionsFromFlags(flags: Flags): RunOptions {
+/** Run options from the flags; `cwd` resolves relative paths (--junit). */
+export function optionsFromFlags(flags: Flags, cwd = process.cwd()): RunOptions {
   const defaults = defaultRunOptions();
   return {
+    ...(flags.junit ? { junit: path.resolve(cwd, flags.junit) } : {}),
     dryRun: flags.dryRun ?? defaults.dryRun,
     yes: flags.yes ?? defaults.yes,
     recreateRegistry: flags.recreateRegistry ?? defaults.recreateRegistry,
@@ -95,7 +99,7 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
   const file = await readConfigFile(flags.config, cwd);
   const config = mergeConfig(io.env, file.values, configFromFlags(flags));
   const { createServices } = await import('./services.js');
-  const ctx = newContext(config, optionsFromFlags(flags), createServices(config, io.env));
+  const ctx = newContext(config, optionsFromFlags(flags, cwd), createServices(config, io.env));
   switch (name) {
     case 'up':
       await (await import('./commands/up.js')).up(ctx, io);
@@ -177,6 +181,7 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .addOption(new Option('--suite <suite>', 'article: the three pods; extended: also the bypass matrix').choices(['article', 'extended']))
     .option('--create', 'also create the ok pod for real and wait until it runs')
     .option('--json', 'print the results as JSON')
+    .option('--junit <file>', 'also write the results as JUnit XML to this file (one test case per check)')
     .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
     .action(action('verify'));
 

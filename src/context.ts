@@ -22,6 +22,8 @@ export interface Services {
   sleep(ms: number): Promise<void>;
   /** An opa binary to check a custom policy with, if one is at hand. */
   opaBinary(): Promise<string | undefined>;
+  /** Writes a file the user asked for (verify --junit), making its directory. */
+  writeFile(file: string, content: string): Promise<void>;
 }
 
 export interface RunOptions {
@@ -36,6 +38,8 @@ export interface RunOptions {
   create: boolean;
   suite: 'article' | 'extended';
   json: boolean;
+  /** verify: also write the results as JUnit XML to this file (an absolute path). */
+  junit?: string;
 }
 
 export const defaultRunOptions = (): RunOptions => ({

@@ -1,6 +1,7 @@
 // The command line: flags → config and options, and the real binary run end to end where it changes nothing.
 import test from 'ava';
 import { execa } from 'execa';
+import { parse, type TestSuites } from 'junit2json';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -172,4 +173,17 @@ test('bootstrap doctor: its version, Node, and the images it deploys (as configu
   t.regex(result.stdout, /^registry image +registry:2\.7\.1 \(compose\/registry\.yaml\)$/m);
   t.regex(result.stdout, /^trusted image +nginx:1\.21\.1 /m);
   t.true(result.all.includes('Cannot reach the Docker engine'), result.all);
+});
+
+test('bootstrap verify --junit FILE (relative): written even when verify cannot reach a cluster, as one errored test case', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['verify', '--cluster', 'existing', '--registry-host', '127.0.0.1:5000', '--junit', 'out/junit.xml']);
+  t.is(result.exitCode, 1, result.all);
+  const { testsuite } = (await parse(await readFile(path.join(dir, 'out', 'junit.xml'), 'utf8'))) as TestSuites;
+  t.is(testsuite?.length, 1);
+  t.is(testsuite![0]!.errors, 1);
+  const [only] = testsuite![0]!.testcase!;
+  t.is(only!.name, 'verify');
+  t.regex(only!.error![0]!.message!, /kubeconfig|context|Kubernetes/i);
+  t.true(result.stderr.includes(only!.error![0]!.message!), result.stderr);
 });
