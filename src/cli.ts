@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { mergeConfig, readConfigFile, type Config } from './config.js';
-import { defaultRunOptions, newContext, type RunOptions } from './context.js';
+import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import type { Io } from './commands/run.js';
@@ -100,6 +100,19 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
   const config = mergeConfig(io.env, file.values, configFromFlags(flags));
   const { createServices } = await import('./services.js');
   const ctx = newContext(config, optionsFromFlags(flags, cwd), createServices(config, io.env));
+  try {
+    return await dispatch(name, ctx, io);
+  } finally {
+    // Last, after the results (or before the error message): how long each step took. On stderr, so --json stays pure.
+    // (Loaded only when steps ran: it imports listr2, which --help and --version do without.)
+    if (!ctx.options.dryRun && ctx.timings.steps.length) {
+      const { formatTimings } = await import('./timings.js');
+      io.warn(`\n${formatTimings(ctx.timings.steps, ctx.timings.totalMs)}`);
+    }
+  }
+}
+
+async function dispatch(name: CommandName, ctx: Ctx, io: Io): Promise<number> {
   switch (name) {
     case 'up':
       await (await import('./commands/up.js')).up(ctx, io);
