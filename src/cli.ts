@@ -193,6 +193,7 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
   commonOptions(program.command('verify').description("send the article's pods through the webhook and compare with what is expected"))
     .addOption(new Option('--suite <suite>', 'article: the three pods; extended: also the bypass matrix').choices(['article', 'extended']))
     .option('--create', 'also create the ok pod for real and wait until it runs')
+    .option('--require-digest', 'expect the stricter policy up --require-digest installs (and check a digest-pinned pod)')
     .option('--json', 'print the results as JSON')
     .option('--junit <file>', 'also write the results as JUnit XML to this file (one test case per check)')
     .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
