@@ -1,11 +1,13 @@
 // The command line: parse flags, assemble config and services, run one command. Commands load lazily,
 // so `bootstrap --help` stays fast.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
 import { mergeConfig, readConfigFile, type Config } from './config.js';
-import { defaultRunOptions, newContext, type RunOptions } from './context.js';
+import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import type { Io } from './commands/run.js';
+import { packageVersion } from './version.js';
 
 const port = (value: string) => {
   const n = Number(value);
@@ -48,6 +50,7 @@ interface Flags {
   purge?: boolean;
   create?: boolean;
   suite?: RunOptions['suite'];
+  junit?: string;
 }
 
 /** Flags that are settings, in Config's terms (undefined where not given, so the config file shows through). */
@@ -74,9 +77,11 @@ export function configFromFlags(flags: Flags): Partial<Config> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<Config>;
 }
 
-export function optionsFromFlags(flags: Flags): RunOptions {
+/** Run options from the flags; `cwd` resolves relative paths (--junit). */
+export function optionsFromFlags(flags: Flags, cwd = process.cwd()): RunOptions {
   const defaults = defaultRunOptions();
   return {
+    ...(flags.junit ? { junit: path.resolve(cwd, flags.junit) } : {}),
     dryRun: flags.dryRun ?? defaults.dryRun,
     yes: flags.yes ?? defaults.yes,
     recreateRegistry: flags.recreateRegistry ?? defaults.recreateRegistry,
@@ -96,7 +101,20 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
   const file = await readConfigFile(flags.config, cwd);
   const config = mergeConfig(io.env, file.values, configFromFlags(flags));
   const { createServices } = await import('./services.js');
-  const ctx = newContext(config, optionsFromFlags(flags), createServices(config, io.env));
+  const ctx = newContext(config, optionsFromFlags(flags, cwd), createServices(config, io.env));
+  try {
+    return await dispatch(name, ctx, io);
+  } finally {
+    // Last, after the results (or before the error message): how long each step took. On stderr, so --json stays pure.
+    // (Loaded only when steps ran: it imports listr2, which --help and --version do without.)
+    if (!ctx.options.dryRun && ctx.timings.steps.length) {
+      const { formatTimings } = await import('./timings.js');
+      io.warn(`\n${formatTimings(ctx.timings.steps, ctx.timings.totalMs)}`);
+    }
+  }
+}
+
+async function dispatch(name: CommandName, ctx: Ctx, io: Io): Promise<number> {
   switch (name) {
     case 'up':
       await (await import('./commands/up.js')).up(ctx, io);
@@ -141,6 +159,7 @@ function commonOptions(command: Command): Command {
 export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) => void): Command {
   const program = new Command('bootstrap')
     .description('A local Kubernetes sandbox where only images from a trusted registry may run, enforced by OPA.')
+    .version(packageVersion(), '-V, --version', "print bootstrap's version")
     .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     // Bad flags are bad input, like a bad config file: exit 2 (help and --version stay 0).
@@ -180,7 +199,9 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
   commonOptions(program.command('verify').description("send the article's pods through the webhook and compare with what is expected"))
     .addOption(new Option('--suite <suite>', 'article: the three pods; extended: also the bypass matrix').choices(['article', 'extended']))
     .option('--create', 'also create the ok pod for real and wait until it runs')
+    .option('--require-digest', 'expect the stricter policy up --require-digest installs (and check a digest-pinned pod)')
     .option('--json', 'print the results as JSON')
+    .option('--junit <file>', 'also write the results as JUnit XML to this file (one test case per check)')
     .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
     .action(action('verify'));
 

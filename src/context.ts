@@ -7,6 +7,7 @@ import type { RegistryApi } from './adapters/net.js';
 import type { StateStore } from './adapters/state.js';
 import type { CertificateBundle } from './certs.js';
 import type { Config } from './config.js';
+import type { StepTiming } from './timings.js';
 
 /** One container for every side effect (release-it style): tests build it from fakes. */
 export interface Services {
@@ -22,6 +23,8 @@ export interface Services {
   sleep(ms: number): Promise<void>;
   /** An opa binary to check a custom policy with, if one is at hand. */
   opaBinary(): Promise<string | undefined>;
+  /** Writes a file the user asked for (verify --junit), making its directory. */
+  writeFile(file: string, content: string): Promise<void>;
 }
 
 export interface RunOptions {
@@ -36,6 +39,8 @@ export interface RunOptions {
   create: boolean;
   suite: 'article' | 'extended';
   json: boolean;
+  /** verify: also write the results as JUnit XML to this file (an absolute path). */
+  junit?: string;
 }
 
 export const defaultRunOptions = (): RunOptions => ({
@@ -70,10 +75,12 @@ export interface Ctx {
   checks: CheckResult[];
   /** Things to tell the user after the run (warnings that did not stop it). */
   notes: string[];
+  /** How long each step took (filled by runTasks), for the summary at the end. */
+  timings: { steps: StepTiming[]; totalMs: number };
 }
 
 export function newContext(config: Config, options: RunOptions, services: Services): Ctx {
-  return { config, options, services, checks: [], notes: [] };
+  return { config, options, services, checks: [], notes: [], timings: { steps: [], totalMs: 0 } };
 }
 
 /** The registry as the host reaches it (to push): loopback, on the configured port. */

@@ -155,6 +155,13 @@ export const messages = {
       'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.',
     ),
 
+  junitUnwritable: (file: string, cause: unknown) =>
+    fault(
+      `Cannot write the JUnit results to ${file}: ${errorText(cause)}.`,
+      'Give --junit a path in a directory you can write to (it is created if missing).',
+      cause,
+    ),
+
   // Interruptions
   interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
   stalled:

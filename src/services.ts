@@ -7,6 +7,7 @@ import type { DockerClient } from './adapters/docker.js';
 import type { KubeClient } from './adapters/kube.js';
 import { Minikube } from './adapters/minikube.js';
 import { portInUse, registryApi } from './adapters/net.js';
+import { writeTextFile } from './adapters/files.js';
 import { StateStore } from './adapters/state.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
@@ -34,6 +35,7 @@ export function createServices(config: Config, env: NodeJS.ProcessEnv = process.
     registryApi,
     state: new StateStore(config.stateDir),
     portInUse,
+    writeFile: writeTextFile,
     now: () => new Date(),
     sleep: (ms) => delay(ms),
     async opaBinary() {

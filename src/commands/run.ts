@@ -1,8 +1,9 @@
 // Runs a list of tasks with the chosen renderer; shared by every command.
-import { Listr, type ListrRendererValue } from 'listr2';
+import { Listr, PRESET_TIMER, type ListrRendererValue } from 'listr2';
 import type { Ctx } from '../context.js';
 import { chooseRenderer } from '../renderer.js';
 import type { Task } from '../tasks.js';
+import { watchTimings } from '../timings.js';
 
 export interface Io {
   env: NodeJS.ProcessEnv;
@@ -22,12 +23,23 @@ export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRend
     exitOnError: true,
     // Ctrl-C is handled in cli.ts: stop at once, with the usual exit code and a word on what to do.
     registerSignalListeners: false,
-    rendererOptions: { collapseSubtasks: false, showSkipMessage: true, collapseSkips: false, suffixSkips: false },
-    fallbackRendererOptions: { timer: undefined },
+    // Each finished step shows how long it took ("✔ Cluster [1m4s]"): in CI logs a slow step is visible.
+    rendererOptions: { collapseSubtasks: false, showSkipMessage: true, collapseSkips: false, suffixSkips: false, timer: PRESET_TIMER },
+    fallbackRendererOptions: { timer: PRESET_TIMER },
   } as never);
 }
 
+/** Runs the tasks; their timings are added to ctx.timings whether they succeed or not. */
 export async function runTasks(tasks: Task[], ctx: Ctx, io: Io): Promise<void> {
-  await makeListr(tasks, ctx, io).run();
+  const listr = makeListr(tasks, ctx, io);
+  const now = () => ctx.services.now().getTime();
+  const started = now();
+  const timings = watchTimings(listr.tasks, now);
+  try {
+    await listr.run();
+  } finally {
+    ctx.timings.steps.push(...timings());
+    ctx.timings.totalMs += now() - started;
+  }
   for (const note of ctx.notes) io.warn(`note: ${note}`);
 }

@@ -1,16 +1,48 @@
 import type { Ctx } from '../context.js';
+import { errorText, rootError } from '../errors.js';
+import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
 import { formatChecks, verifyTasks } from '../steps/verify.js';
 import { runTasks, type Io } from './run.js';
 
 export async function verify(ctx: Ctx, io: Io): Promise<void> {
-  ctx.registryHost = ctx.config.registryHost ?? (await ctx.services.state.readRecord()).registryHost;
-  await runTasks(verifyTasks(), ctx, io);
-  const failed = ctx.checks.filter((c) => !c.passed).length;
-  if (ctx.options.json) {
-    io.print(JSON.stringify({ passed: ctx.checks.length - failed, failed, registryHost: ctx.registryHost, checks: ctx.checks }, null, 2));
-  } else if (ctx.checks.length) {
-    io.print(formatChecks(ctx.checks));
+  const startedAt = ctx.services.now();
+  let stopped: unknown;
+  try {
+    ctx.registryHost = ctx.config.registryHost ?? (await ctx.services.state.readRecord()).registryHost;
+    await runTasks(verifyTasks(), ctx, io);
+  } catch (error) {
+    stopped = error;
   }
+  const failed = ctx.checks.filter((c) => !c.passed).length;
+  if (stopped === undefined) {
+    if (ctx.options.json) {
+      io.print(JSON.stringify({ passed: ctx.checks.length - failed, failed, registryHost: ctx.registryHost, checks: ctx.checks }, null, 2));
+    } else if (ctx.checks.length) {
+      io.print(formatChecks(ctx.checks));
+    }
+  }
+  // Written whatever happened, so CI shows a verify that stopped early as an error rather than as no results.
+  if (ctx.options.junit) await writeJunit(ctx, io, startedAt, stopped);
+  if (stopped !== undefined) throw stopped;
   if (failed) throw messages.verifyFailed(failed, ctx.checks.length);
+}
+
+async function writeJunit(ctx: Ctx, io: Io, startedAt: Date, stopped: unknown): Promise<void> {
+  const file = ctx.options.junit!;
+  const xml = junitXml({
+    checks: ctx.checks,
+    suite: ctx.options.suite,
+    registryHost: ctx.registryHost,
+    startedAt,
+    seconds: (ctx.services.now().getTime() - startedAt.getTime()) / 1000,
+    error: stopped === undefined ? undefined : errorText(rootError(stopped)),
+  });
+  try {
+    await ctx.services.writeFile(file, xml);
+  } catch (error) {
+    // The error that stopped verify matters more than the report: say this one, raise that one.
+    if (stopped !== undefined) io.warn(`✖ ${messages.junitUnwritable(file, error).message}`);
+    else throw messages.junitUnwritable(file, error);
+  }
 }

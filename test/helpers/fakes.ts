@@ -335,6 +335,8 @@ export interface Fakes {
   /** Context names passed to services.kube(), in order. */
   kubeRequests: (string | undefined)[];
   portsInUse: Set<number>;
+  /** Files written through services.writeFile: path → content. */
+  files: Map<string, string>;
   stateDir: string;
   /** Removes the temporary state directory. */
   cleanup(): void;
@@ -354,6 +356,7 @@ export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fa
     clock: new FakeClock(),
     kubeRequests: [],
     portsInUse: new Set(),
+    files: new Map(),
     stateDir,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
     ...fakeOverrides,
@@ -372,6 +375,9 @@ export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fa
     now: fakes.clock.now,
     sleep: fakes.clock.sleep,
     opaBinary: async () => undefined,
+    writeFile: async (file, content) => {
+      fakes.files.set(file, content);
+    },
     ...serviceOverrides,
   };
   return Object.assign(services, { fakes });

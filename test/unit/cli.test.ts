@@ -1,7 +1,8 @@
 // The command line: flags → config and options, and the real binary run end to end where it changes nothing.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { parse, type TestSuites } from 'junit2json';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,4 +146,44 @@ test('an invalid --registry-host → exit 2 naming registryHost', async (t) => {
   const result = await cli(dir, ['up', '--dry-run', '--registry-host', 'http://x:5000']);
   t.is(result.exitCode, 2, result.all);
   t.true(result.stderr.includes('Invalid registryHost: "http://x:5000"'), result.stderr);
+});
+
+test('bootstrap --version and -V print the package version, exit 0', async (t) => {
+  const dir = await sandbox(t);
+  const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  t.regex(version, /^\d+\.\d+\.\d+/);
+  for (const flag of ['--version', '-V']) {
+    const result = await cli(dir, [flag]);
+    t.is(result.exitCode, 0, result.all);
+    t.is(result.stdout, version, flag);
+  }
+});
+
+test('bootstrap doctor: its version, Node, and the images it deploys (as configured), then the preflight', async (t) => {
+  const dir = await sandbox(t);
+  await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'opaImage: example.com/opa:9.9.9\n');
+  const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const result = await cli(dir, ['doctor']);
+  // No Docker engine in the sandbox: the preflight fails, after the versions were shown.
+  t.is(result.exitCode, 1, result.all);
+  t.regex(result.stdout, new RegExp(`^bootstrap +${version.replaceAll('.', '\\.')}$`, 'm'));
+  t.regex(result.stdout, new RegExp(`^Node\\.js +${process.versions.node.replaceAll('.', '\\.')}$`, 'm'));
+  t.regex(result.stdout, /^OPA image +example\.com\/opa:9\.9\.9$/m);
+  t.regex(result.stdout, /^kube-mgmt image +openpolicyagent\/kube-mgmt:11\.0\.7$/m);
+  t.regex(result.stdout, /^registry image +registry:2\.7\.1 \(compose\/registry\.yaml\)$/m);
+  t.regex(result.stdout, /^trusted image +nginx:1\.21\.1 /m);
+  t.true(result.all.includes('Cannot reach the Docker engine'), result.all);
+});
+
+test('bootstrap verify --junit FILE (relative): written even when verify cannot reach a cluster, as one errored test case', async (t) => {
+  const dir = await sandbox(t);
+  const result = await cli(dir, ['verify', '--cluster', 'existing', '--registry-host', '127.0.0.1:5000', '--junit', 'out/junit.xml']);
+  t.is(result.exitCode, 1, result.all);
+  const { testsuite } = (await parse(await readFile(path.join(dir, 'out', 'junit.xml'), 'utf8'))) as TestSuites;
+  t.is(testsuite?.length, 1);
+  t.is(testsuite![0]!.errors, 1);
+  const [only] = testsuite![0]!.testcase!;
+  t.is(only!.name, 'verify');
+  t.regex(only!.error![0]!.message!, /kubeconfig|context|Kubernetes/i);
+  t.true(result.stderr.includes(only!.error![0]!.message!), result.stderr);
 });
