@@ -182,7 +182,7 @@ async function opaRequest(method: string, urlPath: string, body?: unknown, token
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
     (p) => p.status?.podIP && !p.metadata?.deletionTimestamp,
   );
-  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt'));
+  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed', 'ca.crt'));
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = https.request(
@@ -252,7 +252,7 @@ test.serial("OPA's API is locked: anonymous clients cannot read or replace polic
 });
 
 test.serial('private keys and the token never appear in output: up, dry run, verify --json, status --json', async (t) => {
-  const dir = path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current');
+  const dir = path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed');
   const secrets = [
     await readFile(path.join(dir, 'tls.key'), 'utf8'),
     await readFile(path.join(dir, 'ca.key'), 'utf8'),
@@ -445,7 +445,7 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   t.regex(run.output, /Certificates: created/);
   const after = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   t.not(after.data!['tls.crt'], before.data!['tls.crt']);
-  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-current', 'ca.crt'));
+  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed', 'ca.crt'));
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');

@@ -1,7 +1,8 @@
 // The command line: flags → config and options, and the real binary run end to end where it changes nothing.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,4 +146,54 @@ test('an invalid --registry-host → exit 2 naming registryHost', async (t) => {
   const result = await cli(dir, ['up', '--dry-run', '--registry-host', 'http://x:5000']);
   t.is(result.exitCode, 2, result.all);
   t.true(result.stderr.includes('Invalid registryHost: "http://x:5000"'), result.stderr);
+});
+
+/** A kubeconfig with two clusters that do not answer (port 1 on loopback refuses at once). */
+const twoContexts = (current: string) => `apiVersion: v1
+kind: Config
+clusters:
+  - name: a
+    cluster: { server: 'https://127.0.0.1:1' }
+  - name: b
+    cluster: { server: 'https://127.0.0.2:1' }
+users:
+  - name: u
+    user: { token: t }
+contexts:
+  - name: kind-a
+    context: { cluster: a, user: u }
+  - name: kind-b
+    context: { cluster: b, user: u }
+current-context: ${current}
+`;
+
+test('--cluster existing: each context has its own state directory; down --purge on one leaves the other’s record alone', async (t) => {
+  const dir = await sandbox(t);
+  const root = path.join(dir, 'state', 'opa-trusted-registry-bootstrap');
+  // What `up` left on each cluster: its record and its CA, in the directory named after the context.
+  for (const name of ['kind-a', 'kind-b']) {
+    await mkdir(path.join(root, `context-${name}`), { recursive: true });
+    await writeFile(path.join(root, `context-${name}`, 'state.json'), JSON.stringify({ registryHost: `${name}-registry:5000` }));
+    await writeFile(path.join(root, `context-${name}`, 'ca.crt'), `CA of ${name}`);
+  }
+  const down = async (current: string) => {
+    await writeFile(path.join(dir, 'kubeconfig'), twoContexts(current));
+    return cli(dir, ['down', '--cluster', 'existing', '--keep-registry', '--purge']);
+  };
+
+  const first = await down('kind-a');
+  t.is(first.exitCode, 0, first.all);
+  t.true(first.all.includes(`removed state directory ${path.join(root, 'context-kind-a')}`), first.all);
+  t.regex(first.all, /Cluster not reachable/, 'it talked to kind-a’s cluster (which does not answer)');
+  t.false(existsSync(path.join(root, 'context-kind-a')));
+  t.deepEqual(JSON.parse(await readFile(path.join(root, 'context-kind-b', 'state.json'), 'utf8')), {
+    registryHost: 'kind-b-registry:5000',
+  });
+  t.is(await readFile(path.join(root, 'context-kind-b', 'ca.crt'), 'utf8'), 'CA of kind-b');
+  t.false(existsSync(path.join(root, 'context-current')), 'no shared directory');
+
+  const second = await down('kind-b');
+  t.is(second.exitCode, 0, second.all);
+  t.true(second.all.includes(`removed state directory ${path.join(root, 'context-kind-b')}`), second.all);
+  t.deepEqual(await readdir(root), []);
 });
