@@ -13,6 +13,7 @@ import test from 'ava';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { readTestbedEnv } from '../helpers/testbed-env.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -135,9 +136,18 @@ test.serial('cold up: the article end to end, with its three results and message
   );
   t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
 
+  // KEP-1755: tools (Tilt, Skaffold) find the registry where kind, ctlptl and k3d publish theirs.
+  const hosting = await core.readNamespacedConfigMap({ namespace: 'kube-public', name: 'local-registry-hosting' });
+  t.is(hosting.metadata?.labels?.['app.kubernetes.io/managed-by'], 'bootstrap');
+  const advertised = parseYaml(hosting.data!['localRegistryHosting.v1']!) as Record<string, string>;
+  t.is(advertised.host, 'localhost:5000');
+  t.is(advertised.hostFromContainerRuntime, registryHost);
+  t.regex(advertised.help ?? '', /^https:\/\//);
+
   const status = await bootstrap(['status', ...existing, '--json']);
   t.is(status.exitCode, 0, status.output);
   t.true((JSON.parse(status.stdout) as { ok: boolean }).ok);
+  t.regex(status.stdout, /"component": "registry hosting",\s+"ok": true/);
   const doctor = await bootstrap(['doctor', ...existing]);
   t.is(doctor.exitCode, 0, doctor.output);
   t.regex(doctor.output, /Docker engine: Docker \d+[\s\S]*Cluster: context testbed, Kubernetes v1\.\d+/);
@@ -604,8 +614,13 @@ test.serial('down removes what up created; twice, and on nothing, it still succe
   const components = (JSON.parse(status.stdout) as { components: { component: string; ok: boolean; state: string }[] }).components;
   t.deepEqual(
     components.filter((c) => !c.ok).map((c) => c.component),
-    ['registry', 'trusted image', 'OPA', 'policy', 'webhook'],
+    ['registry', 'trusted image', 'OPA', 'policy', 'webhook', 'registry hosting'],
   );
+  const hostingGone = await core.readNamespacedConfigMap({ namespace: 'kube-public', name: 'local-registry-hosting' }).then(
+    () => false,
+    () => true,
+  );
+  t.true(hostingGone, 'down removed kube-public/local-registry-hosting');
   // A same-named object bootstrap did not create (say, from the article done by hand) stops up, untouched.
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   await rbac.createClusterRoleBinding({
@@ -631,6 +646,21 @@ test.serial('down removes what up created; twice, and on nothing, it still succe
   t.regex(keptByDown.output, /ClusterRoleBinding opa-viewer not ours/);
   t.truthy(await rbac.readClusterRoleBinding({ name: 'opa-viewer' }), 'down leaves it alone');
   await rbac.deleteClusterRoleBinding({ name: 'opa-viewer' });
+
+  // Someone else's local-registry-hosting (kind's registry script writes one): up and down leave it alone and say so.
+  const theirs = { 'localRegistryHosting.v1': 'host: "localhost:5001"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n' };
+  await core.createNamespacedConfigMap({ namespace: 'kube-public', body: { metadata: { name: 'local-registry-hosting' }, data: theirs } });
+  t.teardown(() => core.deleteNamespacedConfigMap({ namespace: 'kube-public', name: 'local-registry-hosting' }).catch(() => undefined));
+  const withTheirs = await up();
+  t.is(withTheirs.exitCode, 0, withTheirs.output);
+  t.regex(withTheirs.output, /note: ConfigMap kube-public\/local-registry-hosting exists, but bootstrap did not create it/);
+  const keptHosting = await bootstrap(['down', ...existing]);
+  t.regex(keptHosting.output, /ConfigMap kube-public\/local-registry-hosting not ours; kept/);
+  const after = await core.readNamespacedConfigMap({ namespace: 'kube-public', name: 'local-registry-hosting' });
+  t.deepEqual(after.data, theirs);
+  t.is(after.metadata?.labels?.['app.kubernetes.io/managed-by'], undefined);
+  await core.deleteNamespacedConfigMap({ namespace: 'kube-public', name: 'local-registry-hosting' });
+  await namespaceGone();
 
   const second = await bootstrap(['down', ...existing, '--purge']);
   t.is(second.exitCode, 0, second.output);

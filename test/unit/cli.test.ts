@@ -116,6 +116,8 @@ test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the st
   t.true(out.includes('kind: ValidatingWebhookConfiguration'));
   t.true(out.includes('apiVersion: admissionregistration.k8s.io/v1'));
   t.true(out.includes('caBundle: '));
+  t.regex(out, /name: local-registry-hosting\n\s+namespace: kube-public/);
+  t.true(out.includes('hostFromContainerRuntime: host.minikube.internal:5000'), out);
   t.true(out.includes('minikube is not installed'));
   t.false(out.includes('PRIVATE KEY'));
   t.false(out.includes('kube_mgmt_token :='));

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../src/adapters/kube.js';
 import { base64 } from '../../src/certs.js';
 import { collectStatus } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
+import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { makeCtx, stateFromSpec } from '../helpers/fakes.js';
 
@@ -56,6 +57,7 @@ async function healthyCtx(opaStartedAt: string) {
       metadata: { name: 'opa-validating-webhook' },
       webhooks: [{ clientConfig: { caBundle: base64(CA) } }],
     } as KubeObject,
+    registryHostingConfigMap(registryHosting({ config: { registryPort: 5000 }, registryHost: '127.0.0.1:5000' })),
   );
   return ctx;
 }
@@ -73,9 +75,11 @@ test('status: every component fine', async (t) => {
       ['OPA', true],
       ['policy', true],
       ['webhook', true],
+      ['registry hosting', true],
     ],
   );
   t.is(components.find((c) => c.component === 'policy')!.state, 'opa-default-system-main: ok; image-policy: ok');
+  t.is(components.find((c) => c.component === 'registry hosting')!.state, 'push to localhost:5000, manifests use 127.0.0.1:5000');
 });
 
 test('status: OPA started after kube-mgmt loaded the policy → stale, with the fix', async (t) => {
@@ -99,6 +103,31 @@ test('status: nothing there → every component says what is missing', async (t)
       ['OPA', false, 'no Deployment opa/opa'],
       ['policy', false, 'opa-default-system-main: not loaded; image-policy: not loaded'],
       ['webhook', false, 'not registered'],
+      ['registry hosting', false, 'no ConfigMap kube-public/local-registry-hosting (run bootstrap up)'],
     ],
   );
+});
+
+test('status: registry hosting written for another address → outdated; someone else’s → not ours, naming what tools use', async (t) => {
+  const ctx = await healthyCtx('2026-11-26T10:00:00Z');
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube } = ctx.services.fakes;
+  const hosting = async () => (await collectStatus(ctx)).find((c) => c.component === 'registry hosting')!;
+  kube.seed(registryHostingConfigMap(registryHosting({ config: { registryPort: 5000 }, registryHost: '10.9.9.9:5000' })));
+  t.deepEqual(await hosting(), {
+    component: 'registry hosting',
+    ok: false,
+    state: 'outdated: push to localhost:5000, manifests use 10.9.9.9:5000 (run bootstrap up)',
+  });
+  kube.seed({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'local-registry-hosting', namespace: 'kube-public' },
+    data: { 'localRegistryHosting.v1': 'host: "localhost:5001"\n' },
+  });
+  t.deepEqual(await hosting(), {
+    component: 'registry hosting',
+    ok: false,
+    state: 'kube-public/local-registry-hosting is not ours: tools use localhost:5001',
+  });
 });
