@@ -73,7 +73,7 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
           said: !status
             ? 'not loaded'
             : stale
-              ? 'stale: OPA restarted after it was loaded (run bootstrap up)'
+              ? 'stale: OPA restarted after it was loaded (kube-mgmt is restarted to load it again; if that lasts, run bootstrap up)'
               : status.ok
                 ? 'ok'
                 : `error: ${status.error}`,

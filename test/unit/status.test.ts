@@ -29,7 +29,7 @@ const policyConfigMap = (name: string, writtenAt: string): KubeObject =>
     },
   }) as unknown as KubeObject;
 
-async function healthyCtx(opaStartedAt: string) {
+async function healthyCtx(opaStartedAt: string, kubeMgmtStartedAt?: string) {
   const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const { docker, kube, registryApi } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
@@ -47,7 +47,12 @@ async function healthyCtx(opaStartedAt: string) {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'opa-1', namespace: 'opa', labels: { app: 'opa' } },
-      status: { containerStatuses: [{ name: 'opa', state: { running: { startedAt: opaStartedAt } } }] },
+      status: {
+        containerStatuses: [
+          { name: 'opa', state: { running: { startedAt: opaStartedAt } } },
+          ...(kubeMgmtStartedAt ? [{ name: 'kube-mgmt', state: { running: { startedAt: kubeMgmtStartedAt } } }] : []),
+        ],
+      },
     } as KubeObject,
     policyConfigMap('opa-default-system-main', '2026-11-26T10:00:10Z'),
     policyConfigMap('image-policy', '2026-11-26T10:00:10Z'),
@@ -87,7 +92,21 @@ test('status: OPA started after kube-mgmt loaded the policy → stale, with the 
   t.teardown(ctx.services.fakes.cleanup);
   const policy = (await collectStatus(ctx)).find((c) => c.component === 'policy')!;
   t.false(policy.ok);
-  t.regex(policy.state, /image-policy: stale: OPA restarted after it was loaded \(run bootstrap up\)/);
+  t.regex(
+    policy.state,
+    /image-policy: stale: OPA restarted after it was loaded \(kube-mgmt is restarted to load it again; if that lasts, run bootstrap up\)/,
+  );
+});
+
+test('status: kube-mgmt restarted after OPA (its liveness probe) loaded every policy again: not stale, though the annotation kept its time', async (t) => {
+  const healed = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T10:05:09Z');
+  t.teardown(healed.services.fakes.cleanup);
+  const policy = (await collectStatus(healed)).find((c) => c.component === 'policy')!;
+  t.deepEqual([policy.ok, policy.state], [true, 'opa-default-system-main: ok; image-policy: ok']);
+  // kube-mgmt started before that OPA: the OPA restarted in place and nobody loaded it since.
+  const stale = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T09:59:00Z');
+  t.teardown(stale.services.fakes.cleanup);
+  t.false((await collectStatus(stale)).find((c) => c.component === 'policy')!.ok);
 });
 
 test('status: nothing there → every component says what is missing', async (t) => {
