@@ -2,7 +2,7 @@
 // so `bootstrap --help` stays fast.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import { mergeConfig, readConfigFile, type Config } from './config.js';
+import { mergeConfig, needsCurrentContext, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
@@ -99,7 +99,12 @@ type CommandName = 'up' | 'verify' | 'down' | 'status' | 'doctor';
 
 async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Promise<number> {
   const file = await readConfigFile(flags.config, cwd);
-  const config = mergeConfig(io.env, file.values, configFromFlags(flags));
+  const flagValues = configFromFlags(flags);
+  // --cluster existing without --context: the context in use now names the state directory (one per cluster).
+  const current = needsCurrentContext(file.values, flagValues)
+    ? await (await import('./adapters/kube.js')).currentContextName()
+    : undefined;
+  const config = mergeConfig(io.env, file.values, flagValues, current);
   const { createServices } = await import('./services.js');
   const ctx = newContext(config, optionsFromFlags(flags, cwd), createServices(config, io.env));
   try {

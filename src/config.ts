@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
@@ -213,15 +214,37 @@ export async function readConfigFile(file: string | undefined, cwd: string): Pro
   return { values: {} };
 }
 
-/** Defaults ← file ← flags. The state directory follows the profile (or context) unless set. */
-export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags: Partial<Config>): Config {
+/**
+ * The state directory's name for a kubeconfig context: `context-<name>`, with anything but letters, digits, `.`, `_`
+ * and `-` replaced (EKS ARNs hold `/` and `:`). When the name had to change, or holds capitals (macOS folds case),
+ * a hash of the exact name follows, so two contexts never share a directory.
+ */
+export function contextDirName(context: string): string {
+  const readable = context.replace(/[^a-z0-9._-]/gi, '_').slice(0, 80);
+  if (readable === context && !/[A-Z]/.test(context)) return `context-${readable}`;
+  return `context-${readable}-${createHash('sha256').update(context).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Defaults ← file ← flags. With `cluster: existing` and no context named, `currentContext` (the kubeconfig's current
+ * context, looked up by the caller) becomes the context of the run, so the cluster it talks to and the state directory
+ * it keeps that cluster's CA, token and record in are chosen by the same name. The state directory follows the
+ * profile (or that context) unless set.
+ */
+export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags: Partial<Config>, currentContext?: string): Config {
   const merged: Config = { ...defaultConfig(env), ...file, ...flags };
+  if (merged.cluster === 'existing' && !merged.context && currentContext) merged.context = currentContext;
   if (!file.stateDir && !flags.stateDir) {
-    // A context name may hold "/" or ":" (EKS ARNs): keep it one directory.
-    const name = merged.cluster === 'existing' ? `context-${(merged.context ?? 'current').replace(/[^\w.-]/g, '_')}` : merged.profile;
+    // No context known (no kubeconfig to read): the run fails when it connects; until then, one shared name.
+    const name = merged.cluster === 'existing' ? contextDirName(merged.context ?? 'current') : merged.profile;
     merged.stateDir = path.join(defaultStateRoot(env), name);
   }
   return validateConfig(merged);
+}
+
+/** Whether the run needs the kubeconfig's current context to choose its context and state directory. */
+export function needsCurrentContext(file: Partial<Config>, flags: Partial<Config>): boolean {
+  return (flags.cluster ?? file.cluster) === 'existing' && !(flags.context ?? file.context);
 }
 
 /**

@@ -71,7 +71,8 @@ export async function renderPolicies(inputs: Omit<ClusterInputs, 'certificates'>
   };
 }
 
-function label<T extends KubeObject>(object: T, extra: Record<string, string> = {}): T {
+/** Our labels (managed-by, part-of) added to the object, and `extra`. */
+export function labelled<T extends KubeObject>(object: T, extra: Record<string, string> = {}): T {
   const metadata = (object.metadata ??= {});
   metadata.labels = { ...metadata.labels, ...extra, ...MANAGED_BY, ...PART_OF };
   return object;
@@ -89,19 +90,19 @@ export const kubeSystemLabel = (): KubeObject => namespaceObject('kube-system', 
 export const kubeSystemUnlabel = (): KubeObject => namespaceObject('kube-system', {});
 
 export function opaNamespace(): KubeObject {
-  return label(namespaceObject(OPA_NAMESPACE, { [WEBHOOK_IGNORE_LABEL]: 'ignore' }));
+  return labelled(namespaceObject(OPA_NAMESPACE, { [WEBHOOK_IGNORE_LABEL]: 'ignore' }));
 }
 
 export function secrets(inputs: ClusterInputs, policies: PolicySources): KubeObject[] {
   return [
-    label({
+    labelled({
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'kubernetes.io/tls',
       metadata: { name: 'opa-server', namespace: OPA_NAMESPACE },
       data: { 'tls.crt': base64(inputs.certificates.serverCert), 'tls.key': base64(inputs.certificates.serverKey) },
     }),
-    label({
+    labelled({
       apiVersion: 'v1',
       kind: 'Secret',
       type: 'Opaque',
@@ -113,7 +114,7 @@ export function secrets(inputs: ClusterInputs, policies: PolicySources): KubeObj
 
 export function policyConfigMaps(policies: PolicySources): KubeObject[] {
   const configMap = (name: string, data: Record<string, string>) =>
-    label({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: OPA_NAMESPACE }, data }, POLICY_LABEL);
+    labelled({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: OPA_NAMESPACE }, data }, POLICY_LABEL);
   return [
     configMap('opa-default-system-main', { main: policies.systemMain }),
     configMap('image-policy', { 'image-policy.rego': policies.imagePolicy, 'settings.rego': policies.settings }),
@@ -127,7 +128,7 @@ export async function opaWorkload(inputs: ClusterInputs, policies: PolicySources
     kubeMgmtImage: inputs.config.kubeMgmtImage,
     secretsHash: sha256(inputs.certificates.serverCert, inputs.certificates.serverKey, policies.authz, policies.health).slice(0, 16),
   });
-  return objects.map((object) => label(object));
+  return objects.map((object) => labelled(object));
 }
 
 export async function webhookConfiguration(inputs: ClusterInputs): Promise<KubeObject> {
@@ -136,7 +137,7 @@ export async function webhookConfiguration(inputs: ClusterInputs): Promise<KubeO
     failurePolicy: inputs.config.webhookFailurePolicy,
     timeoutSeconds: inputs.config.webhookTimeoutSeconds,
   });
-  return label(webhook!);
+  return labelled(webhook!);
 }
 
 /** The secret values of an object replaced, for --dry-run and --json output. */

@@ -148,6 +148,9 @@ export const messages = {
       'Check kube-mgmt: `kubectl -n opa logs -l app=opa -c kube-mgmt`.',
     ),
 
+  registryHostingNotOurs: (theirHost: string | undefined, ourHost: string) =>
+    `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).\n  → If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (\`kubectl -n kube-public delete configmap local-registry-hosting\`) and run \`bootstrap up\` again; bootstrap never changes objects it did not create.`,
+
   // Verify
   verifyFailed: (failed: number, total: number) =>
     fault(

@@ -95,6 +95,21 @@ export async function loadKubeConfig(contextName?: string): Promise<KubeConfig> 
   return config;
 }
 
+/**
+ * The kubeconfig's current context (KUBECONFIG, else ~/.kube/config), or undefined when there is none or the
+ * kubeconfig cannot be read: connecting reports that later, with its fix.
+ */
+export async function currentContextName(): Promise<string | undefined> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  try {
+    const config = new KubeConfig();
+    config.loadFromDefault();
+    return config.getCurrentContext() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function createKubeClient(config: KubeConfig): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node');
   const objects = k8s.KubernetesObjectApi.makeApiClient(config);

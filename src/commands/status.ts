@@ -5,8 +5,10 @@ import { localRegistryUrl, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { base64 } from '../certs.js';
 import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js';
+import { isManaged } from '../manifests.js';
+import { readRegistryHosting, registryHosting, REGISTRY_HOSTING_REF, sameHosting } from '../registry-hosting.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
-import { connect } from '../steps/cluster.js';
+import { connect, registryHostFor } from '../steps/cluster.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../steps/opa.js';
 import type { Io } from './run.js';
 
@@ -71,7 +73,7 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
           said: !status
             ? 'not loaded'
             : stale
-              ? 'stale: OPA restarted after it was loaded (run bootstrap up)'
+              ? 'stale: OPA restarted after it was loaded (kube-mgmt is restarted to load it again; if that lasts, run bootstrap up)'
               : status.ok
                 ? 'ok'
                 : `error: ${status.error}`,
@@ -94,7 +96,26 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
       state: matches ? 'registered, CA bundle matches' : 'registered, but its CA bundle is not our current CA (run bootstrap up)',
     };
   });
-  return Promise.all([registry, image, cluster, opa, policy, webhook]);
+  const hosting = inCluster('registry hosting', async () => {
+    const live = await kube().get(REGISTRY_HOSTING_REF);
+    if (!live) return { ok: false, state: 'no ConfigMap kube-public/local-registry-hosting (run bootstrap up)' };
+    const said = readRegistryHosting(live);
+    if (!isManaged(live)) {
+      return { ok: false, state: `kube-public/local-registry-hosting is not ours: tools use ${said?.host ?? 'what it names'}` };
+    }
+    if (!said) return { ok: false, state: 'kube-public/local-registry-hosting holds no localRegistryHosting.v1 (run bootstrap up)' };
+    const shown = `push to ${said.host}, manifests use ${said.hostFromContainerRuntime ?? '(none)'}`;
+    // The address the node pulls through: as configured, else as `up` recorded it.
+    const registryHost =
+      ctx.config.registryHost ??
+      (await ctx.services.state.readRecord()).registryHost ??
+      (ctx.config.cluster === 'minikube' ? registryHostFor(ctx) : undefined);
+    if (registryHost && !sameHosting(said, registryHosting({ config: ctx.config, registryHost }))) {
+      return { ok: false, state: `outdated: ${shown} (run bootstrap up)` };
+    }
+    return { ok: true, state: shown };
+  });
+  return Promise.all([registry, image, cluster, opa, policy, webhook, hosting]);
 }
 
 export async function status(ctx: Ctx, io: Io): Promise<boolean> {

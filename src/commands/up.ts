@@ -2,6 +2,7 @@ import type { Ctx } from '../context.js';
 import { prepareKeys } from '../certs.js';
 import { certificateTasks, keysNeeded } from '../steps/certificates.js';
 import { clusterTasks, nodeReachesRegistryTask } from '../steps/cluster.js';
+import { registryHostingTask } from '../steps/hosting.js';
 import { opaTasks } from '../steps/opa.js';
 import { preflightTask } from '../steps/preflight.js';
 import { registryTasks } from '../steps/registry.js';
@@ -10,8 +11,10 @@ import type { Task } from '../tasks.js';
 import { messages } from '../messages.js';
 import { runTasks, type Io } from './run.js';
 
-/** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order; then verify. */
+/** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order, with the registry's KEP-1755 ConfigMap; then verify. */
 export function upTasks(): Task[] {
+  // The registry's ConfigMap comes after the first cluster task, which refuses a run on objects that are not ours.
+  const [namespaceAndSecrets, ...opaRest] = opaTasks();
   return [
     preflightTask(),
     {
@@ -27,7 +30,9 @@ export function upTasks(): Task[] {
         ),
     },
     nodeReachesRegistryTask(),
-    ...opaTasks(),
+    namespaceAndSecrets!,
+    registryHostingTask(),
+    ...opaRest,
     { title: 'Verify', task: (_ctx, task) => task.newListr(verifyTasks(), { concurrent: false }) },
   ];
 }

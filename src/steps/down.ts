@@ -6,6 +6,7 @@ import { waitFor, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE } from '../manifests.js';
 import { messages } from '../messages.js';
+import { REGISTRY_HOSTING_REF } from '../registry-hosting.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
 import { STATE_FILES } from './certificates.js';
@@ -79,6 +80,10 @@ export function downTasks(): Task[] {
       // Server-side apply of the object without our label: drops what our field manager owned, nothing else.
       await kube.apply(kubeSystemUnlabel());
       return 'removed';
+    }),
+    kubeTask('Registry hosting', async (_ctx, kube) => {
+      const result = await deleteIfOurs(kube, REGISTRY_HOSTING_REF);
+      return `ConfigMap kube-public/local-registry-hosting ${result === 'not ours' ? 'not ours; kept' : result}`;
     }),
     {
       title: 'Cluster',

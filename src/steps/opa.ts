@@ -99,17 +99,33 @@ export function statusWrittenAt(configMap: Annotated): Date | undefined {
   return entry?.time ? new Date(entry.time) : undefined;
 }
 
-/** The latest start of an OPA container among the ready pods (a restart in place counts too). */
+type ContainerStatus = { name: string; state?: { running?: { startedAt?: string | Date } } };
+
+/**
+ * The latest start of an OPA container (a restart in place counts too) that kube-mgmt has not loaded the policies
+ * into since. kube-mgmt loads every policy when it starts, so an OPA whose pod's kube-mgmt (re)started after it — as
+ * the kubelet restarts kube-mgmt when OPA lacks the policy (its liveness probe) — holds them, although the status
+ * annotation, unchanged by that load, keeps its old time. Undefined when every OPA is covered (or none runs).
+ */
 export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> {
   const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as (KubeObject & {
     metadata: { deletionTimestamp?: unknown };
-    status?: { containerStatuses?: { name: string; state?: { running?: { startedAt?: string | Date } } }[] };
+    status?: { containerStatuses?: ContainerStatus[] };
   })[];
+  const started = (statuses: ContainerStatus[], name: string) => {
+    const at = statuses.find((c) => c.name === name)?.state?.running?.startedAt;
+    return at ? new Date(at).getTime() : undefined;
+  };
   const starts = pods
     .filter((p) => !p.metadata.deletionTimestamp)
-    .flatMap((p) => p.status?.containerStatuses ?? [])
-    .filter((c) => c.name === 'opa' && c.state?.running?.startedAt)
-    .map((c) => new Date(c.state!.running!.startedAt!).getTime());
+    .map((p) => ({
+      opa: started(p.status?.containerStatuses ?? [], 'opa'),
+      kubeMgmt: started(p.status?.containerStatuses ?? [], 'kube-mgmt'),
+    }))
+    .filter(
+      (s): s is { opa: number; kubeMgmt: number | undefined } => s.opa !== undefined && !(s.kubeMgmt !== undefined && s.kubeMgmt >= s.opa),
+    )
+    .map((s) => s.opa);
   return starts.length ? new Date(Math.max(...starts)) : undefined;
 }
 

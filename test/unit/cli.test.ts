@@ -2,7 +2,8 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { parse, type TestSuites } from 'junit2json';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,10 +113,18 @@ test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the st
   const result = await cli(dir, ['up', '--dry-run', '--cluster', 'minikube']);
   t.is(result.exitCode, 0, result.all);
   const out = result.all;
-  t.true(out.includes('minikube start --profile=trusted-registry --insecure-registry=host.minikube.internal:5000 --wait=apiserver'), out);
+  t.true(
+    out.includes(
+      'minikube start --profile=trusted-registry --insecure-registry=host.minikube.internal:5000 --container-runtime=containerd --wait=apiserver',
+    ),
+    out,
+  );
+  t.true(out.includes('docker network connect trusted-registry registry'), out);
   t.true(out.includes('kind: ValidatingWebhookConfiguration'));
   t.true(out.includes('apiVersion: admissionregistration.k8s.io/v1'));
   t.true(out.includes('caBundle: '));
+  t.regex(out, /name: local-registry-hosting\n\s+namespace: kube-public/);
+  t.true(out.includes('hostFromContainerRuntime: host.minikube.internal:5000'), out);
   t.true(out.includes('minikube is not installed'));
   t.false(out.includes('PRIVATE KEY'));
   t.false(out.includes('kube_mgmt_token :='));
@@ -186,4 +195,54 @@ test('bootstrap verify --junit FILE (relative): written even when verify cannot 
   t.is(only!.name, 'verify');
   t.regex(only!.error![0]!.message!, /kubeconfig|context|Kubernetes/i);
   t.true(result.stderr.includes(only!.error![0]!.message!), result.stderr);
+});
+
+/** A kubeconfig with two clusters that do not answer (port 1 on loopback refuses at once). */
+const twoContexts = (current: string) => `apiVersion: v1
+kind: Config
+clusters:
+  - name: a
+    cluster: { server: 'https://127.0.0.1:1' }
+  - name: b
+    cluster: { server: 'https://127.0.0.2:1' }
+users:
+  - name: u
+    user: { token: t }
+contexts:
+  - name: kind-a
+    context: { cluster: a, user: u }
+  - name: kind-b
+    context: { cluster: b, user: u }
+current-context: ${current}
+`;
+
+test('--cluster existing: each context has its own state directory; down --purge on one leaves the other’s record alone', async (t) => {
+  const dir = await sandbox(t);
+  const root = path.join(dir, 'state', 'opa-trusted-registry-bootstrap');
+  // What `up` left on each cluster: its record and its CA, in the directory named after the context.
+  for (const name of ['kind-a', 'kind-b']) {
+    await mkdir(path.join(root, `context-${name}`), { recursive: true });
+    await writeFile(path.join(root, `context-${name}`, 'state.json'), JSON.stringify({ registryHost: `${name}-registry:5000` }));
+    await writeFile(path.join(root, `context-${name}`, 'ca.crt'), `CA of ${name}`);
+  }
+  const down = async (current: string) => {
+    await writeFile(path.join(dir, 'kubeconfig'), twoContexts(current));
+    return cli(dir, ['down', '--cluster', 'existing', '--keep-registry', '--purge']);
+  };
+
+  const first = await down('kind-a');
+  t.is(first.exitCode, 0, first.all);
+  t.true(first.all.includes(`removed state directory ${path.join(root, 'context-kind-a')}`), first.all);
+  t.regex(first.all, /Cluster not reachable/, 'it talked to kind-a’s cluster (which does not answer)');
+  t.false(existsSync(path.join(root, 'context-kind-a')));
+  t.deepEqual(JSON.parse(await readFile(path.join(root, 'context-kind-b', 'state.json'), 'utf8')), {
+    registryHost: 'kind-b-registry:5000',
+  });
+  t.is(await readFile(path.join(root, 'context-kind-b', 'ca.crt'), 'utf8'), 'CA of kind-b');
+  t.false(existsSync(path.join(root, 'context-current')), 'no shared directory');
+
+  const second = await down('kind-b');
+  t.is(second.exitCode, 0, second.all);
+  t.true(second.all.includes(`removed state directory ${path.join(root, 'context-kind-b')}`), second.all);
+  t.deepEqual(await readdir(root), []);
 });

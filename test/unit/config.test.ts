@@ -6,9 +6,11 @@ import path from 'node:path';
 import {
   checkRawConfig,
   CONFIG_KEYS,
+  contextDirName,
   defaultConfig,
   isRegistryHost,
   mergeConfig,
+  needsCurrentContext,
   readConfigFile,
   splitImage,
   validateConfig,
@@ -115,9 +117,63 @@ test('mergeConfig: the state directory follows profile or context unless set', (
     mergeConfig(ENV, {}, { cluster: 'existing', context: 'kind-x' }).stateDir,
     '/xdg/state/opa-trusted-registry-bootstrap/context-kind-x',
   );
-  t.is(mergeConfig(ENV, { cluster: 'existing' }, {}).stateDir, '/xdg/state/opa-trusted-registry-bootstrap/context-current');
+  t.is(
+    mergeConfig(ENV, { cluster: 'existing' }, {}, 'kind-y').stateDir,
+    '/xdg/state/opa-trusted-registry-bootstrap/context-kind-y',
+    'the current context names it',
+  );
+  t.is(
+    mergeConfig(ENV, { cluster: 'existing' }, {}).stateDir,
+    '/xdg/state/opa-trusted-registry-bootstrap/context-current',
+    'no kubeconfig to read: the run fails when it connects',
+  );
   t.is(mergeConfig(ENV, { stateDir: '/file/dir' }, { profile: 'p' }).stateDir, '/file/dir');
   t.is(mergeConfig(ENV, { stateDir: '/file/dir' }, { stateDir: '/flag/dir' }).stateDir, '/flag/dir');
+});
+
+test('contextDirName table: readable, and one directory per context', (t) => {
+  const table: [string, RegExp][] = [
+    ['kind-kind', /^context-kind-kind$/],
+    ['testbed', /^context-testbed$/],
+    ['docker-desktop', /^context-docker-desktop$/],
+    ['k3d_dev.1', /^context-k3d_dev\.1$/],
+    ['arn:aws:eks:eu-west-1:123456789012:cluster/dev', /^context-arn_aws_eks_eu-west-1_123456789012_cluster_dev-[0-9a-f]{8}$/],
+    ['admin@cluster', /^context-admin_cluster-[0-9a-f]{8}$/],
+    ['Kind-Kind', /^context-Kind-Kind-[0-9a-f]{8}$/],
+    ['../../etc', /^context-\.\._\.\._etc-[0-9a-f]{8}$/],
+    ['x'.repeat(300), /^context-x{80}-[0-9a-f]{8}$/],
+  ];
+  for (const [context, expected] of table) t.regex(contextDirName(context), expected, context);
+  // Names that sanitize alike, or differ only in case, still get directories of their own.
+  const alike = ['a/b', 'a:b', 'a_b', 'A_B', 'a@b', 'x'.repeat(300), `${'x'.repeat(300)}y`];
+  t.is(new Set(alike.map(contextDirName)).size, alike.length);
+  for (const context of alike) t.false(contextDirName(context).includes('/'), context);
+});
+
+test('mergeConfig: with cluster existing and no context, the current context becomes the run’s context', (t) => {
+  const merged = mergeConfig(ENV, {}, { cluster: 'existing' }, 'kind-a');
+  t.is(merged.context, 'kind-a');
+  t.is(merged.stateDir, '/xdg/state/opa-trusted-registry-bootstrap/context-kind-a');
+  t.not(mergeConfig(ENV, {}, { cluster: 'existing' }, 'kind-b').stateDir, merged.stateDir, 'two contexts, two directories');
+  // A named context wins, from flags or file; a state directory set by hand stays; minikube ignores contexts.
+  t.is(mergeConfig(ENV, {}, { cluster: 'existing', context: 'kind-x' }, 'kind-a').context, 'kind-x');
+  t.is(
+    mergeConfig(ENV, { context: 'kind-f' }, { cluster: 'existing' }, 'kind-a').stateDir,
+    '/xdg/state/opa-trusted-registry-bootstrap/context-kind-f',
+  );
+  t.is(mergeConfig(ENV, {}, { cluster: 'existing', stateDir: '/mine' }, 'kind-a').stateDir, '/mine');
+  const minikube = mergeConfig(ENV, {}, {}, 'kind-a');
+  t.is(minikube.context, undefined);
+  t.is(minikube.stateDir, '/xdg/state/opa-trusted-registry-bootstrap/trusted-registry');
+});
+
+test('needsCurrentContext: only cluster existing without a named context', (t) => {
+  t.true(needsCurrentContext({}, { cluster: 'existing' }));
+  t.true(needsCurrentContext({ cluster: 'existing' }, {}));
+  t.false(needsCurrentContext({ cluster: 'existing' }, { context: 'kind-x' }));
+  t.false(needsCurrentContext({ cluster: 'existing', context: 'kind-x' }, {}));
+  t.false(needsCurrentContext({}, {}));
+  t.false(needsCurrentContext({ cluster: 'existing' }, { cluster: 'minikube' }));
 });
 
 test('mergeConfig validates the result', (t) => {

@@ -22,6 +22,8 @@ const obj = (ref: { apiVersion: string; kind: string; name: string; namespace?: 
 const WEBHOOK_KEY = 'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration//opa-validating-webhook';
 const NS_KEY = 'v1/Namespace//opa';
 const BINDING_KEY = 'rbac.authorization.k8s.io/v1/ClusterRoleBinding//opa-viewer';
+const HOSTING_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-public', name: 'local-registry-hosting' };
+const HOSTING_KEY = 'v1/ConfigMap/kube-public/local-registry-hosting';
 
 const run = (ctx: Ctx) =>
   new Listr<Ctx, 'silent', 'silent'>(downTasks() as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
@@ -59,6 +61,7 @@ async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeC
     obj({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }, { run: 'x' }),
     obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }, OURS),
     obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }, OURS),
+    obj(HOSTING_REF, OURS),
   );
   ctx.kube = kube;
   cmd.on(['minikube', 'profile'], {
@@ -87,10 +90,13 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
     `delete ${NS_KEY}`,
     `get ${NS_KEY}`,
     'apply v1/Namespace//kube-system',
+    `get ${HOSTING_KEY}`,
+    `delete ${HOSTING_KEY}`,
   ]);
   t.is(kube.calls[2]!.body, 'app.kubernetes.io/managed-by=bootstrap');
   t.truthy(kube.stored({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }), "the user's pod stays");
-  t.deepEqual((kube.calls.at(-1)!.body as KubeObject).metadata, { name: 'kube-system', labels: {} });
+  t.deepEqual((kube.calls.at(-3)!.body as KubeObject).metadata, { name: 'kube-system', labels: {} });
+  t.is(kube.stored(HOSTING_REF), undefined);
   t.deepEqual(cmd.calls, [
     ['minikube', 'profile', 'list', '--output=json'],
     ['minikube', 'delete', '--profile=trusted-registry'],
@@ -111,6 +117,8 @@ test('downTasks: objects without our label are left alone', async (t) => {
     obj(WEBHOOK_REF),
     obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }),
     obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }),
+    // kind's registry script writes this one.
+    { ...obj(HOSTING_REF), data: { 'localRegistryHosting.v1': 'host: "localhost:5001"\n' } },
   );
   ctx.kube = kube;
   await run(ctx);
@@ -118,7 +126,7 @@ test('downTasks: objects without our label are left alone', async (t) => {
     kube.log((c) => c.op === 'delete'),
     [],
   );
-  for (const key of [WEBHOOK_KEY, NS_KEY, BINDING_KEY]) t.true(kube.objects.has(key), key);
+  for (const key of [WEBHOOK_KEY, NS_KEY, BINDING_KEY, HOSTING_KEY]) t.true(kube.objects.has(key), key);
 });
 
 test('downTasks: a profile of the user’s (not created by bootstrap) is kept; a foreign registry container too', async (t) => {

@@ -152,6 +152,41 @@ test('Deployment: images from config, kube-mgmt and OPA args', async (t) => {
   t.regex(deployment.spec.template.metadata.annotations['bootstrap.openpolicyagent.org/secrets-hash'], /^[0-9a-f]{16}$/);
 });
 
+type Probe = {
+  httpGet: { path: string; scheme: string; port: number };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  terminationGracePeriodSeconds?: number;
+};
+type Container = { name: string; args: string[]; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
+
+test('Deployment: kube-mgmt lives only while OPA is ready (kube-mgmt issue 189), with time for the first load', async (t) => {
+  const ctx = ctxWithCerts();
+  t.teardown(ctx.services.fakes.cleanup);
+  const deployment = (await desiredObjects(ctx)).workload.find((o) => o.kind === 'Deployment') as KubeObject & { spec: any };
+  const [opa, kubeMgmt] = deployment.spec.template.spec.containers as Container[];
+  const probe = kubeMgmt!.livenessProbe!;
+  // It asks OPA's own readiness (ready only with the policy loaded), on the port OPA serves on the pod's IP.
+  t.deepEqual(probe.httpGet, opa!.readinessProbe!.httpGet);
+  t.is(probe.httpGet.path, '/health/ready');
+  t.true(opa!.args.includes(`--addr=0.0.0.0:${probe.httpGet.port}`), 'the port OPA listens on for the pod IP, not loopback');
+  t.is(probe.httpGet.scheme, 'HTTPS');
+  const period = probe.periodSeconds ?? 10;
+  const threshold = probe.failureThreshold ?? 3;
+  const timeout = probe.timeoutSeconds ?? 1;
+  // First start: no restart before kube-mgmt had at least 20 s to load the policy.
+  t.true((probe.initialDelaySeconds ?? 0) + period * (threshold - 1) >= 20, 'time for the first load');
+  // After that: restarted, and stopped, early enough that the policy is back within 30 s of OPA restarting
+  // (about 6 s more for kube-mgmt's start, its load, OPA's readiness probe and the endpoints).
+  t.true(period * threshold + (probe.terminationGracePeriodSeconds ?? 30) <= 30 - 6, 'heals within 30 s');
+  t.true(threshold >= 2, 'one failed probe alone never restarts it');
+  t.true(timeout < period);
+  t.is(kubeMgmt!.readinessProbe, undefined, 'kube-mgmt itself never takes the pod out of the Service');
+  t.is(kubeMgmt!.startupProbe, undefined, 'a startup probe would hold the liveness probe back; the initial delay does');
+});
+
 test('Deployment: the secrets hash changes with the token (so OPA restarts)', async (t) => {
   const hash = async (token: string) => {
     const ctx = ctxWithCerts();

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../src/adapters/kube.js';
 import { base64 } from '../../src/certs.js';
 import { collectStatus } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
+import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { makeCtx, stateFromSpec } from '../helpers/fakes.js';
 
@@ -28,7 +29,7 @@ const policyConfigMap = (name: string, writtenAt: string): KubeObject =>
     },
   }) as unknown as KubeObject;
 
-async function healthyCtx(opaStartedAt: string) {
+async function healthyCtx(opaStartedAt: string, kubeMgmtStartedAt?: string) {
   const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const { docker, kube, registryApi } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
@@ -46,7 +47,12 @@ async function healthyCtx(opaStartedAt: string) {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'opa-1', namespace: 'opa', labels: { app: 'opa' } },
-      status: { containerStatuses: [{ name: 'opa', state: { running: { startedAt: opaStartedAt } } }] },
+      status: {
+        containerStatuses: [
+          { name: 'opa', state: { running: { startedAt: opaStartedAt } } },
+          ...(kubeMgmtStartedAt ? [{ name: 'kube-mgmt', state: { running: { startedAt: kubeMgmtStartedAt } } }] : []),
+        ],
+      },
     } as KubeObject,
     policyConfigMap('opa-default-system-main', '2026-11-26T10:00:10Z'),
     policyConfigMap('image-policy', '2026-11-26T10:00:10Z'),
@@ -56,6 +62,7 @@ async function healthyCtx(opaStartedAt: string) {
       metadata: { name: 'opa-validating-webhook' },
       webhooks: [{ clientConfig: { caBundle: base64(CA) } }],
     } as KubeObject,
+    registryHostingConfigMap(registryHosting({ config: { registryPort: 5000 }, registryHost: '127.0.0.1:5000' })),
   );
   return ctx;
 }
@@ -73,9 +80,11 @@ test('status: every component fine', async (t) => {
       ['OPA', true],
       ['policy', true],
       ['webhook', true],
+      ['registry hosting', true],
     ],
   );
   t.is(components.find((c) => c.component === 'policy')!.state, 'opa-default-system-main: ok; image-policy: ok');
+  t.is(components.find((c) => c.component === 'registry hosting')!.state, 'push to localhost:5000, manifests use 127.0.0.1:5000');
 });
 
 test('status: OPA started after kube-mgmt loaded the policy → stale, with the fix', async (t) => {
@@ -83,7 +92,21 @@ test('status: OPA started after kube-mgmt loaded the policy → stale, with the 
   t.teardown(ctx.services.fakes.cleanup);
   const policy = (await collectStatus(ctx)).find((c) => c.component === 'policy')!;
   t.false(policy.ok);
-  t.regex(policy.state, /image-policy: stale: OPA restarted after it was loaded \(run bootstrap up\)/);
+  t.regex(
+    policy.state,
+    /image-policy: stale: OPA restarted after it was loaded \(kube-mgmt is restarted to load it again; if that lasts, run bootstrap up\)/,
+  );
+});
+
+test('status: kube-mgmt restarted after OPA (its liveness probe) loaded every policy again: not stale, though the annotation kept its time', async (t) => {
+  const healed = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T10:05:09Z');
+  t.teardown(healed.services.fakes.cleanup);
+  const policy = (await collectStatus(healed)).find((c) => c.component === 'policy')!;
+  t.deepEqual([policy.ok, policy.state], [true, 'opa-default-system-main: ok; image-policy: ok']);
+  // kube-mgmt started before that OPA: the OPA restarted in place and nobody loaded it since.
+  const stale = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T09:59:00Z');
+  t.teardown(stale.services.fakes.cleanup);
+  t.false((await collectStatus(stale)).find((c) => c.component === 'policy')!.ok);
 });
 
 test('status: nothing there → every component says what is missing', async (t) => {
@@ -99,6 +122,31 @@ test('status: nothing there → every component says what is missing', async (t)
       ['OPA', false, 'no Deployment opa/opa'],
       ['policy', false, 'opa-default-system-main: not loaded; image-policy: not loaded'],
       ['webhook', false, 'not registered'],
+      ['registry hosting', false, 'no ConfigMap kube-public/local-registry-hosting (run bootstrap up)'],
     ],
   );
+});
+
+test('status: registry hosting written for another address → outdated; someone else’s → not ours, naming what tools use', async (t) => {
+  const ctx = await healthyCtx('2026-11-26T10:00:00Z');
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube } = ctx.services.fakes;
+  const hosting = async () => (await collectStatus(ctx)).find((c) => c.component === 'registry hosting')!;
+  kube.seed(registryHostingConfigMap(registryHosting({ config: { registryPort: 5000 }, registryHost: '10.9.9.9:5000' })));
+  t.deepEqual(await hosting(), {
+    component: 'registry hosting',
+    ok: false,
+    state: 'outdated: push to localhost:5000, manifests use 10.9.9.9:5000 (run bootstrap up)',
+  });
+  kube.seed({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'local-registry-hosting', namespace: 'kube-public' },
+    data: { 'localRegistryHosting.v1': 'host: "localhost:5001"\n' },
+  });
+  t.deepEqual(await hosting(), {
+    component: 'registry hosting',
+    ok: false,
+    state: 'kube-public/local-registry-hosting is not ours: tools use localhost:5001',
+  });
 });
