@@ -142,6 +142,11 @@ export const messages = {
       `kube-mgmt could not load ConfigMap opa/${configMap}: ${error}`,
       'Fix the policy; `kubectl -n opa get configmap ' + configMap + ' -o yaml` shows the status annotation.',
     ),
+  webhookNotAnswering: (seconds: number, lastAnswer: string) =>
+    fault(
+      `The API server could not reach the webhook within ${seconds}s: ${lastAnswer}`,
+      'The API server dials Service opa/opa through kube-proxy: check `kubectl -n kube-system get pods -l k8s-app=kube-proxy` and `kubectl -n opa get endpointslices`; then run `bootstrap up` again.',
+    ),
   policyTimeout: (configMap: string, seconds: number) =>
     fault(
       `kube-mgmt did not report on ConfigMap opa/${configMap} within ${seconds}s.`,

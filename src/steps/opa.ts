@@ -192,6 +192,35 @@ export function rolloutState(deployment: DeploymentState | undefined): { done: b
   return { done: true, detail: `${want}/${want} ready` };
 }
 
+/** What the API server says when it cannot call a webhook at all (as opposed to the webhook's own answer). */
+const WEBHOOK_UNREACHABLE = /failed calling webhook/;
+
+/**
+ * Waits until the API server really reaches the webhook: on a fresh cluster kube-proxy may program the Service a few
+ * seconds after OPA is ready, and until then every pod in a covered namespace is refused. Probes with a server-side
+ * dry run of an untrusted pod (nothing is created); any answer but "failed calling webhook" means the path works.
+ * Throws webhookNotAnswering after waitSeconds.
+ */
+export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promise<void> {
+  const probe: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'bootstrap-webhook-probe', namespace: ctx.config.verifyNamespace },
+    spec: { containers: [{ name: 'probe', image: 'bootstrap.invalid/probe:1' }] },
+  };
+  let last = '';
+  await waitFor(
+    ctx.services,
+    ctx.config.waitSeconds,
+    async () => {
+      const outcome = await kube.createPod(ctx.config.verifyNamespace, probe, { dryRun: true });
+      last = outcome.message;
+      return WEBHOOK_UNREACHABLE.test(outcome.message) ? undefined : true;
+    },
+    () => messages.webhookNotAnswering(ctx.config.waitSeconds, last),
+  );
+}
+
 /**
  * Waits until OPA serves: kube-mgmt reports every policy ConfigMap loaded, and the rollout is done (a pod is ready
  * only once its OPA holds the policy, templates/policy/health.rego). A transport error in kube-mgmt's status is an
@@ -263,7 +292,9 @@ export function opaTasks(): Task[] {
         if (ctx.options.dryRun) return dryRunObjects((o) => o.webhook)(ctx, task);
         const kube = await connect(ctx);
         await applyAll(kube, (await desiredObjects(ctx)).webhook, task);
-        task.title = 'Admission webhook: registered for pods';
+        task.output = 'waiting until the API server reaches it';
+        await waitUntilWebhookAnswers(ctx, kube);
+        task.title = 'Admission webhook: registered for pods, answering';
       },
     },
   ];

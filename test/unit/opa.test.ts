@@ -11,6 +11,7 @@ import {
   rolloutState,
   statusWrittenAt,
   waitUntilServing,
+  waitUntilWebhookAnswers,
 } from '../../src/steps/opa.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
@@ -273,4 +274,39 @@ test('refuseForeignObjects: a same-named object without our label stops up befor
   } as KubeObject);
   await t.notThrowsAsync(refuseForeignObjects(ours));
   await t.notThrowsAsync(refuseForeignObjects(new FakeKube()));
+});
+
+const UNREACHABLE =
+  'Internal error occurred: failed calling webhook "validating-webhook.openpolicyagent.org": failed to call webhook: Post "https://opa.opa.svc:443/?timeout=10s": dial tcp 10.100.246.209:443: connect: connection refused';
+
+test('waitUntilWebhookAnswers: waits while the API server cannot call the webhook (kube-proxy not ready yet), then goes on', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube();
+  let probes = 0;
+  kube.admission = () =>
+    ++probes < 3
+      ? { allowed: false, code: 500, message: UNREACHABLE }
+      : {
+          allowed: false,
+          code: 403,
+          message: "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry",
+        };
+  await waitUntilWebhookAnswers(ctx, kube);
+  t.is(probes, 3);
+  t.true(
+    kube.calls.every((c) => c.op === 'createPod' && c.dryRun === true),
+    'only server-side dry runs: nothing is created',
+  );
+});
+
+test('waitUntilWebhookAnswers: never reached → the error names the API server’s last answer and where to look', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 1 });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube();
+  kube.admission = () => ({ allowed: false, code: 500, message: UNREACHABLE });
+  const error = await t.throwsAsync(waitUntilWebhookAnswers(ctx, kube), { instanceOf: BootstrapError });
+  t.true(error!.message.includes('could not reach the webhook within 1s'), error!.message);
+  t.true(error!.message.includes('connect: connection refused'), error!.message);
+  t.true(error!.message.includes('kube-proxy'), error!.message);
 });
