@@ -79,6 +79,11 @@ export const messages = {
       `minikube profile '${profile}' was created without --insecure-registry=${registry}, and minikube applies that flag only when a profile is created.`,
       `Run \`bootstrap up --recreate-cluster\` to delete and recreate profile '${profile}', or \`minikube delete -p ${profile}\` yourself.`,
     ),
+  profileLacksAlwaysPullImages: (profile: string) =>
+    fault(
+      `minikube profile '${profile}' was created without the AlwaysPullImages admission plugin, so an image side-loaded into its node under a trusted name (minikube image load, ctr images import) would run without being pulled from the registry; minikube applies --extra-config only when a profile is created.`,
+      `Run \`bootstrap up --recreate-cluster\` to delete and recreate profile '${profile}', or \`minikube delete -p ${profile}\` yourself.`,
+    ),
   minikubeStartFailed: (profile: string, cause: unknown) =>
     fault(
       `minikube could not start profile '${profile}': ${errorText(cause)}`,

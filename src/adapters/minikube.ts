@@ -4,6 +4,26 @@ import type { CmdOptions, CmdRunner } from './cmd.js';
 
 export const MINIKUBE_MIN_VERSION = '1.26.0';
 
+/**
+ * kube-apiserver's admission plugins for our profile: minikube's own defaults (pkg/util/constants.go,
+ * DefaultAdmissionControllers in v1.37.0), which an --extra-config for the same flag replaces, plus
+ * AlwaysPullImages: every container's image is pulled when it starts, so an image side-loaded into the node under a
+ * trusted name (`minikube image load`, `ctr images import`) never runs in place of what the registry holds.
+ */
+export const ADMISSION_PLUGINS = [
+  'NamespaceLifecycle',
+  'LimitRanger',
+  'ServiceAccount',
+  'DefaultStorageClass',
+  'DefaultTolerationSeconds',
+  'NodeRestriction',
+  'MutatingAdmissionWebhook',
+  'ValidatingAdmissionWebhook',
+  'ResourceQuota',
+  'AlwaysPullImages',
+];
+export const ALWAYS_PULL_IMAGES = 'AlwaysPullImages';
+
 export interface MinikubeStartOptions {
   profile: string;
   insecureRegistry: string;
@@ -18,6 +38,8 @@ export interface MinikubeProfile {
   insecureRegistries: string[];
   /** The driver the profile was created with (docker, none, qemu2, …); undefined when minikube does not say. */
   driver?: string;
+  /** kube-apiserver's --enable-admission-plugins as the profile was created with it (--extra-config); [] when not set. */
+  admissionPlugins: string[];
 }
 
 /**
@@ -30,6 +52,7 @@ export function startArgs(options: MinikubeStartOptions): string[] {
     `--profile=${options.profile}`,
     `--insecure-registry=${options.insecureRegistry}`,
     '--container-runtime=containerd',
+    `--extra-config=apiserver.enable-admission-plugins=${ADMISSION_PLUGINS.join(',')}`,
   ];
   if (options.driver) args.push(`--driver=${options.driver}`);
   if (options.kubernetesVersion) args.push(`--kubernetes-version=${options.kubernetesVersion}`);
@@ -89,13 +112,26 @@ export function parseProfileList(stdout: string): MinikubeProfile[] {
   if (!stdout.trim()) return [];
   const data = JSON.parse(stdout) as Record<
     string,
-    { Name: string; Status?: string; Config?: { InsecureRegistry?: string[] | null; Driver?: string } }[] | null
+    | {
+        Name: string;
+        Status?: string;
+        Config?: {
+          InsecureRegistry?: string[] | null;
+          Driver?: string;
+          KubernetesConfig?: { ExtraOptions?: { Component: string; Key: string; Value: string }[] | null };
+        } | null;
+      }[]
+    | null
   >;
   return [...(data.valid ?? []), ...(data.invalid ?? [])].map((p) => ({
     name: p.Name,
     status: p.Status ?? 'Unknown',
     insecureRegistries: p.Config?.InsecureRegistry ?? [],
     ...(p.Config?.Driver ? { driver: p.Config.Driver } : {}),
+    admissionPlugins:
+      p.Config?.KubernetesConfig?.ExtraOptions?.find(
+        (o) => o.Component === 'apiserver' && o.Key === 'enable-admission-plugins',
+      )?.Value.split(',') ?? [],
   }));
 }
 

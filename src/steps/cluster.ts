@@ -1,6 +1,7 @@
 // The cluster: a dedicated minikube profile started with --insecure-registry, or the existing context.
 import { formatCommand } from '../adapters/cmd.js';
 import {
+  ALWAYS_PULL_IMAGES,
   nodeHostAddressArgs,
   nodeMirrorArgs,
   registryProbeArgs,
@@ -38,6 +39,10 @@ export function planCluster(profile: MinikubeProfile | undefined, insecureRegist
   if (!profile) return 'create';
   if (!profile.insecureRegistries.includes(insecureRegistry)) {
     if (!recreate) throw messages.profileLacksInsecureRegistry(profile.name, insecureRegistry);
+    return 'recreate';
+  }
+  if (!profile.admissionPlugins.includes(ALWAYS_PULL_IMAGES)) {
+    if (!recreate) throw messages.profileLacksAlwaysPullImages(profile.name);
     return 'recreate';
   }
   if (recreate) return 'recreate';

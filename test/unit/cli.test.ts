@@ -115,7 +115,7 @@ test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the st
   const out = result.all;
   t.true(
     out.includes(
-      'minikube start --profile=trusted-registry --insecure-registry=host.minikube.internal:5000 --container-runtime=containerd --wait=apiserver',
+      'minikube start --profile=trusted-registry --insecure-registry=host.minikube.internal:5000 --container-runtime=containerd --extra-config=apiserver.enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,DefaultTolerationSeconds,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota,AlwaysPullImages --wait=apiserver',
     ),
     out,
   );

@@ -3,6 +3,7 @@ import test from 'ava';
 import { containerdHostsPath, containerdHostsToml } from '../../src/registry-access.js';
 import { convergeRegistry } from '../../src/steps/registry.js';
 import {
+  ADMISSION_PLUGINS,
   deleteArgs,
   Minikube,
   nodeHostAddressArgs,
@@ -20,6 +21,8 @@ import { convergeMinikube, nodeReachesRegistryTask, planCluster, registryHostFor
 import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const HOST = 'host.minikube.internal:5000';
+const PLUGINS_FLAG =
+  '--extra-config=apiserver.enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,DefaultTolerationSeconds,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ResourceQuota,AlwaysPullImages';
 
 /** What `minikube profile list -o json` prints (minikube 1.3x), trimmed to the fields bootstrap reads plus neighbours. */
 function profileListJson(
@@ -35,7 +38,15 @@ function profileListJson(
     Driver: driver,
     InsecureRegistry: insecure,
     RegistryMirror: [],
-    KubernetesConfig: { KubernetesVersion: 'v1.33.1', ClusterName: name, ContainerRuntime: 'docker' },
+    KubernetesConfig: {
+      KubernetesVersion: 'v1.33.1',
+      ClusterName: name,
+      ContainerRuntime: 'containerd',
+      ExtraOptions: [
+        { Component: 'kubelet', Key: 'fail-cgroupv1', Value: 'false' },
+        { Component: 'apiserver', Key: 'enable-admission-plugins', Value: ADMISSION_PLUGINS.join(',') },
+      ],
+    },
     Nodes: [{ Name: '', IP: '192.168.49.2', Port: 8443, ControlPlane: true, Worker: true }],
   });
   return JSON.stringify({
@@ -58,6 +69,7 @@ test('startArgs without driver or Kubernetes version', (t) => {
     '--profile=trusted-registry',
     '--insecure-registry=host.minikube.internal:5000',
     '--container-runtime=containerd',
+    PLUGINS_FLAG,
     '--wait=apiserver',
   ]);
 });
@@ -68,6 +80,7 @@ test('startArgs with driver and Kubernetes version', (t) => {
     '--profile=p1',
     '--insecure-registry=10.0.0.5:5001',
     '--container-runtime=containerd',
+    PLUGINS_FLAG,
     '--driver=kvm2',
     '--kubernetes-version=v1.33.1',
     '--wait=apiserver',
@@ -96,16 +109,24 @@ test('parseProfileList: valid and invalid profiles, InsecureRegistry null', (t) 
     ['broken'],
   );
   t.deepEqual(parseProfileList(stdout), [
-    { name: 'minikube', status: 'Running', insecureRegistries: [], driver: 'docker' },
-    { name: 'trusted-registry', status: 'Stopped', insecureRegistries: [HOST, '10.0.0.0/24'], driver: 'docker' },
-    { name: 'broken', status: '', insecureRegistries: [] },
+    { name: 'minikube', status: 'Running', insecureRegistries: [], driver: 'docker', admissionPlugins: ADMISSION_PLUGINS },
+    {
+      name: 'trusted-registry',
+      status: 'Stopped',
+      insecureRegistries: [HOST, '10.0.0.0/24'],
+      driver: 'docker',
+      admissionPlugins: ADMISSION_PLUGINS,
+    },
+    { name: 'broken', status: '', insecureRegistries: [], admissionPlugins: [] },
   ]);
 });
 
 test('parseProfileList: empty output and null arrays mean no profiles', (t) => {
   t.deepEqual(parseProfileList(''), []);
   t.deepEqual(parseProfileList('{"invalid":null,"valid":null}'), []);
-  t.deepEqual(parseProfileList('{"invalid":[{"Name":"x"}]}'), [{ name: 'x', status: 'Unknown', insecureRegistries: [] }]);
+  t.deepEqual(parseProfileList('{"invalid":[{"Name":"x"}]}'), [
+    { name: 'x', status: 'Unknown', insecureRegistries: [], admissionPlugins: [] },
+  ]);
 });
 
 test('Minikube.profile: no profiles at all (error object, non-zero exit) means none', async (t) => {
@@ -136,10 +157,11 @@ test('parseVersion and versionAtLeast', (t) => {
 
 // --- planCluster ----------------------------------------------------------------------------------------------
 
-const profile = (status: string, insecure: string[] = [HOST]): MinikubeProfile => ({
+const profile = (status: string, insecure: string[] = [HOST], admissionPlugins = ADMISSION_PLUGINS): MinikubeProfile => ({
   name: 'trusted-registry',
   status,
   insecureRegistries: insecure,
+  admissionPlugins,
 });
 
 test('planCluster: absent profile → create (recreate flag or not)', (t) => {
@@ -156,6 +178,14 @@ test('planCluster: profile lacking the insecure registry → error naming --recr
 
 test('planCluster: profile lacking the insecure registry → recreate when asked', (t) => {
   t.is(planCluster(profile('Running', []), HOST, true), 'recreate');
+});
+
+test('planCluster: a profile made without AlwaysPullImages → error naming --recreate-cluster, or recreate when asked', (t) => {
+  const plugins = ADMISSION_PLUGINS.filter((p) => p !== 'AlwaysPullImages');
+  const error = t.throws(() => planCluster(profile('Running', [HOST], plugins), HOST, false), { instanceOf: BootstrapError });
+  t.true(error!.message.includes('without the AlwaysPullImages admission plugin'), error!.message);
+  t.true(error!.message.includes('bootstrap up --recreate-cluster'), error!.message);
+  t.is(planCluster(profile('Running', [HOST], []), HOST, true), 'recreate');
 });
 
 test('planCluster: running or OK → none; stopped → start; recreate wins', (t) => {
@@ -175,6 +205,7 @@ const START = [
   '--profile=trusted-registry',
   `--insecure-registry=${HOST}`,
   '--container-runtime=containerd',
+  PLUGINS_FLAG,
   '--wait=apiserver',
 ];
 
@@ -218,6 +249,7 @@ test('convergeMinikube: recreate deletes then starts, with driver and version', 
       '--profile=trusted-registry',
       `--insecure-registry=${HOST}`,
       '--container-runtime=containerd',
+      PLUGINS_FLAG,
       '--driver=docker',
       '--kubernetes-version=v1.33.1',
       '--wait=apiserver',
