@@ -183,6 +183,8 @@ export const messages = {
   // Down
   profileKept: (profile: string) =>
     `Cluster: minikube profile ${profile} kept: bootstrap has no record of creating it (delete it yourself with \`minikube delete -p ${profile}\`)`,
+  kubeletNotStopped: (output: string) =>
+    `Could not stop the kubelet before minikube delete (${output || 'no output'}): on the none driver pods may still run; \`sudo crictl ps\` shows them, \`sudo crictl rmp -fa\` removes them.`,
   minikubeDeleteFailed: (profile: string, output: string) =>
     fault(
       `minikube could not delete profile '${profile}': ${output.trim()}`,

@@ -94,6 +94,17 @@ export const nodeMirrorArgs = (profile: string, path: string, content: string, m
   ].join('; '),
 ];
 
+/**
+ * none driver: the node is this machine, and `minikube delete` (v1.37.0) runs `kubeadm reset` while the kubelet still
+ * runs, which starts the static pods again and leaves them running. Stopping the kubelet first, through the service
+ * manager minikube itself uses (systemd when `systemctl --version` works, else its OpenRC shim: `service`;
+ * pkg/minikube/sysinit), makes delete leave nothing. sudo unless we are root, as minikube does.
+ */
+export function stopKubeletCommand(systemd: boolean, root: boolean): { file: string; args: string[] } {
+  const argv = systemd ? ['systemctl', 'stop', 'kubelet'] : ['service', 'kubelet', 'stop'];
+  return root ? { file: argv[0]!, args: argv.slice(1) } : { file: 'sudo', args: ['-n', ...argv] };
+}
+
 export function parseVersion(output: string): string | undefined {
   return /v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
 }
@@ -178,6 +189,17 @@ export class Minikube {
     const result = await this.run(registryProbeArgs(profile, registryHost));
     const output = `${result.stdout}${result.stderr}`.trim();
     return { ok: result.exitCode === 0 && result.stdout.trim().endsWith('200'), output };
+  }
+
+  /** none driver: stops the kubelet on this machine (see stopKubeletCommand); `ok` false with what it printed. */
+  async stopHostKubelet(root = process.getuid?.() === 0): Promise<{ ok: boolean; output: string }> {
+    const systemd = await this.runner
+      .run('systemctl', ['--version'])
+      .then((r) => r.exitCode === 0)
+      .catch(() => false);
+    const { file, args } = stopKubeletCommand(systemd, root);
+    const result = await this.runner.run(file, args);
+    return { ok: result.exitCode === 0, output: `${result.stdout}${result.stderr}`.trim() };
   }
 
   /** The host's IPv4 address as the node resolves host.minikube.internal; undefined when it does not. */

@@ -95,6 +95,11 @@ export function downTasks(): Task[] {
         if (!profile) return task.skip(`Cluster: no minikube profile ${ctx.config.profile}`);
         // Only a profile `up` created (as its record says); never one of the user's, whatever its name.
         if (!record.createdProfile) return task.skip(messages.profileKept(ctx.config.profile));
+        if (profile.driver === 'none') {
+          task.output = 'stopping the kubelet first (none driver: minikube delete would leave the pods running)';
+          const stopped = await ctx.services.minikube.stopHostKubelet();
+          if (!stopped.ok) ctx.notes.push(messages.kubeletNotStopped(stopped.output));
+        }
         const result = await ctx.services.minikube.delete(ctx.config.profile, (line) => (task.output = line));
         if (result.exitCode !== 0) throw messages.minikubeDeleteFailed(ctx.config.profile, result.stderr || result.stdout);
         await ctx.services.state.updateRecord({ createdProfile: false });

@@ -3,7 +3,7 @@
 // control plane, and pods that really pull from our registry. Only kube-mgmt is a stand-in (docs/testbed.md).
 // The tests run in order and each leaves the environment as the next expects; together they start minikube three
 // times, so they take minutes.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +154,95 @@ test.serial('a converged up writes nothing; status is all healthy', async (t) =>
   t.is(status.exitCode, 0, status.output);
   const report = JSON.parse(status.stdout) as { ok: boolean; components: { name: string; ok: boolean }[] };
   t.true(report.ok, status.stdout);
+});
+
+/** The ok pod, as pod-ok.yaml makes it, created through the API (admitted by the webhook). */
+async function createOkPod() {
+  const { core } = kube();
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'web-server', gracePeriodSeconds: 0 }).catch(() => undefined);
+  await until('the old ok pod gone', async () =>
+    core.readNamespacedPod({ namespace: 'default', name: 'web-server' }).then(
+      () => false,
+      () => true,
+    ),
+  );
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'web-server', labels: { run: 'web-server' } },
+      spec: { containers: [{ name: 'web-server', image: `${REGISTRY_HOST}/nginx:1.21.1` }], terminationGracePeriodSeconds: 0 },
+    },
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Side-loads an image with other content into the node's containerd under the trusted name, as `ctr images import`
+ * (what `minikube image load` does) would: the stand-in nginx with another index.html, committed by Docker here.
+ * Returns the side-loaded image's digest in the node.
+ */
+async function sideLoad(): Promise<string> {
+  const name = `${REGISTRY_HOST}/nginx:1.21.1`;
+  await run('docker', ['rm', '-f', 'sideload-src']);
+  await run('docker', ['create', '--name', 'sideload-src', 'nginx:1.21.1']);
+  const html = path.join(stateHome, 'index.html');
+  await writeFile(html, 'side-loaded, not from the registry\n');
+  await run('docker', ['cp', html, 'sideload-src:/usr/share/nginx/html/index.html']);
+  const commit = await run('docker', ['commit', 'sideload-src', name]);
+  await run('docker', ['rm', '-f', 'sideload-src']);
+  if (commit.exitCode !== 0) throw new Error(commit.output);
+  const load = await execa('sh', ['-c', `docker save '${name}' | docker exec -i ${PROFILE} ctr -n k8s.io images import -`], {
+    reject: false,
+    all: true,
+  });
+  await run('docker', ['rmi', name]);
+  if (load.exitCode !== 0) throw new Error(load.all);
+  const list = await run('docker', ['exec', PROFILE, 'ctr', '-n', 'k8s.io', 'images', 'ls', `name==${name}`]);
+  return /sha256:[0-9a-f]{64}/.exec(list.stdout)?.[0] ?? '';
+}
+
+test.serial('side-loaded images never run under the trusted name: AlwaysPullImages pulls from the registry', async (t) => {
+  const { core } = kube();
+  const registry = await registryDigest();
+  const sideLoaded = await sideLoad();
+  t.truthy(sideLoaded);
+  t.not(sideLoaded, registry, 'the side-loaded image has other content');
+
+  await createOkPod();
+  const pod = await until('the ok pod running', async () => {
+    const live = await core.readNamespacedPod({ namespace: 'default', name: 'web-server' });
+    return live.status?.phase === 'Running' ? live : undefined;
+  });
+  t.is(pod.spec?.containers[0]?.imagePullPolicy, 'Always', 'AlwaysPullImages set the policy at admission');
+  t.true(pod.status?.containerStatuses?.[0]?.imageID?.endsWith(`@${registry}`), `${pod.status?.containerStatuses?.[0]?.imageID}`);
+
+  // With the registry lacking the tag, the pod fails to pull rather than run the side-loaded image.
+  const deleted = await fetch(`http://127.0.0.1:5000/v2/nginx/manifests/${registry}`, { method: 'DELETE' });
+  t.is(deleted.status, 202);
+  t.truthy(await sideLoad());
+  await createOkPod();
+  const waiting = await until('the ok pod failing to pull', async () => {
+    const live = await core.readNamespacedPod({ namespace: 'default', name: 'web-server' });
+    t.not(live.status?.phase, 'Running');
+    const reason = live.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    return reason === 'ErrImagePull' || reason === 'ImagePullBackOff' ? reason : undefined;
+  });
+  t.log(`registry without the tag: ${waiting}, the side-loaded image did not run`);
+  await core.deleteNamespacedPod({ namespace: 'default', name: 'web-server', gracePeriodSeconds: 0 });
+
+  // up puts the trusted image back.
+  const up = await bootstrap('up');
+  t.is(up.exitCode, 0, up.output);
+  t.regex(up.output, /Trusted image: nginx:1\.21\.1 pushed to the registry/);
 });
 
 test.serial('--cluster existing against the minikube context: verify passes, up changes nothing', async (t) => {

@@ -1,5 +1,6 @@
 // down: the webhook first, then everything else, and only what carries our label.
 import test from 'ava';
+import { stopKubeletCommand } from '../../src/adapters/minikube.js';
 import { existsSync } from 'node:fs';
 import { Listr } from 'listr2';
 import type { KubeObject } from '../../src/adapters/kube.js';
@@ -151,6 +152,35 @@ test('downTasks: a profile bootstrap created is deleted even under another name'
   cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'mine', Status: 'Stopped', Config: {} }] }) });
   await run(ctx);
   t.deepEqual(cmd.calls.at(-1), ['minikube', 'delete', '--profile=mine']);
+});
+
+test('downTasks, none driver: the kubelet is stopped before minikube delete (as minikube manages it), so no pod is left', async (t) => {
+  for (const [systemd, stop] of [
+    [true, ['systemctl', 'stop', 'kubelet']],
+    [false, ['service', 'kubelet', 'stop']],
+  ] as const) {
+    const ctx = makeCtx({}, { keepRegistry: true });
+    t.teardown(ctx.services.fakes.cleanup);
+    const { kube, cmd } = ctx.services.fakes;
+    ctx.kube = kube;
+    await ctx.services.state.updateRecord({ createdProfile: true });
+    cmd.on(['minikube', 'profile'], {
+      stdout: JSON.stringify({ valid: [{ Name: 'trusted-registry', Status: 'Running', Config: { Driver: 'none' } }] }),
+    });
+    cmd.on(['systemctl', '--version'], systemd ? { stdout: 'systemd 252' } : { exitCode: 1 });
+    await run(ctx);
+    const asRoot = process.getuid?.() === 0;
+    const expected = asRoot ? [...stop] : ['sudo', '-n', ...stop];
+    const stopAt = cmd.calls.findIndex((c) => c.join(' ') === expected.join(' '));
+    const deleteAt = cmd.calls.findIndex((c) => c[0] === 'minikube' && c[1] === 'delete');
+    t.true(stopAt >= 0 && stopAt < deleteAt, JSON.stringify(cmd.calls));
+  }
+});
+
+test('stopKubeletCommand: systemd or OpenRC, sudo unless root', (t) => {
+  t.deepEqual(stopKubeletCommand(true, true), { file: 'systemctl', args: ['stop', 'kubelet'] });
+  t.deepEqual(stopKubeletCommand(false, true), { file: 'service', args: ['kubelet', 'stop'] });
+  t.deepEqual(stopKubeletCommand(true, false), { file: 'sudo', args: ['-n', 'systemctl', 'stop', 'kubelet'] });
 });
 
 test('downTasks --purge: removes the volume and the state directory', async (t) => {

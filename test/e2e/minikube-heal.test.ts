@@ -1,6 +1,6 @@
 // End to end on a real minikube node (not the test bed): run with MINIKUBE_PROFILE naming a running profile and
 // KUBECONFIG (or ~/.kube/config) holding its context, e.g.
-//   MINIKUBE_PROFILE=trusted-registry npx ava test/e2e/minikube.test.ts
+//   MINIKUBE_PROFILE=trusted-registry npx ava test/e2e/minikube-heal.test.ts
 // It runs `bootstrap up -p $MINIKUBE_PROFILE` first (a converged environment changes nothing), with the user's own
 // state directory. Without MINIKUBE_PROFILE, or without a minikube binary, every case is skipped and says why.
 import path from 'node:path';
@@ -22,7 +22,7 @@ async function skipReason(): Promise<string | undefined> {
   return undefined;
 }
 const skipped = await skipReason();
-if (skipped) console.log(`test/e2e/minikube.test.ts: skipped (${skipped})`);
+if (skipped) console.log(`test/e2e/minikube-heal.test.ts: skipped (${skipped})`);
 const serial = skipped ? test.serial.skip : test.serial;
 const titled = (title: string) => (skipped ? `${title} [skipped: ${skipped}]` : title);
 
