@@ -86,11 +86,20 @@ export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
   return withNamespace(pod!, ctx.config.verifyNamespace);
 }
 
+/**
+ * A pod for a server-side dry run: named by the API server (generateName), so that a pod of the same name that
+ * really exists (the ok pod `verify --create` leaves running) cannot turn the check into "409 already exists".
+ */
+export function forDryRun(pod: KubeObject): KubeObject {
+  const { name, ...metadata } = pod.metadata ?? {};
+  return { ...pod, metadata: { ...metadata, generateName: `${name ?? 'bootstrap-verify'}-` } };
+}
+
 export async function runArticleSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
   const trusted = trustedImagePath(ctx.config.trustedImage);
   const results = Promise.all(
     ARTICLE_CASES.map(async (c) => {
-      const outcome = await kube.createPod(ctx.config.verifyNamespace, await articlePod(ctx, c.file), { dryRun: true });
+      const outcome = await kube.createPod(ctx.config.verifyNamespace, forDryRun(await articlePod(ctx, c.file)), { dryRun: true });
       const { expect, messages } = expectationFor(c, ctx.registryHost!, trusted.ref, ctx.config.requireDigest);
       return judge(c.name, expect, messages, outcome);
     }),
@@ -109,7 +118,7 @@ async function runPinnedByDigest(ctx: Ctx, kube: KubeClient): Promise<CheckResul
   const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
   const containers = (pod.spec as { containers: { image: string }[] }).containers;
   containers[0]!.image = `${containers[0]!.image}@${digest}`;
-  return judge(name, 'allow', [], await kube.createPod(ctx.config.verifyNamespace, pod, { dryRun: true }));
+  return judge(name, 'allow', [], await kube.createPod(ctx.config.verifyNamespace, forDryRun(pod), { dryRun: true }));
 }
 
 // --- extended suite -----------------------------------------------------------------------------------------

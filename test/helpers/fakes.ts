@@ -188,6 +188,7 @@ export class FakeKube implements KubeClient {
   /** Called on every get, so a test can change the world between polls (e.g. a rollout progressing). */
   onGet?: (ref: ObjectRef, count: number) => void;
   private gets = 0;
+  private generated = 0;
 
   constructor(
     readonly contextName = 'minikube',
@@ -255,8 +256,12 @@ export class FakeKube implements KubeClient {
     return structuredClone(merged);
   }
   private pod(op: 'create' | 'update' | 'ephemeral', call: KubeCall['op'], namespace: string, pod: KubeObject, dryRun: boolean) {
-    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! };
+    const name = pod.metadata!.name ?? `${pod.metadata!.generateName ?? ''}${this.generated++}`;
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
     this.calls.push({ op: call, key: keyOf(ref), body: structuredClone(pod), dryRun });
+    // As the API server: a name in use is a conflict, dry run or not.
+    if (op === 'create' && this.objects.has(keyOf(ref)))
+      return Promise.resolve({ allowed: false, code: 409, message: `pods "${name}" already exists` });
     const outcome = this.admission(op, pod, dryRun);
     if (outcome.allowed && !dryRun) this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
     return Promise.resolve(outcome);

@@ -71,6 +71,19 @@ const articlePolicy =
     return admitted;
   };
 
+test('runArticleSuite: still 3/3 while the ok pod really runs (left by verify --create)', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  kube.admission = articlePolicy(REGISTRY);
+  kube.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-server', namespace: 'default' } });
+  t.deepEqual(
+    (await runArticleSuite(ctx, kube)).map((r) => r.passed),
+    [true, true, true],
+  );
+});
+
 test('runArticleSuite: three server-side dry-run creates, judged', async (t) => {
   const ctx = makeCtx({ verifyNamespace: 'sandbox' });
   t.teardown(ctx.services.fakes.cleanup);
@@ -96,9 +109,11 @@ test('runArticleSuite: three server-side dry-run creates, judged', async (t) => 
   t.is(kube.calls.length, 3);
   for (const call of kube.calls) {
     t.is(call.op, 'createPod');
-    t.is(call.key, 'v1/Pod/sandbox/web-server');
+    t.regex(call.key, /^v1\/Pod\/sandbox\/web-server-\d+$/);
     t.true(call.dryRun);
     const pod = call.body as KubeObject;
+    t.is(pod.metadata!.generateName, 'web-server-', 'named by the API server: a real web-server pod cannot collide');
+    t.is(pod.metadata!.name, undefined);
     t.is(pod.metadata!.namespace, 'sandbox');
     t.is((pod.metadata!.labels as Record<string, string>)['app.kubernetes.io/managed-by'], 'bootstrap');
     t.is((pod.metadata!.labels as Record<string, string>).run, 'web-server');
