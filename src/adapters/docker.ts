@@ -46,6 +46,8 @@ export interface DockerClient {
   networkExists(name: string): Promise<boolean>;
   /** Connects the container to the network (its name resolves there); throws when either is missing. */
   connectNetwork(container: string, network: string): Promise<void>;
+  /** The name of the running container that has `address` (IPv4) on one of its networks; undefined when none has. */
+  containerWithAddress(address: string): Promise<string | undefined>;
 }
 
 /** Docker's create options for a spec; also what tests compare with the compose file. */
@@ -185,6 +187,11 @@ export async function createDockerClient(): Promise<DockerClient> {
     },
     async connectNetwork(container, network) {
       await docker.getNetwork(network).connect({ Container: container });
+    },
+    async containerWithAddress(address) {
+      const containers = await docker.listContainers();
+      const match = containers.find((c) => Object.values(c.NetworkSettings?.Networks ?? {}).some((n) => n.IPAddress === address));
+      return match?.Names?.[0]?.replace(/^\//, '');
     },
   };
 }

@@ -1,4 +1,5 @@
 // Preflight: every prerequisite checked before anything changes, each failure naming its fix.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { CommandNotFoundError } from '../adapters/cmd.js';
 import { looksLocal } from '../adapters/kube.js';
@@ -46,10 +47,28 @@ export async function checkRegistryPort(ctx: Ctx): Promise<string> {
   return `port ${port} free`;
 }
 
+/**
+ * Whether the API server's address belongs to a container on this machine's Docker engine: a minikube profile of
+ * any name (docker driver), kind or k3d reached through their container's address rather than a loopback port.
+ */
+async function apiServerInLocalContainer(ctx: Ctx, server: string): Promise<boolean> {
+  let host: string;
+  try {
+    host = new URL(server).hostname;
+  } catch {
+    return false;
+  }
+  if (isIP(host) !== 4) return false;
+  const docker = await ctx.services.docker().catch(() => undefined);
+  return Boolean(await docker?.containerWithAddress(host).catch(() => undefined));
+}
+
 /** --cluster existing: the context exists, looks local (or --yes), and answers. */
 export async function checkExistingCluster(ctx: Ctx): Promise<string> {
   const kube = await ctx.services.kube(ctx.config.context);
-  if (!ctx.options.yes && !looksLocal(kube.contextName, kube.server)) throw messages.contextNotLocal(kube.contextName, kube.server);
+  if (!ctx.options.yes && !looksLocal(kube.contextName, kube.server) && !(await apiServerInLocalContainer(ctx, kube.server))) {
+    throw messages.contextNotLocal(kube.contextName, kube.server);
+  }
   const version = await kube.serverVersion();
   ctx.kube = kube;
   return `context ${kube.contextName}, Kubernetes ${version}`;

@@ -128,6 +128,12 @@ export class FakeDocker implements DockerClient {
       throw Object.assign(new Error(`endpoint already exists in network ${network}`), { statusCode: 403 });
     state.networks.push(network);
   }
+  /** Container name → its address on a network, for containerWithAddress. */
+  readonly addresses = new Map<string, string>();
+  async containerWithAddress(address: string) {
+    this.calls.push(['containerWithAddress', address]);
+    return [...this.addresses].find(([, a]) => a === address)?.[0];
+  }
   async imageExists(ref: string) {
     this.calls.push(['imageExists', ref]);
     return this.images.has(ref);

@@ -122,6 +122,17 @@ test('checkExistingCluster: --yes accepts it; a local one needs no --yes', async
   t.is(await checkExistingCluster(local), 'context kind-sandbox, Kubernetes v1.33.1');
 });
 
+test('checkExistingCluster: an API server that is a container on this Docker (a minikube profile of any name) is local', async (t) => {
+  const kube = new FakeKube('sandbox', 'https://192.168.49.2:8443', 'v1.37.2');
+  const ctx = makeCtx({ cluster: 'existing', context: 'sandbox' }, {}, fakeServices({ fakes: { kube } }));
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.docker.addresses.set('sandbox', '192.168.49.2');
+  t.is(await checkExistingCluster(ctx), 'context sandbox, Kubernetes v1.37.2');
+  // The same private address with no such container: not local.
+  ctx.services.fakes.docker.addresses.clear();
+  await t.throwsAsync(checkExistingCluster(ctx), { message: /does not look like a local cluster/ });
+});
+
 test('looksLocal table', (t) => {
   const table: [string, string, boolean][] = [
     ['any', 'https://127.0.0.1:6443', true],
