@@ -48,6 +48,8 @@ export interface Config {
 }
 
 export const DEFAULT_PROFILE = 'trusted-registry';
+/** The one profile minikube's none driver accepts. */
+export const NONE_DRIVER_PROFILE = 'minikube';
 
 export function defaultStateRoot(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'opa-trusted-registry-bootstrap');
@@ -170,6 +172,13 @@ export function validateConfig(config: Config): Config {
   if (!DNS_LABEL.test(config.profile)) {
     throw messages.configBadValue('profile', config.profile, 'lowercase letters, digits and dashes');
   }
+  if (config.cluster === 'minikube' && config.minikubeDriver === 'none' && config.profile !== NONE_DRIVER_PROFILE) {
+    throw messages.configBadValue(
+      'profile',
+      config.profile,
+      `'${NONE_DRIVER_PROFILE}' with --driver none (minikube's none driver supports no other profile), or leave it unset`,
+    );
+  }
   if (!DNS_LABEL.test(config.verifyNamespace)) {
     throw messages.configBadValue('verifyNamespace', config.verifyNamespace, 'a namespace name');
   }
@@ -234,6 +243,8 @@ export function contextDirName(context: string): string {
 export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags: Partial<Config>, currentContext?: string): Config {
   const merged: Config = { ...defaultConfig(env), ...file, ...flags };
   if (merged.cluster === 'existing' && !merged.context && currentContext) merged.context = currentContext;
+  // minikube's none driver knows one profile only, 'minikube' (DRV_UNSUPPORTED_PROFILE for any other name).
+  if (merged.minikubeDriver === 'none' && !file.profile && !flags.profile) merged.profile = NONE_DRIVER_PROFILE;
   if (!file.stateDir && !flags.stateDir) {
     // No context known (no kubeconfig to read): the run fails when it connects; until then, one shared name.
     const name = merged.cluster === 'existing' ? contextDirName(merged.context ?? 'current') : merged.profile;

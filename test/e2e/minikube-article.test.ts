@@ -105,7 +105,10 @@ test.serial('npx bootstrap up on real minikube: the article end to end, on a rea
   const up = await bootstrap('up');
   t.is(up.exitCode, 0, up.output);
   t.regex(up.output, /Cluster: minikube profile trusted-registry created/);
-  t.regex(up.output, /Registry reachable from the node through registry:5000 on network trusted-registry \(joined network trusted-registry, containerd mirror written\)/);
+  t.regex(
+    up.output,
+    /Registry reachable from the node through registry:5000 on network trusted-registry \(joined network trusted-registry, containerd mirror written\)/,
+  );
   expectArticleResults(t, up.output);
   t.log(`cold up (minikube start included): ${(up.ms / 1000).toFixed(1)} s`);
 

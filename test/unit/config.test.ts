@@ -237,3 +237,13 @@ test('splitImage', (t) => {
   t.deepEqual(splitImage('nginx:1.21.1'), { repository: 'nginx', tag: '1.21.1' });
   t.deepEqual(splitImage('localhost:5000/team/app:v2'), { repository: 'localhost:5000/team/app', tag: 'v2' });
 });
+
+test('mergeConfig: --driver none uses the one profile minikube allows there, and refuses another name', (t) => {
+  const none = mergeConfig({ XDG_STATE_HOME: '/s' }, {}, { minikubeDriver: 'none' });
+  t.is(none.profile, 'minikube');
+  t.is(none.stateDir, '/s/opa-trusted-registry-bootstrap/minikube');
+  t.is(mergeConfig({}, { profile: 'minikube' }, { minikubeDriver: 'none' }).profile, 'minikube');
+  const error = t.throws(() => mergeConfig({}, {}, { minikubeDriver: 'none', profile: 'sandbox' }));
+  t.regex(error!.message, /Invalid profile: "sandbox"[\s\S]*'minikube' with --driver none/);
+  t.is(mergeConfig({}, {}, { minikubeDriver: 'docker' }).profile, 'trusted-registry');
+});
