@@ -147,7 +147,8 @@ function commonOptions(command: Command): Command {
         'existing',
       ]),
     )
-    .option('-p, --profile <name>', 'minikube profile (default: trusted-registry)')
+    .option('-p, --profile <name>', 'minikube profile (default: trusted-registry; minikube with --driver none)')
+    .option('--driver <driver>', 'minikube --driver (default: minikube chooses; the same for up, verify and down)')
     .option('--context <name>', 'kubeconfig context for --cluster existing (default: current)')
     .option('--registry-port <port>', 'host port of the registry (default: 5000)', port)
     .option('--registry-host <host:port>', 'address the cluster reaches the registry at (default: host.minikube.internal:<port>)')
@@ -194,7 +195,6 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .option('--opa-image <image>', 'OPA image')
     .option('--kube-mgmt-image <image>', 'kube-mgmt image')
     .option('--kubernetes-version <version>', 'minikube --kubernetes-version')
-    .option('--driver <driver>', 'minikube --driver')
     .option('--policy-file <file>', 'use this Rego file instead of templates/policy/image-policy.rego')
     .option('--wait-seconds <n>', 'how long to wait for OPA and the policy (default: 180)', positive)
     .addOption(new Option('--suite <suite>', 'checks to run at the end').choices(['article', 'extended']))
