@@ -8,9 +8,10 @@
 #   6. starts the test bed               scripts/testbed/up
 #   7. runs every ava test but the real-minikube ones, as TAP (shown as they come)
 #   8. stops the test bed                scripts/testbed/down  (frees the registry port and the CPUs)
-#   9. runs test/e2e/minikube*.test.ts   real minikube, docker driver (appended to the same TAP)
-#  10. runs the benchmark once           npm run bench -- --quick (smoke; not counted)
+#   9. runs test/e2e/minikube-*.test.ts  real minikube, docker driver (appended to the same TAP)
+#  10. runs test/e2e/none-driver.test.ts real minikube, none driver: minikube-down, minikube-up --driver none
 #  11. undoes minikube-up                scripts/testbed/minikube-down (always, from the EXIT trap)
+#  The benchmark runs once (npm run bench -- --quick; a smoke run, not counted) after step 7.
 # The last line of output is always `N passed, N failed[, N skipped]`, counted from the TAP
 # (`# SKIP` / `# TODO` count as skipped). Exit status is non-zero when a test failed, when ava
 # failed or ran no test, or when a setup step failed. The TAP and the up/down logs are kept in a
@@ -168,17 +169,30 @@ say "benchmark smoke run (npm run bench -- --quick; not counted)"
 npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed 's/^/[bench] /' || true
 stop_testbed
 
-# 9. Real minikube ------------------------------------------------------------------------------
-step="ava (minikube)"
-say "running the real-minikube tests (test/e2e/minikube*.test.ts; TAP appended to $tap)"
-set +e
-# One file at a time (they share the profile), with the environment `set -a; . .testbed/minikube.env` gives a user.
-(
-  set -a; . .testbed/minikube.env; set +a
-  export MINIKUBE_PROFILE=trusted-registry
-  npx --no-install ava --tap --concurrency=1 'test/e2e/minikube*.test.ts' </dev/null 2>&1
-) | tee -a "$tap"
-minikube_status=${PIPESTATUS[0]}
-set -e
-(( minikube_status == 0 )) || ava_status=$minikube_status
+# 9 and 10. Real minikube ------------------------------------------------------------------------
+# run_minikube_suite PATTERN: one file at a time (they share the profile), in the environment a user gets from
+# `set -a; . .testbed/minikube.env; set +a`; TAP appended.
+run_minikube_suite() {
+  local status
+  set +e
+  (
+    set -a; . .testbed/minikube.env; set +a
+    export MINIKUBE_PROFILE=trusted-registry
+    npx --no-install ava --tap --concurrency=1 "$1" </dev/null 2>&1
+  ) | tee -a "$tap"
+  status=${PIPESTATUS[0]}
+  set -e
+  (( status == 0 )) || ava_status=$status
+}
+step="ava (minikube, docker driver)"
+say "running the real-minikube tests, docker driver (test/e2e/minikube-*.test.ts; TAP appended to $tap)"
+run_minikube_suite 'test/e2e/minikube-*.test.ts'
+
+step="minikube-up --driver none"
+say "readying this machine as the node (scripts/testbed/minikube-down; scripts/testbed/minikube-up --driver none)"
+run_logged minikube-down bash scripts/testbed/minikube-down
+run_logged minikube-up-none bash scripts/testbed/minikube-up --driver none
+step="ava (minikube, none driver)"
+say "running the real-minikube tests, none driver (test/e2e/none-driver.test.ts)"
+run_minikube_suite 'test/e2e/none-driver.test.ts'
 # finish (EXIT trap) undoes minikube-up and prints the summary as the last line.

@@ -52,10 +52,19 @@ teardown() {
   fi
   service containerd stop >/dev/null 2>&1 || true
   [[ -x $CACHE/bin/kube-proxy ]] && "$CACHE/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  # The kubelet's own chains (KUBE-FIREWALL drops non-loopback traffic to 127.0.0.0/8), which kube-proxy leaves.
+  local table chain
+  for table in filter nat mangle; do
+    for chain in INPUT OUTPUT; do iptables -t "$table" -D "$chain" -j KUBE-FIREWALL 2>/dev/null || true; done
+    for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+      iptables -t "$table" -F "$chain" 2>/dev/null && iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
   ip link delete tbmk0 2>/dev/null || true
   ip link delete cni0 2>/dev/null || true
-  grep -o ' /var/lib/kubelet/[^ ]*' /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-  rm -rf /etc/init.d/kubelet /var/lib/kubelet /etc/kubernetes /var/lib/minikube /var/log/pods /var/log/containers
+  { grep -o ' /var/lib/kubelet[^ ]*' /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf /etc/init.d/kubelet /var/lib/kubelet /etc/kubernetes /var/lib/minikube /var/log/pods /var/log/containers \
+    /etc/cni/net.d/1-k8s.conflist
   local f dest
   for f in "$backup"/*.path; do
     [[ -e $f ]] || continue
@@ -65,6 +74,7 @@ teardown() {
     [[ -e ${f%.path}.orig || -L ${f%.path}.orig ]] && cp -a "${f%.path}.orig" "$dest"
   done
   for registry in registry.k8s.io docker.io gcr.io; do rmdir "/etc/containerd/certs.d/$registry" 2>/dev/null || true; done
+  rmdir /etc/containerd/certs.d /opt/cni /etc/cni/net.d /etc/cni 2>/dev/null || true
   rm -rf "$backup"
   log "this machine is no longer a none-driver node"
 }
