@@ -1,4 +1,4 @@
-// End to end on a real minikube node (not the test bed): run with MINIKUBE_PROFILE naming a running profile and
+// End to end on a real minikube node (not the test bed): run with MINIKUBE_PROFILE naming a profile and
 // KUBECONFIG (or ~/.kube/config) holding its context, e.g.
 //   MINIKUBE_PROFILE=trusted-registry npx ava test/e2e/minikube-heal.test.ts
 // It runs `bootstrap up -p $MINIKUBE_PROFILE` first (a converged environment changes nothing), with the user's own
@@ -98,8 +98,7 @@ const policyDecides = async () =>
 
 test.before(async () => {
   if (skipped) return;
-  const status = await execa(minikube, ['status', '-p', profile!], { reject: false, all: true });
-  if (status.exitCode !== 0) throw new Error(`minikube profile ${profile} is not running:\n${status.all}`);
+  // As a user would: up creates or starts the profile when it is not running.
   const up = await bootstrap(['up', '-p', profile!]);
   if (up.exitCode !== 0) throw new Error(`bootstrap up -p ${profile} failed:\n${up.output}`);
   registryHost = /Registry reachable from the node at (\S+)/.exec(up.output)?.[1] ?? 'host.minikube.internal:5000';
