@@ -14,6 +14,7 @@
 #   Image '<image>' comes from untrusted registry
 #   Image '<image>' used latest image
 #   Image '<image>' is not pinned by digest            (only when require_digest)
+#   Image '<image>' is not a valid image reference     (does not parse; no other message then)
 #
 # What is checked: spec.containers, spec.initContainers and
 # spec.ephemeralContainers of Pods on CREATE and UPDATE, including UPDATEs of
@@ -93,8 +94,19 @@ images contains image if {
 # Decisions
 # ---------------------------------------------------------------------------
 
+# A string that is not an image reference at all ("host:5000/app:1.0:extra",
+# "host:5000//app", a truncated digest) gets its own message: "from an
+# untrusted registry" would send the user looking at the registry, and
+# neither "latest" nor "digest" means anything for it.
 deny contains msg if {
 	some image in images
+	not valid_reference(image)
+	msg := sprintf("Image '%v' is not a valid image reference", [image])
+}
+
+deny contains msg if {
+	some image in images
+	valid_reference(image)
 	not trusted(image)
 	msg := sprintf("Image '%v' comes from untrusted registry", [image])
 }
@@ -108,16 +120,20 @@ deny contains msg if {
 deny contains msg if {
 	require_digest
 	some image in images
+	valid_reference(image)
 	not pinned(image)
 	msg := sprintf("Image '%v' is not pinned by digest", [image])
 }
+
+valid_reference(image) if parse_reference(image)
 
 # An image is trusted only if it parses as a Docker reference and its
 # registry (host[:port], case-sensitive) is exactly one of the trusted ones.
 # A string prefix test is not enough: "10.0.0.7:50001/x",
 # "10.0.0.7:5000.evil.example/x" and "10.0.0.7:5000@sha256:..." (docker.io
 # image "10.0.0.7", tag "5000") all start with "10.0.0.7:5000".
-# Unparsable images are untrusted, and so are unqualified names ("nginx"):
+# Unparsable images are never trusted (they are denied as invalid, above),
+# and unqualified names ("nginx") are untrusted:
 # which registry serves them is the runtime's choice (docker.io for
 # containerd, possibly a search list for CRI-O), so only an explicit
 # registry can be trusted.

@@ -32,6 +32,8 @@ latest(image) := sprintf("Image '%v' used latest image", [image])
 
 unpinned(image) := sprintf("Image '%v' is not pinned by digest", [image])
 
+invalid(image) := sprintf("Image '%v' is not a valid image reference", [image])
+
 pod_request(operation, spec) := {"request": {
 	"uid": "u-1",
 	"kind": {"group": "", "version": "v1", "kind": "Pod"},
@@ -81,8 +83,10 @@ test_port_prefix_bypass if {
 }
 
 test_host_suffix_bypass if {
+	# A port is digits up to the "/": this is not a reference at all (Docker
+	# refuses it too), so it is denied as invalid, never trusted by prefix.
 	img := "10.0.0.7:5000.evil.example/nginx:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
 }
 
 test_host_suffix_bypass_without_port if {
@@ -108,8 +112,13 @@ test_trusted_host_without_port if {
 }
 
 test_registry_in_path_is_untrusted if {
+	# ":" may not appear in a path: the nested registry makes it invalid.
 	img := "evil.example/10.0.0.7:5000/nginx:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
+	img2 := "evil.example/10.0.0.7/nginx:1.21.1"
+	d := images.deny with input as create([img2])
+		with data.kubernetes.validating.images.settings.trusted_registries as ["10.0.0.7"]
+	d == {untrusted(img2)}
 }
 
 test_uppercase_host_is_untrusted if {
@@ -121,7 +130,7 @@ test_uppercase_host_is_untrusted if {
 
 test_uppercase_path_is_invalid if {
 	img := "10.0.0.7:5000/NGINX:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
 }
 
 test_docker_io_implicit if {
@@ -164,18 +173,47 @@ test_no_settings_fails_closed if {
 	d == {untrusted("10.0.0.7:5000/nginx:1.21.1")}
 }
 
-test_garbage_references_untrusted if {
+test_garbage_references_invalid if {
 	bad := [
 		"10.0.0.7:5000/nginx:1.21.1 ",
 		"10.0.0.7:5000//nginx:1.21.1",
 		"10.0.0.7:5000/nginx:1:2",
+		"10.0.0.7:5000/app:1.0:extra",
 		"10.0.0.7:5000/nginx@sha256:abc",
+		"10.0.0.7:5000/nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
 		"10.0.0.7:5000/nginx@@sha256:0123",
 		"",
 	]
 	every img in bad {
-		deny_for(img) == {untrusted(img)}
+		deny_for(img) == {invalid(img)}
 	}
+}
+
+test_invalid_reference_from_untrusted_host_only_invalid if {
+	# Not also "untrusted" or "latest": one message that says what is wrong.
+	deny_for("evil.example//app") == {invalid("evil.example//app")}
+	deny_for("nginx:latest:x") == {invalid("nginx:latest:x")}
+}
+
+test_invalid_reference_not_also_unpinned if {
+	img := "10.0.0.7:5000/app:1.0:extra"
+	d := images.deny with input as create([img])
+		with data.kubernetes.validating.images.settings as {"trusted_registries": [reg], "require_digest": true}
+	d == {invalid(img)}
+}
+
+test_invalid_next_to_valid_images if {
+	d := images.deny with input as create(["10.0.0.7:5000//app", "nginx:1.21.1", "10.0.0.7:5000/ok:1"])
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {invalid("10.0.0.7:5000//app"), untrusted("nginx:1.21.1")}
+}
+
+test_invalid_on_update_checked if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.0:extra"}]}
+	d := images.deny with input as with_old(pod_request("UPDATE", new), old)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {invalid("10.0.0.7:5000/nginx:1.0:extra")}
 }
 
 # --- latest ------------------------------------------------------------------

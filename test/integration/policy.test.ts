@@ -289,6 +289,9 @@ test('extended matrix is well-formed and covers the required bypasses', async (t
     'docker-io-implicit',
     'localhost-not-trusted',
     'mixed-allowed-and-denied',
+    'invalid-reference-extra-colon',
+    'invalid-reference-empty-path-component',
+    'invalid-reference-truncated-digest',
   ]) {
     t.true(names.has(required), `missing case ${required}`);
   }
