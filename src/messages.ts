@@ -137,6 +137,11 @@ export const messages = {
     ),
 
   // Verify
+  environmentNotUp: (problem: string) =>
+    fault(
+      `Nothing to verify: ${problem}.`,
+      'Run `bootstrap up` (with the same flags), then verify again; `bootstrap status` shows each part.',
+    ),
   verifyFailed: (failed: number, total: number) =>
     fault(
       `${failed} of ${total} checks did not give the expected result.`,

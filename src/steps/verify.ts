@@ -2,10 +2,12 @@
 import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
-import { MANAGED_BY } from '../manifests.js';
+import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../manifests.js';
+import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
 import type { Task } from '../tasks.js';
 import { connect, registryHostFor } from './cluster.js';
+import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from './opa.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
 /** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
@@ -213,6 +215,61 @@ export async function createOkPod(ctx: Ctx, kube: KubeClient): Promise<CheckResu
     /* reported below */
   }
   return { name: 'pod-ok.yaml created and running', expected: 'Running', actual: phase, passed: phase === 'Running' };
+}
+
+// --- is there anything to verify? ---------------------------------------------------------------------------
+
+/** What verify needs before its checks mean anything: the webhook registered, OPA rolled out, each policy loaded. */
+export interface EnvironmentFacts {
+  webhookRegistered: boolean;
+  rollout: { done: boolean; detail: string };
+  policies: { name: string; status: PolicyStatus | undefined; stale: boolean }[];
+}
+
+/** The first reason the environment cannot answer as `up` leaves it, in one line; undefined when it can. */
+export function environmentProblem(facts: EnvironmentFacts): string | undefined {
+  if (!facts.webhookRegistered) return `the admission webhook ${WEBHOOK_NAME} is not registered`;
+  if (!facts.rollout.done) return `OPA is not ready (${facts.rollout.detail})`;
+  for (const p of facts.policies) {
+    if (!p.status) return `OPA does not hold the policy: kube-mgmt has not loaded ConfigMap ${OPA_NAMESPACE}/${p.name}`;
+    if (!p.status.ok)
+      return `OPA does not hold the policy: kube-mgmt could not load ConfigMap ${OPA_NAMESPACE}/${p.name} (${p.status.error})`;
+    if (p.stale) return `OPA does not hold the policy: it restarted after kube-mgmt loaded ConfigMap ${OPA_NAMESPACE}/${p.name}`;
+  }
+  return undefined;
+}
+
+export async function readEnvironment(kube: KubeClient): Promise<EnvironmentFacts> {
+  type Annotated = Parameters<typeof statusWrittenAt>[0];
+  const [webhook, deployment, opaStart, configMaps] = await Promise.all([
+    kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: WEBHOOK_NAME }),
+    kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
+    opaStartedAt(kube),
+    Promise.all(
+      POLICY_CONFIGMAPS.map((name) => kube.get<Annotated>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name })),
+    ),
+  ]);
+  return {
+    webhookRegistered: Boolean(webhook),
+    rollout: rolloutState(deployment as Parameters<typeof rolloutState>[0]),
+    policies: POLICY_CONFIGMAPS.map((name, i) => {
+      const cm = configMaps[i];
+      const status = policyStatus(cm);
+      return { name, status, stale: Boolean(status?.ok && cm && statusIsStale(cm, opaStart)) };
+    }),
+  };
+}
+
+/** verify's first step: on an environment that is not up, one line and the fix instead of a table of failures. */
+export function environmentTask(): Task {
+  return {
+    title: 'Webhook registered, OPA ready with the policy',
+    skip: (ctx) => (ctx.options.dryRun ? 'dry run: would read the webhook, the OPA Deployment and the policy ConfigMaps' : false),
+    task: async (ctx) => {
+      const problem = environmentProblem(await readEnvironment(await connect(ctx)));
+      if (problem) throw messages.environmentNotUp(problem);
+    },
+  };
 }
 
 export function verifyTasks(): Task[] {

@@ -281,8 +281,14 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
   await admission.deleteValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   await until('webhook gone from the API server cache', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 10_000);
   t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined);
-  const { report } = await verifyJson();
-  t.is(report.failed, 2, 'without the webhook both bad pods are admitted');
+  // verify says so first, in one line with the fix, instead of a table of "admitted" rows.
+  const unregistered = await bootstrap(['verify', ...existing]);
+  t.is(unregistered.exitCode, 1, unregistered.output);
+  t.regex(
+    unregistered.output,
+    /✖ Nothing to verify: the admission webhook opa-validating-webhook is not registered\.\n +→ Run `bootstrap up`/,
+  );
+  t.notRegex(unregistered.output, /FAIL|checks as expected/);
   // A pod made while there was no webhook (as pods made before `up` are).
   const earlier: k8s.V1Pod = { ...pod('default', 'nginx:1.21.1'), metadata: { name: 'e2e-earlier', namespace: 'default' } };
   await core.createNamespacedPod({ namespace: 'default', body: earlier });
@@ -331,6 +337,15 @@ test.serial('OPA down: kube-system and opa still admitted, other namespaces fail
   t.false(await webhookExists());
   await namespaceGone();
   t.is(await dryRunPod('default', bad), undefined, 'no webhook left behind');
+  // verify after down: one line and the fix, exit 1, no table (and no pod sent).
+  const afterDown = await bootstrap(['verify', ...existing, '--suite', 'extended']);
+  t.is(afterDown.exitCode, 1, afterDown.output);
+  t.regex(afterDown.output, /Nothing to verify: the admission webhook opa-validating-webhook is not registered\./);
+  t.regex(afterDown.output, /→ Run `bootstrap up`/);
+  t.notRegex(afterDown.output, /FAIL|PASS|checks as expected|admitted/);
+  const afterDownJson = await bootstrap(['verify', ...existing, '--suite', 'extended', '--json']);
+  t.is(afterDownJson.exitCode, 1);
+  t.is(afterDownJson.stdout, '', 'no report when there is nothing to verify');
 
   const recovered = await up();
   t.is(recovered.exitCode, 0, recovered.output);
