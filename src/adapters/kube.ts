@@ -36,6 +36,9 @@ export interface KubeClient {
   createPod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
   replacePod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
   replaceEphemeralContainers(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  /** Create or replace any object (a workload), answered as admitted or denied like the pod requests. */
+  createObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  replaceObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
 }
 
 export const refOf = (object: KubernetesObject): ObjectRef => ({
@@ -184,6 +187,12 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
       return admission(() =>
         core.replaceNamespacedPodEphemeralcontainers({ name, namespace, body: pod as never, dryRun: dryRun ? 'All' : undefined }),
       );
+    },
+    createObject(object, { dryRun }) {
+      return admission(() => objects.create(object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER));
+    },
+    replaceObject(object, { dryRun }) {
+      return admission(() => objects.replace(object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER));
     },
   };
 }

@@ -1,5 +1,5 @@
 // The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
-import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
+import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from '../adapters/kube.js';
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
 import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../manifests.js';
@@ -7,6 +7,7 @@ import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
 import type { Task } from '../tasks.js';
 import { connect, registryHostFor } from './cluster.js';
+import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from './opa.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
@@ -16,6 +17,8 @@ export const denial = (message: string) => `admission webhook "${WEBHOOK}" denie
 export interface PodCase {
   name: string;
   via: 'create' | 'update' | 'ephemeral';
+  /** A workload kind (Deployment, CronJob, ...) whose pod template carries the images; absent: a Pod. */
+  kind?: WorkloadKindName;
   containers?: string[];
   initContainers?: string[];
   ephemeralContainers?: string[];
@@ -142,6 +145,17 @@ export function casePod(c: PodCase, namespace: string, baseImage: string): KubeO
   );
 }
 
+/** The object a case sends: its Pod, or (with `kind`) a workload of that kind around the same pod spec. */
+export function caseObject(c: PodCase, namespace: string, baseImage: string): KubeObject {
+  const pod = casePod(c, namespace, baseImage);
+  if (!c.kind) return pod;
+  const kind = workloadKind(c.kind);
+  if (!kind) throw new Error(`verify/extended.yaml: case ${c.name} has unknown kind ${c.kind}`);
+  // 52: the longest name a CronJob may have (its Jobs append a suffix).
+  const name = pod.metadata!.name!.slice(0, 52).replace(/-+$/, '');
+  return workloadObject(kind, name, namespace, pod.spec as Record<string, unknown>, pod.metadata!.labels);
+}
+
 export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
   const text = await readTemplate('verify/extended.yaml');
   // Only images and messages carry {{ registry }}; the file is one YAML list.
@@ -149,32 +163,37 @@ export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
   return cases ?? [];
 }
 
+type Containers = { image: string }[];
+
+/** The update a case describes, made to a live object: only the `image` fields change, matched by position. */
+function changeImages(c: PodCase, live: KubeObject): void {
+  const spec = podSpecOf(live) as { containers: Containers; initContainers?: Containers };
+  (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
+  (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
+}
+
+const caseName = (c: PodCase) => `${c.via}: ${c.kind ? `${c.kind} ` : ''}${c.name}`;
+
 async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string): Promise<CheckResult> {
   const namespace = ctx.config.verifyNamespace;
-  const pod = casePod(c, namespace, baseImage);
-  const check = (outcome: AdmissionOutcome) => judge(`${c.via}: ${c.name}`, c.expect, c.messages ?? [], outcome);
-  if (c.via === 'create') return check(await kube.createPod(namespace, pod, { dryRun: true }));
-  // update and ephemeral act on a real, admitted pod: create it, change it (dry run), remove it.
-  const base = await kube.createPod(namespace, pod, { dryRun: false });
-  if (!base.allowed)
-    return { name: `${c.via}: ${c.name}`, expected: 'base pod admitted', actual: `denied: ${base.message}`, passed: false };
+  const object = caseObject(c, namespace, baseImage);
+  const ref = refOf(object);
+  const check = (outcome: AdmissionOutcome) => judge(caseName(c), c.expect, c.messages ?? [], outcome);
+  const create = (dryRun: boolean) => (c.kind ? kube.createObject(object, { dryRun }) : kube.createPod(namespace, object, { dryRun }));
+  if (c.via === 'create') return check(await create(true));
+  // update and ephemeral act on a real, admitted object (a workload that makes no pod): create it, change it (dry run), remove it.
+  const base = await create(false);
+  if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
   try {
-    const live = (await kube.get<KubeObject & { spec: Record<string, unknown> }>({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      namespace,
-      name: pod.metadata!.name!,
-    }))!;
-    const spec = live.spec as { containers: { image: string }[]; initContainers?: { image: string }[]; ephemeralContainers?: unknown[] };
+    const live = (await kube.get<KubeObject>(ref))!;
     if (c.via === 'update') {
-      (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
-      (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
-      return check(await kube.replacePod(namespace, live, { dryRun: true }));
+      changeImages(c, live);
+      return check(c.kind ? await kube.replaceObject(live, { dryRun: true }) : await kube.replacePod(namespace, live, { dryRun: true }));
     }
-    spec.ephemeralContainers = containerList('e', c.ephemeralContainers);
+    (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
     return check(await kube.replaceEphemeralContainers(namespace, live, { dryRun: true }));
   } finally {
-    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! });
+    await kube.delete(ref);
   }
 }
 

@@ -399,3 +399,149 @@ test_parse_reference if {
 	not images.parse_reference("-a/b")
 	not images.parse_reference("r.example:x/a")
 }
+
+# --- workloads: judged when they are applied, like pods -----------------------
+
+# Every kind that makes pods, with its group, resource and where its pod template lives.
+workload_kinds := [
+	{"group": "apps", "kind": "Deployment", "resource": "deployments", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "ReplicaSet", "resource": "replicasets", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "StatefulSet", "resource": "statefulsets", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "DaemonSet", "resource": "daemonsets", "path": ["spec", "template", "spec"]},
+	{"group": "batch", "kind": "Job", "resource": "jobs", "path": ["spec", "template", "spec"]},
+	{"group": "", "kind": "ReplicationController", "resource": "replicationcontrollers", "path": ["spec", "template", "spec"]},
+	{"group": "batch", "kind": "CronJob", "resource": "cronjobs", "path": ["spec", "jobTemplate", "spec", "template", "spec"]},
+]
+
+# An object of that kind whose pod template has the given spec (nested along k.path).
+workload(k, pod_spec) := json.patch({"metadata": {"name": "w", "labels": {"app": "w"}}}, array.concat(
+	[{"op": "add", "path": sprintf("/%s", [concat("/", array.slice(k.path, 0, n))]), "value": {}} |
+		some n in numbers.range(1, count(k.path) - 1)
+	],
+	[{"op": "add", "path": sprintf("/%s", [concat("/", k.path)]), "value": pod_spec}],
+))
+
+workload_request(k, operation, obj) := {"request": {
+	"uid": "u-w",
+	"kind": {"group": k.group, "version": "v1", "kind": k.kind},
+	"resource": {"group": k.group, "version": "v1", "resource": k.resource},
+	"operation": operation,
+	"object": obj,
+}}
+
+workload_update(k, old_spec, new_spec) := json.patch(
+	workload_request(k, "UPDATE", workload(k, new_spec)),
+	[{"op": "add", "path": "/request/oldObject", "value": workload(k, old_spec)}],
+)
+
+workload_deny(inp) := d if {
+	d := images.deny with input as inp
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+}
+
+test_workload_helper_nests_the_template if {
+	cron := workload_kinds[6]
+	w := workload(cron, {"containers": []})
+	w.spec.jobTemplate.spec.template.spec == {"containers": []}
+	deploy := workload_kinds[0]
+	workload(deploy, {"containers": []}).spec.template.spec == {"containers": []}
+}
+
+test_workload_create_denied_for_every_kind if {
+	spec := {
+		"initContainers": [{"name": "i", "image": "busybox:1.36"}],
+		"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:latest"}, {"name": "d", "image": "10.0.0.7:5000/ok:1.0"}],
+	}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == {untrusted("busybox:1.36"), latest("10.0.0.7:5000/nginx:latest")}
+	}
+}
+
+test_workload_create_allowed_for_every_kind if {
+	spec := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == set()
+	}
+}
+
+test_workload_invalid_reference_for_every_kind if {
+	spec := {"containers": [{"name": "c", "image": "10.0.0.7:5000//nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == {invalid("10.0.0.7:5000//nginx:1.21.1")}
+	}
+}
+
+test_workload_update_changed_image_denied_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == {untrusted("nginx:1.21.1")}
+	}
+}
+
+test_workload_update_added_container_denied_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "nginx:1.21.1"}, {"name": "side", "image": "10.0.0.7:5000/envoy"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == {latest("10.0.0.7:5000/envoy")}
+	}
+}
+
+test_workload_update_keeping_old_images_allowed_for_every_kind if {
+	# A workload from before the policy, scaled or relabelled: its images are not judged again.
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}], "initContainers": [{"name": "i", "image": "busybox"}]}
+	every k in workload_kinds {
+		inp := json.patch(workload_update(k, spec, spec), [
+			{"op": "add", "path": "/request/object/metadata/labels/tier", "value": "web"},
+			{"op": "add", "path": "/request/object/spec/replicas", "value": 5},
+		])
+		workload_deny(inp) == set()
+	}
+}
+
+test_workload_update_allowed_change_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.2"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == set()
+	}
+}
+
+test_workload_status_and_scale_subresources_ignored if {
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}]}
+	every k in workload_kinds {
+		every sub in ["status", "scale"] {
+			inp := json.patch(workload_request(k, "UPDATE", workload(k, spec)), [{"op": "add", "path": "/request/subResource", "value": sub}])
+			workload_deny(inp) == set()
+		}
+	}
+}
+
+test_workload_other_operations_ignored if {
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "DELETE", workload(k, spec))) == set()
+	}
+}
+
+test_workload_kind_in_another_group_ignored if {
+	# A custom resource that happens to be called Deployment is not ours to read;
+	# the pods it makes are still checked.
+	k := json.patch(workload_kinds[0], [{"op": "replace", "path": "/group", "value": "example.com"}])
+	workload_deny(workload_request(k, "CREATE", workload(k, {"containers": [{"name": "c", "image": "nginx:latest"}]}))) == set()
+}
+
+test_workload_cronjob_reads_its_job_template_not_spec_template if {
+	# A CronJob with a (meaningless) spec.template is judged by its jobTemplate only.
+	cron := workload_kinds[6]
+	obj := json.patch(workload(cron, {"containers": [{"name": "c", "image": "10.0.0.7:5000/ok:1"}]}), [{"op": "add", "path": "/spec/template", "value": {"spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}])
+	workload_deny(workload_request(cron, "CREATE", obj)) == set()
+}
+
+test_workload_require_digest if {
+	k := workload_kinds[0]
+	inp := workload_request(k, "CREATE", workload(k, {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}))
+	d := images.deny with input as inp
+		with data.kubernetes.validating.images.settings as {"trusted_registries": [reg], "require_digest": true}
+	d == {unpinned("10.0.0.7:5000/nginx:1.21.1")}
+}

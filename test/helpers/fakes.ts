@@ -154,7 +154,17 @@ const refFrom = (o: KubeObject): ObjectRef => ({
 });
 
 export interface KubeCall {
-  op: 'apply' | 'get' | 'delete' | 'list' | 'mergePatch' | 'createPod' | 'replacePod' | 'replaceEphemeralContainers';
+  op:
+    | 'apply'
+    | 'get'
+    | 'delete'
+    | 'list'
+    | 'mergePatch'
+    | 'createPod'
+    | 'replacePod'
+    | 'replaceEphemeralContainers'
+    | 'createObject'
+    | 'replaceObject';
   /** `apiVersion/kind/namespace/name` (list: `apiVersion/kind/namespace/*`) */
   key: string;
   body?: unknown;
@@ -239,7 +249,7 @@ export class FakeKube implements KubeClient {
     return structuredClone(merged);
   }
   private pod(op: 'create' | 'update' | 'ephemeral', call: KubeCall['op'], namespace: string, pod: KubeObject, dryRun: boolean) {
-    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! };
+    const ref = { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', namespace, name: pod.metadata!.name! };
     this.calls.push({ op: call, key: keyOf(ref), body: structuredClone(pod), dryRun });
     const outcome = this.admission(op, pod, dryRun);
     if (outcome.allowed && !dryRun) this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
@@ -253,6 +263,12 @@ export class FakeKube implements KubeClient {
   }
   replaceEphemeralContainers(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
     return this.pod('ephemeral', 'replaceEphemeralContainers', namespace, pod, dryRun);
+  }
+  createObject(object: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('create', 'createObject', object.metadata!.namespace!, object, dryRun);
+  }
+  replaceObject(object: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('update', 'replaceObject', object.metadata!.namespace!, object, dryRun);
   }
 }
 
