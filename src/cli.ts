@@ -88,7 +88,7 @@ export function optionsFromFlags(flags: Flags): RunOptions {
   };
 }
 
-type CommandName = 'up' | 'verify' | 'down' | 'status' | 'doctor';
+type CommandName = 'up' | 'verify' | 'audit' | 'down' | 'status' | 'doctor';
 
 async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Promise<number> {
   const file = await readConfigFile(flags.config, cwd);
@@ -101,6 +101,9 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
       return 0;
     case 'verify':
       await (await import('./commands/verify.js')).verify(ctx, io);
+      return 0;
+    case 'audit':
+      await (await import('./commands/audit.js')).audit(ctx, io);
       return 0;
     case 'down':
       await (await import('./commands/down.js')).down(ctx, io);
@@ -177,6 +180,14 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .option('--json', 'print the results as JSON')
     .option('--wait-seconds <n>', 'how long to wait for the ok pod with --create', positive)
     .action(action('verify'));
+
+  commonOptions(
+    program
+      .command('audit')
+      .description('list the existing pods and workloads the installed policy would deny, as the running OPA decides'),
+  )
+    .option('--json', 'print the findings as JSON')
+    .action(action('audit'));
 
   commonOptions(
     program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'),

@@ -137,15 +137,22 @@ export const messages = {
     ),
 
   // Verify
-  environmentNotUp: (problem: string) =>
+  environmentNotUp: (command: string, problem: string) =>
     fault(
-      `Nothing to verify: ${problem}.`,
-      'Run `bootstrap up` (with the same flags), then verify again; `bootstrap status` shows each part.',
+      `Nothing to ${command}: ${problem}.`,
+      `Run \`bootstrap up\` (with the same flags), then ${command} again; \`bootstrap status\` shows each part.`,
     ),
   verifyFailed: (failed: number, total: number) =>
     fault(
       `${failed} of ${total} checks did not give the expected result.`,
       'Read the table above; `bootstrap status` shows which part is missing, and `bootstrap up` converges it.',
+    ),
+
+  // Audit
+  auditViolations: (count: number) =>
+    fault(
+      `${count} container image${count === 1 ? '' : 's'} in existing pods and workloads would be denied by the installed policy.`,
+      'Push those images to the trusted registry and pin them (a version tag, or a digest), then update or recreate the objects listed above; or delete them.',
     ),
 
   // Interruptions

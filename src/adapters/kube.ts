@@ -1,6 +1,8 @@
 // Kubernetes, through @kubernetes/client-node only: server-side apply with our field manager, reads,
 // deletes, and the pod requests that exercise the admission webhook.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
 import { messages } from '../messages.js';
 
 export const FIELD_MANAGER = 'bootstrap';
@@ -39,6 +41,15 @@ export interface KubeClient {
   /** Create or replace any object (a workload), answered as admitted or denied like the pod requests. */
   createObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
   replaceObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  /**
+   * POSTs JSON to a Service through the API server's service proxy
+   * (`/api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy/<path>`), with this context's credentials; the
+   * parsed JSON answer. How `audit` asks the running OPA, wherever the cluster is.
+   */
+  postToService<T>(
+    target: { namespace: string; service: string; scheme: 'http' | 'https'; port: number; path: string },
+    body: unknown,
+  ): Promise<T>;
 }
 
 export const refOf = (object: KubernetesObject): ObjectRef => ({
@@ -104,6 +115,8 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
   const core = config.makeApiClient(k8s.CoreV1Api);
   const versionApi = config.makeApiClient(k8s.VersionApi);
   const server = config.getCurrentCluster()?.server ?? '';
+  // Kept alive: audit asks once per object.
+  const proxyAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
   const header = <T extends KubernetesObject>(ref: ObjectRef) =>
     ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }) as T;
 
@@ -193,6 +206,45 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
     },
     replaceObject(object, { dryRun }) {
       return admission(() => objects.replace(object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER));
+    },
+    async postToService<T>(target: { namespace: string; service: string; scheme: string; port: number; path: string }, body: unknown) {
+      const url = new URL(
+        `${server.replace(/\/+$/, '')}/api/v1/namespaces/${target.namespace}/services/${target.scheme}:${target.service}:${target.port}/proxy/${target.path.replace(/^\//, '')}`,
+      );
+      const payload = JSON.stringify(body);
+      const options: https.RequestOptions = {
+        method: 'POST',
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || 443,
+        path: `${url.pathname}${url.search}`,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        agent: proxyAgent,
+      };
+      await config.applyToHTTPSOptions(options);
+      return new Promise<T>((resolve, reject) => {
+        const request = (url.protocol === 'http:' ? http : https).request(options, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            if ((response.statusCode ?? 0) >= 300)
+              return reject(
+                Object.assign(new Error(`${response.statusCode} from ${url.pathname}: ${text.slice(0, 300)}`), {
+                  code: response.statusCode,
+                  body: text,
+                }),
+              );
+            try {
+              resolve(JSON.parse(text) as T);
+            } catch (error) {
+              reject(error);
+            }
+          });
+        });
+        request.on('error', reject);
+        request.setTimeout(15_000, () => request.destroy(new Error(`no answer from ${url.pathname} within 15s`)));
+        request.end(payload);
+      });
     },
   };
 }

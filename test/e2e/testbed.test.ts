@@ -14,6 +14,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { readTestbedEnv } from '../helpers/testbed-env.js';
+import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = readTestbedEnv();
@@ -177,6 +178,29 @@ test.serial('verify --suite extended: no bypass is admitted (create, update, eph
   t.true(report.checks.some((c) => c.name.startsWith('update:') && c.actual.startsWith('denied')));
 });
 
+test.serial(
+  'workloads: a bad Deployment is refused at apply with the policy’s words; a good one, its ReplicaSet and pod are admitted',
+  async (t) => {
+    // The test bed's node runs only OPA: the rollout itself is shown by test/e2e/workloads-any-cluster.test.ts.
+    await workloadScenario(t, kc, { namespace: 'default', registryHost, podsRun: false });
+    const { report } = await verifyJson('--suite', 'extended');
+    const workloadRows = report.checks.filter((c) =>
+      /^(create|update): (Deployment|ReplicaSet|StatefulSet|DaemonSet|Job|ReplicationController|CronJob) /.test(c.name),
+    );
+    t.true(workloadRows.length >= 14, `only ${workloadRows.length} workload rows`);
+    t.deepEqual(
+      workloadRows.filter((c) => !c.passed).map((c) => c.name),
+      [],
+    );
+    for (const kind of ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController', 'CronJob']) {
+      t.true(
+        workloadRows.some((c) => c.name.startsWith(`create: ${kind} `) && c.actual.startsWith('denied: ')),
+        `no ${kind} denied`,
+      );
+    }
+  },
+);
+
 /** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
 async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
@@ -292,6 +316,10 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
   // A pod made while there was no webhook (as pods made before `up` are).
   const earlier: k8s.V1Pod = { ...pod('default', 'nginx:1.21.1'), metadata: { name: 'e2e-earlier', namespace: 'default' } };
   await core.createNamespacedPod({ namespace: 'default', body: earlier });
+  const oldDeploymentMade = await refusal(() =>
+    apps.createNamespacedDeployment({ namespace: 'default', body: deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.1', 1) }),
+  );
+  t.teardown(() => apps.deleteNamespacedDeployment({ namespace: 'default', name: 'e2e-earlier-deploy' }).catch(() => undefined));
   t.teardown(() => core.deleteNamespacedPod({ namespace: 'default', name: 'e2e-earlier', gracePeriodSeconds: 0 }).catch(() => undefined));
 
   t.is((await up()).exitCode, 0);
@@ -312,6 +340,19 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
       (error: { body?: string }) => error.body ?? String(error),
     );
   t.regex(changed, /Image 'busybox:1\.36' comes from untrusted registry/);
+
+  // The same for a workload made while there was no webhook: scaling and relabelling pass, a new image is judged.
+  t.is(oldDeploymentMade, undefined, 'the bad Deployment was accepted while there was no webhook');
+  const apply = (d: k8s.V1Deployment) =>
+    k8s.KubernetesObjectApi.makeApiClient(kc).patch(d, undefined, undefined, 'e2e-kubectl', true, k8s.PatchStrategy.ServerSideApply);
+  const scaled = deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.1', 3);
+  scaled.metadata!.labels = { ...scaled.metadata!.labels, tier: 'web' };
+  t.is(await refusal(() => apply(scaled)), undefined);
+  t.is((await apps.readNamespacedDeployment({ namespace: 'default', name: 'e2e-earlier-deploy' })).spec?.replicas, 3);
+  t.is(
+    await refusal(() => apply(deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.2', 3))),
+    `${WEBHOOK_DENIAL}Image 'nginx:1.21.2' comes from untrusted registry`,
+  );
 });
 
 test.serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {

@@ -164,7 +164,8 @@ export interface KubeCall {
     | 'replacePod'
     | 'replaceEphemeralContainers'
     | 'createObject'
-    | 'replaceObject';
+    | 'replaceObject'
+    | 'postToService';
   /** `apiVersion/kind/namespace/name` (list: `apiVersion/kind/namespace/*`) */
   key: string;
   body?: unknown;
@@ -263,6 +264,17 @@ export class FakeKube implements KubeClient {
   }
   replaceEphemeralContainers(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
     return this.pod('ephemeral', 'replaceEphemeralContainers', namespace, pod, dryRun);
+  }
+  /** Answers postToService (the service proxy); default: a 503 as from a Service without endpoints. */
+  serviceAnswer?: (path: string, body: unknown) => unknown;
+  async postToService<T>(
+    target: { namespace: string; service: string; scheme: string; port: number; path: string },
+    body: unknown,
+  ): Promise<T> {
+    const key = `${target.namespace}/${target.scheme}:${target.service}:${target.port}/${target.path}`;
+    this.calls.push({ op: 'postToService', key, body: structuredClone(body) });
+    if (!this.serviceAnswer) throw Object.assign(new Error('503 from proxy: no endpoints available'), { code: 503 });
+    return structuredClone(this.serviceAnswer(target.path, body)) as T;
   }
   createObject(object: KubeObject, { dryRun }: { dryRun: boolean }) {
     return this.pod('create', 'createObject', object.metadata!.namespace!, object, dryRun);
