@@ -47,6 +47,9 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '4' },
     'no-baseline': { type: 'boolean', default: false },
+    'audit-pods': { type: 'string', default: '500' },
+    /** Only the audit row (needs an environment `up` left running, or makes one). */
+    'audit-only': { type: 'boolean', default: false },
   },
 });
 const runs = args.quick ? 1 : Math.max(1, Number(args.runs));
@@ -345,6 +348,68 @@ async function opaDecision() {
   }
 }
 
+/**
+ * `bootstrap audit` over N pods made before the policy applied to their namespace (made while it was labelled
+ * exempt, then unlabelled): half untrusted, half trusted. Timed from spawn to exit, like every CLI row; the
+ * environment must be up (the caller's state home).
+ */
+async function auditBench(stateHome: string): Promise<{ times: number[]; pods: number; violations: number }> {
+  const pods = Math.max(1, Number(args['audit-pods']));
+  const ns = `bench-audit-${Date.now().toString(36)}`;
+  await core.createNamespace({ body: { metadata: { name: ns, labels: { 'openpolicyagent.org/webhook': 'ignore' } } } });
+  try {
+    const names = Array.from({ length: pods }, (_, i) => `p${i}`);
+    for (let i = 0; i < names.length; i += 25) {
+      await Promise.all(
+        names.slice(i, i + 25).map((name, j) =>
+          core.createNamespacedPod({
+            namespace: ns,
+            body: { metadata: { name }, spec: { containers: [{ name: 'c', image: (i + j) % 2 ? okImage : 'nginx:1.21.1' }] } },
+          }),
+        ),
+      );
+    }
+    await core.patchNamespace(
+      { name: ns, body: { metadata: { labels: { 'openpolicyagent.org/webhook': null } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const times: number[] = [];
+    let violations = 0;
+    for (let i = 0; i <= runs; i++) {
+      const { ms, result, output } = await runStamped(`audit-${i}`, process.execPath, [bin, 'audit', ...existing, '--json'], {
+        KUBECONFIG: env.KUBECONFIG,
+        XDG_STATE_HOME: stateHome,
+        CI: 'true',
+      });
+      if (result.exitCode !== 1)
+        throw new Error(`bootstrap audit exited ${result.exitCode} (1 expected: there are violations):\n${output}`);
+      const report = JSON.parse(result.stdout) as { violations: { namespace: string }[] };
+      violations = report.violations.filter((v) => v.namespace === ns).length;
+      if (violations !== Math.ceil(pods / 2))
+        throw new Error(`audit found ${violations} violations in ${ns}, expected ${Math.ceil(pods / 2)}`);
+      if (i > 0) times.push(ms); // the first run warms the caches
+    }
+    return { times, pods, violations };
+  } finally {
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  }
+}
+
+if (args['audit-only']) {
+  const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
+  say(`audit only: up, then ${args['audit-pods']} pods, audit ${runs}×`);
+  await bootstrap('audit-up', ['up', ...existing], state);
+  const audited = await auditBench(state);
+  const auditRow = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', {
+    note: `${audited.violations} violations found`,
+  });
+  auditRow.goals = [goal('< 2 s', auditRow.summary.median, 2000, formatValue(auditRow.summary.median, 'ms'))];
+  process.stdout.write(`${rowsTable([auditRow])}\n\n${new Date().toISOString()} · ${runs} run(s) · ${machine().nproc} CPUs\n`);
+  await bootstrap('audit-down', ['down', ...existing, '--keep-registry'], state);
+  await rm(state, { recursive: true, force: true });
+  process.exit(0);
+}
+
 // ----------------------------------------------------------------------------------------------------- main
 const started = new Date();
 const mach = machine();
@@ -372,6 +437,7 @@ async function cleanUp() {
 let help: Awaited<ReturnType<typeof helpTimes>>;
 let hook: Awaited<ReturnType<typeof webhookCost>>;
 let opa: Awaited<ReturnType<typeof opaDecision>>;
+let audited: Awaited<ReturnType<typeof auditBench>>;
 try {
   // Warm-up: the registry container running and holding the trusted image (excluded from every measured run), caches warm.
   {
@@ -397,6 +463,13 @@ try {
   hook = await webhookCost();
   say('opa bench');
   opa = await opaDecision();
+  say(`audit of ${args['audit-pods']} pods`);
+  {
+    const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
+    await bootstrap('audit-up', ['up', ...existing], state);
+    audited = await auditBench(state);
+    await rm(state, { recursive: true, force: true });
+  }
   say('leaving the test bed as the e2e tests do: down --keep-registry');
   {
     const last = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
@@ -457,6 +530,11 @@ rows.push(
   row('rss-cold-up', 'peak RSS, bootstrap up cold', series.coldRss, 'MB', { note: haveTime ? '/usr/bin/time %M' : 'no /usr/bin/time' }),
   row('rss-converged-up', 'peak RSS, bootstrap up converged', series.convergedRss, 'MB'),
 );
+const auditRow = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', {
+  note: `${audited.violations} violations found`,
+});
+auditRow.goals = [goal('< 2 s', auditRow.summary.median, 2000, formatValue(auditRow.summary.median, 'ms'))];
+rows.push(auditRow);
 const goals: Goal[] = rows.flatMap((r) => r.goals ?? []);
 const table = rowsTable(rows);
 const machineLine = `${mach.nproc} CPUs (${mach.cpu}), ${mach.memoryGiB} GiB, Node ${mach.node}, Linux ${mach.kernel}`;

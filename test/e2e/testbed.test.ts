@@ -201,6 +201,77 @@ test.serial(
   },
 );
 
+test.serial(
+  'audit: pods and workloads made before the policy applied are listed, by the running OPA; exempt ones apart; --require-digest shows more',
+  async (t) => {
+    const ns = `e2e-audit-${Date.now().toString(36)}`;
+    const ignore = 'openpolicyagent.org/webhook';
+    await core.createNamespace({ body: { metadata: { name: ns, labels: { [ignore]: 'ignore' } } } });
+    t.teardown(() => core.deleteNamespace({ name: ns }).catch(() => undefined));
+    // Made while the namespace was exempt, as objects made before `up` are.
+    await core.createNamespacedPod({ namespace: ns, body: { ...pod(ns, 'nginx:1.21.1'), metadata: { name: 'old-bad', namespace: ns } } });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { ...pod(ns, `${registryHost}/nginx:1.21.1`), metadata: { name: 'old-good', namespace: ns } },
+    });
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('old-web', ns, `${registryHost}/nginx`, 0) });
+
+    const exempt = await bootstrap(['audit', ...existing, '--json']);
+    const parse = (run: { stdout: string }) =>
+      JSON.parse(run.stdout) as {
+        checked: number;
+        violations: { namespace: string; kind: string; name: string; container: string; image: string; reason: string }[];
+        exempt: { namespace: string; kind: string; name: string }[];
+        exemptNamespaces: string[];
+      };
+    const before = parse(exempt);
+    t.true(before.exemptNamespaces.includes(ns) && before.exemptNamespaces.includes('opa'));
+    t.false(
+      before.violations.some((v) => v.namespace === ns),
+      'an exempt namespace is not a violation',
+    );
+    t.true(
+      before.exempt.some((v) => v.namespace === ns && v.name === 'old-bad'),
+      'but it is listed, as exempt',
+    );
+    t.true(
+      before.exempt.some((v) => v.namespace === 'opa' && v.kind === 'Deployment' && v.name === 'opa'),
+      'OPA’s own images are untrusted, and exempt',
+    );
+
+    await core.patchNamespace(
+      { name: ns, body: { metadata: { labels: { [ignore]: null } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const table = await bootstrap(['audit', ...existing]);
+    t.is(table.exitCode, 1, table.output);
+    const row = (cells: string[]) => new RegExp(cells.map((c) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join(' +'));
+    t.regex(table.stdout, /^NAMESPACE +KIND\/NAME +CONTAINER +IMAGE +REASON$/m);
+    t.regex(table.stdout, row([ns, 'Pod/old-bad', 'c', 'nginx:1.21.1', 'comes from untrusted registry']));
+    t.regex(table.stdout, row([ns, 'Deployment/old-web', 'web', `${registryHost}/nginx`, 'used latest image']));
+    t.notRegex(table.stdout, /Pod\/old-good/);
+    t.regex(table.stdout, /Exempt \(namespaces labelled openpolicyagent\.org\/webhook=ignore/);
+    t.regex(table.output, /✖ \d+ container images? in existing pods and workloads would be denied/);
+    const now = parse(await bootstrap(['audit', ...existing, '--json']));
+    t.deepEqual(
+      now.violations.filter((v) => v.namespace === ns).map((v) => `${v.kind}/${v.name} ${v.reason}`),
+      ['Deployment/old-web used latest image', 'Pod/old-bad comes from untrusted registry'],
+    );
+
+    // A stricter setting, installed by up: the running OPA now also refuses the pinned-by-tag pod.
+    const strictUp = await up('--require-digest');
+    t.is(strictUp.exitCode, 0, strictUp.output);
+    const strict = parse(await bootstrap(['audit', ...existing, '--json']));
+    t.true(
+      strict.violations.some((v) => v.namespace === ns && v.name === 'old-good' && v.reason === 'is not pinned by digest'),
+      JSON.stringify(strict.violations.filter((v) => v.namespace === ns)),
+    );
+    t.is((await up()).exitCode, 0);
+    const back = parse(await bootstrap(['audit', ...existing, '--json']));
+    t.false(back.violations.some((v) => v.name === 'old-good'));
+  },
+);
+
 /** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
 async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
