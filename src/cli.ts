@@ -5,6 +5,8 @@ import { mergeConfig, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
+import { takeInterrupt } from './interrupt.js';
+import path from 'node:path';
 import type { Io } from './commands/run.js';
 
 const port = (value: string) => {
@@ -88,7 +90,7 @@ export function optionsFromFlags(flags: Flags): RunOptions {
   };
 }
 
-type CommandName = 'up' | 'verify' | 'audit' | 'down' | 'status' | 'doctor';
+type CommandName = 'up' | 'verify' | 'audit' | 'watch' | 'down' | 'status' | 'doctor';
 
 async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Promise<number> {
   const file = await readConfigFile(flags.config, cwd);
@@ -104,6 +106,9 @@ async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Pr
       return 0;
     case 'audit':
       await (await import('./commands/audit.js')).audit(ctx, io);
+      return 0;
+    case 'watch':
+      await (await import('./commands/watch.js')).watch(ctx, io);
       return 0;
     case 'down':
       await (await import('./commands/down.js')).down(ctx, io);
@@ -190,6 +195,30 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .action(action('audit'));
 
   commonOptions(
+    program
+      .command('watch')
+      .description('follow the policy file: on each save, compile it, apply it, and print the decisions that changed'),
+  )
+    .option('--policy-file <file>', 'the Rego file to follow (start from a copy: bootstrap init-policy)')
+    .option('--wait-seconds <n>', 'how long to wait for kube-mgmt to load each save (default: 180)', positive)
+    .action(action('watch'));
+
+  program
+    .command('init-policy')
+    .description('copy the shipped policy and its tests into DIR (default: ./policy) to adapt them')
+    .argument('[dir]', 'where to put image-policy.rego and image_policy_test.rego', 'policy')
+    .action(async (dir: string) => {
+      try {
+        await (await import('./commands/watch.js')).initPolicy(path.resolve(cwd, dir), io);
+        setExitCode(0);
+      } catch (thrown) {
+        const error = rootError(thrown);
+        process.stderr.write(`\n✖ ${errorText(error)}\n`);
+        setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+      }
+    });
+
+  commonOptions(
     program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'),
   )
     .option('--keep-cluster', 'keep the minikube profile')
@@ -214,7 +243,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
   let finished = false;
   // A cancelled run leaves nothing half-written that the next run cannot converge, so stop at once.
-  process.once('SIGINT', () => {
+  process.on('SIGINT', () => {
+    const own = takeInterrupt();
+    if (own) return own();
     if (process.stdout.isTTY) process.stdout.write('\x1B[?25h\n'); // the live renderer hides the cursor
     process.stderr.write(`\n${messages.interrupted}\n`);
     process.exit(130);

@@ -155,6 +155,18 @@ export const messages = {
       'Push those images to the trusted registry and pin them (a version tag, or a digest), then update or recreate the objects listed above; or delete them.',
     ),
 
+  // Watch
+  watchNeedsPolicyFile: () =>
+    usage(
+      'bootstrap watch needs the policy file to follow.',
+      '`bootstrap init-policy` copies the shipped policy and its tests to ./policy; then `bootstrap watch --policy-file policy/image-policy.rego`.',
+    ),
+  policyCopyExists: (file: string) =>
+    usage(
+      `${file} already exists; nothing was copied.`,
+      'Pick another directory (`bootstrap init-policy DIR`), or move that file away first.',
+    ),
+
   // Interruptions
   interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
   stalled:

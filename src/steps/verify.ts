@@ -280,7 +280,7 @@ export async function readEnvironment(kube: KubeClient): Promise<EnvironmentFact
 }
 
 /** verify's first step: on an environment that is not up, one line and the fix instead of a table of failures. */
-export function environmentTask(command: 'verify' | 'audit' = 'verify'): Task {
+export function environmentTask(command: 'verify' | 'audit' | 'watch' = 'verify'): Task {
   return {
     title: 'Webhook registered, OPA ready with the policy',
     skip: (ctx) => (ctx.options.dryRun ? 'dry run: would read the webhook, the OPA Deployment and the policy ConfigMaps' : false),

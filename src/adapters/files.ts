@@ -1,0 +1,73 @@
+// The file system as `watch` and `init-policy` use it: following a file across editors' saves, and copying files.
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface FileWatcher {
+  /** Resolves with the file's content after the next save that changed it, or undefined once closed. */
+  next(): Promise<string | undefined>;
+  close(): void;
+}
+
+/**
+ * Follows one file. Editors save by writing in place or by writing another file and renaming it over this one, so
+ * the directory is watched and events for this name are collected; a burst of events (one save) settles for
+ * `settleMs` before the content is read, and a save that did not change the content is not reported.
+ */
+export function watchFile(file: string, initialContent: string, settleMs = 60): FileWatcher {
+  const dir = path.dirname(path.resolve(file));
+  const base = path.basename(file);
+  let last = initialContent;
+  let waiting: ((value: string | undefined) => void) | undefined;
+  let pending: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const settle = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const content = await readFile(file, 'utf8').catch(() => undefined);
+      if (content === undefined || content === last) return; // mid-rename, or the same bytes again
+      last = content;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve(content);
+      } else pending = content;
+    }, settleMs);
+  };
+  const watcher: FSWatcher = fsWatch(dir, (_event, name) => {
+    if (!name || name === base) settle();
+  });
+  return {
+    next() {
+      if (closed) return Promise.resolve(undefined);
+      if (pending !== undefined) {
+        const content = pending;
+        pending = undefined;
+        return Promise.resolve(content);
+      }
+      return new Promise((resolve) => (waiting = resolve));
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      watcher.close();
+      waiting?.(undefined);
+      waiting = undefined;
+    },
+  };
+}
+
+export async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function copyInto(files: { from: string; to: string }[]): Promise<void> {
+  for (const { from, to } of files) {
+    await mkdir(path.dirname(to), { recursive: true });
+    await copyFile(from, to);
+  }
+}
