@@ -48,8 +48,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     'no-baseline': { type: 'boolean', default: false },
     'audit-pods': { type: 'string', default: '500' },
-    /** Only the audit row (needs an environment `up` left running, or makes one). */
-    'audit-only': { type: 'boolean', default: false },
+    /** Only these rows (comma-separated: audit, watch), each on an environment it brings up. */
+    only: { type: 'string', default: '' },
   },
 });
 const runs = args.quick ? 1 : Math.max(1, Number(args.runs));
@@ -395,17 +395,74 @@ async function auditBench(stateHome: string): Promise<{ times: number[]; pods: n
   }
 }
 
-if (args['audit-only']) {
-  const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
-  say(`audit only: up, then ${args['audit-pods']} pods, audit ${runs}×`);
-  await bootstrap('audit-up', ['up', ...existing], state);
-  const audited = await auditBench(state);
-  const auditRow = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', {
-    note: `${audited.violations} violations found`,
+/**
+ * `bootstrap watch` on a copy of the shipped policy: time from writing a save to the line that prints its changed
+ * decisions; alternately the latest rule loosened and the shipped policy back, so every save changes decisions.
+ */
+async function watchBench(stateHome: string): Promise<number[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-watch-'));
+  const file = path.join(dir, 'image-policy.rego');
+  const shipped = await readFile(path.join(repo, 'templates/policy/image-policy.rego'), 'utf8');
+  const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
+  await writeFile(file, shipped);
+  const child = execa(process.execPath, [bin, 'watch', ...existing, '--policy-file', file], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
   });
-  auditRow.goals = [goal('< 2 s', auditRow.summary.median, 2000, formatValue(auditRow.summary.median, 'ms'))];
-  process.stdout.write(`${rowsTable([auditRow])}\n\n${new Date().toISOString()} · ${runs} run(s) · ${machine().nproc} CPUs\n`);
-  await bootstrap('audit-down', ['down', ...existing, '--keep-registry'], state);
+  let output = '';
+  child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const waitFor = async (pattern: RegExp, from: number) => {
+    const deadline = Date.now() + 120_000;
+    while (!pattern.test(output.slice(from))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`watch did not print ${pattern}:\n${output}`);
+      await delay(20);
+    }
+  };
+  const times: number[] = [];
+  try {
+    await waitFor(/watching /, 0);
+    for (let i = 1; i <= runs * 2; i++) {
+      const mark = output.length;
+      const start = performance.now();
+      await writeFile(file, i % 2 ? loose : shipped);
+      await waitFor(new RegExp(`save ${i}: \\d+ decisions? changed`), mark);
+      times.push(performance.now() - start);
+    }
+    child.kill('SIGINT');
+    if ((await child).exitCode !== 0) throw new Error(`watch did not exit 0 on Ctrl-C:\n${output}`);
+    await log('watch', output);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+  return times;
+}
+
+const auditRowOf = (audited: Awaited<ReturnType<typeof auditBench>>) => {
+  const r = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', { note: `${audited.violations} violations found` });
+  r.goals = [goal('< 2 s', r.summary.median, 2000, formatValue(r.summary.median, 'ms'))];
+  return r;
+};
+const watchRowOf = (times: number[]) => {
+  const r = row('watch', 'bootstrap watch: save → changed decisions printed', times, 'ms', {
+    note: 'compile, apply, kube-mgmt, article + extended matrix',
+  });
+  r.goals = [goal('< 3 s', r.summary.median, 3000, formatValue(r.summary.median, 'ms'))];
+  return r;
+};
+
+if (args.only) {
+  const only = new Set(args.only.split(','));
+  const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
+  say(`only ${[...only].join(', ')}: up first`);
+  await bootstrap('only-up', ['up', ...existing], state);
+  const picked: Row[] = [];
+  if (only.has('audit')) picked.push(auditRowOf(await auditBench(state)));
+  if (only.has('watch')) picked.push(watchRowOf(await watchBench(state)));
+  process.stdout.write(`${rowsTable(picked)}\n\n${new Date().toISOString()} · ${runs} run(s) · ${machine().nproc} CPUs · logs ${logDir}\n`);
+  await bootstrap('only-down', ['down', ...existing, '--keep-registry'], state);
   await rm(state, { recursive: true, force: true });
   process.exit(0);
 }
@@ -438,6 +495,7 @@ let help: Awaited<ReturnType<typeof helpTimes>>;
 let hook: Awaited<ReturnType<typeof webhookCost>>;
 let opa: Awaited<ReturnType<typeof opaDecision>>;
 let audited: Awaited<ReturnType<typeof auditBench>>;
+let watched: number[];
 try {
   // Warm-up: the registry container running and holding the trusted image (excluded from every measured run), caches warm.
   {
@@ -468,6 +526,8 @@ try {
     const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
     await bootstrap('audit-up', ['up', ...existing], state);
     audited = await auditBench(state);
+    say('watch: save → changed decisions printed');
+    watched = await watchBench(state);
     await rm(state, { recursive: true, force: true });
   }
   say('leaving the test bed as the e2e tests do: down --keep-registry');
@@ -530,11 +590,7 @@ rows.push(
   row('rss-cold-up', 'peak RSS, bootstrap up cold', series.coldRss, 'MB', { note: haveTime ? '/usr/bin/time %M' : 'no /usr/bin/time' }),
   row('rss-converged-up', 'peak RSS, bootstrap up converged', series.convergedRss, 'MB'),
 );
-const auditRow = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', {
-  note: `${audited.violations} violations found`,
-});
-auditRow.goals = [goal('< 2 s', auditRow.summary.median, 2000, formatValue(auditRow.summary.median, 'ms'))];
-rows.push(auditRow);
+rows.push(auditRowOf(audited), watchRowOf(watched));
 const goals: Goal[] = rows.flatMap((r) => r.goals ?? []);
 const table = rowsTable(rows);
 const machineLine = `${mach.nproc} CPUs (${mach.cpu}), ${mach.memoryGiB} GiB, Node ${mach.node}, Linux ${mach.kernel}`;

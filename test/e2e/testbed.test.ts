@@ -272,6 +272,83 @@ test.serial(
   },
 );
 
+test.serial(
+  'watch: a save changes the cluster’s answers and only the changes are printed; a broken save shows file:line:column and applies nothing; Ctrl-C exits 0',
+  async (t) => {
+    t.timeout(240_000);
+    const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-watch-e2e-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const init = await bootstrap(['init-policy', path.join(dir, 'policy')]);
+    t.is(init.exitCode, 0, init.output);
+    const file = path.join(dir, 'policy', 'image-policy.rego');
+    const shipped = await readFile(file, 'utf8');
+    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'watch', ...existing, '--policy-file', file], {
+      cwd: repo,
+      reject: false,
+      all: true,
+      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
+    });
+    let output = '';
+    child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const waitForText = (pattern: RegExp, from: number) =>
+      until(`watch to print ${pattern}`, async () => pattern.test(output.slice(from)), 120_000);
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    try {
+      await waitForText(/watching .*image-policy\.rego/, 0);
+      t.regex(output, /installed policy: \d+ decisions: \d+ admitted, \d+ denied/);
+
+      // 1. Loosen the latest rule: explicit ":latest" is no longer denied for it.
+      const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
+      t.not(loose, shipped);
+      let mark = output.length;
+      let saved = performance.now();
+      await writeFile(file, loose);
+      await waitForText(/save 1: \d+ decisions? changed/, mark);
+      const looseMs = performance.now() - saved;
+      const first = output.slice(mark);
+      t.regex(
+        first,
+        new RegExp(
+          `create: article-bad-tag +denied: Image '${registryHost.replace(/\./g, '\\.')}/nginx:latest' used latest image +admitted`,
+        ),
+      );
+      t.regex(first, /create: ReplicaSet replicaset-latest +denied: .* +admitted/);
+      t.notRegex(first, /article-bad-repo|port-prefix-bypass/, 'unchanged decisions are not printed');
+      t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the cluster really answers with the saved policy');
+
+      // 2. A save that does not compile: OPA's message with file, line and column; nothing applied.
+      mark = output.length;
+      const broken = loose.replace('lower(ref.tag) == "no-such-tag"', 'lower(ref.tag) == undefined_var');
+      await writeFile(file, broken);
+      await waitForText(/save 2: .* does not compile; nothing was applied/, mark);
+      const line = broken.split('\n').findIndex((l) => l.includes('undefined_var')) + 1;
+      t.regex(output.slice(mark), new RegExp(`image-policy\\.rego:${line}:\\d+: rego_unsafe_var_error: var undefined_var is unsafe`));
+      t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the last good save stays in force');
+
+      // 3. Back to the shipped policy: the same decisions flip back.
+      mark = output.length;
+      saved = performance.now();
+      await writeFile(file, shipped);
+      await waitForText(/save 3: \d+ decisions? changed/, mark);
+      const backMs = performance.now() - saved;
+      t.regex(output.slice(mark), /create: article-bad-tag +admitted +denied: Image .* used latest image/);
+      t.regex((await dryRunPod('default', `${registryHost}/nginx:latest`)) ?? 'admitted', /used latest image/);
+      t.log(`save → changed decisions printed: ${Math.round(looseMs)} ms, ${Math.round(backMs)} ms (goal < 3 s)`);
+
+      child.kill('SIGINT');
+      const done = await child;
+      t.is(done.exitCode, 0, output);
+      t.regex(output, /stopped watching .* after 3 saves/);
+    } finally {
+      // Whatever happened, the shipped policy goes back (up converges it).
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await up();
+    }
+  },
+);
+
 /** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
 async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
