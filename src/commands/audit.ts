@@ -2,11 +2,12 @@
 import type { Ctx } from '../context.js';
 import { messages } from '../messages.js';
 import { auditTask, formatAudit } from '../steps/audit.js';
-import { environmentTask } from '../steps/verify.js';
+import { ensureEnvironmentUp } from '../steps/verify.js';
 import { runTasks, type Io } from './run.js';
 
 export async function audit(ctx: Ctx, io: Io): Promise<void> {
-  await runTasks([environmentTask('audit'), auditTask()], ctx, io);
+  await ensureEnvironmentUp(ctx, 'audit');
+  await runTasks([auditTask()], ctx, io);
   const result = ctx.audit;
   if (!result) return; // dry run
   if (ctx.options.json) io.print(JSON.stringify(result, null, 2));

@@ -7,10 +7,10 @@ import type { Ctx } from '../context.js';
 import { onInterrupt } from '../interrupt.js';
 import { messages } from '../messages.js';
 import { connect } from '../steps/cluster.js';
-import { environmentTask } from '../steps/verify.js';
+import { ensureEnvironmentUp } from '../steps/verify.js';
 import { applyPolicySource, compilePolicy, handleSave, runAllChecks, summarize, watchLoop, type WatchDeps } from '../steps/watch.js';
 import { TEMPLATES_DIR } from '../templates.js';
-import { runTasks, type Io } from './run.js';
+import type { Io } from './run.js';
 
 export const POLICY_FILES = ['image-policy.rego', 'image_policy_test.rego'];
 
@@ -33,7 +33,7 @@ export async function watch(ctx: Ctx, io: Io): Promise<void> {
   const file = ctx.config.policyFile;
   if (!file) throw messages.watchNeedsPolicyFile();
   ctx.registryHost = ctx.config.registryHost ?? (await ctx.services.state.readRecord()).registryHost;
-  await runTasks([environmentTask('watch')], ctx, io);
+  await ensureEnvironmentUp(ctx, 'watch');
   const kube = await connect(ctx);
   const source = await readFile(file, 'utf8');
   const deps: WatchDeps = {

@@ -185,11 +185,18 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
   const base = await create(false);
   if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
   try {
-    const live = (await kube.get<KubeObject>(ref))!;
     if (c.via === 'update') {
-      changeImages(c, live);
-      return check(c.kind ? await kube.replaceObject(live, { dryRun: true }) : await kube.replacePod(namespace, live, { dryRun: true }));
+      // A controller may write the new object (status, revision annotation) between our read and our update: read again.
+      for (let attempt = 1; ; attempt++) {
+        const live = (await kube.get<KubeObject>(ref))!;
+        changeImages(c, live);
+        const outcome = c.kind
+          ? await kube.replaceObject(live, { dryRun: true })
+          : await kube.replacePod(namespace, live, { dryRun: true });
+        if (outcome.code !== 409 || attempt === 5) return check(outcome);
+      }
     }
+    const live = (await kube.get<KubeObject>(ref))!;
     (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
     return check(await kube.replaceEphemeralContainers(namespace, live, { dryRun: true }));
   } finally {
@@ -279,16 +286,14 @@ export async function readEnvironment(kube: KubeClient): Promise<EnvironmentFact
   };
 }
 
-/** verify's first step: on an environment that is not up, one line and the fix instead of a table of failures. */
-export function environmentTask(command: 'verify' | 'audit' | 'watch' = 'verify'): Task {
-  return {
-    title: 'Webhook registered, OPA ready with the policy',
-    skip: (ctx) => (ctx.options.dryRun ? 'dry run: would read the webhook, the OPA Deployment and the policy ConfigMaps' : false),
-    task: async (ctx) => {
-      const problem = environmentProblem(await readEnvironment(await connect(ctx)));
-      if (problem) throw messages.environmentNotUp(command, problem);
-    },
-  };
+/**
+ * verify's (and audit's, watch's) first step, before any task is drawn: on an environment that is not up, one line
+ * and the fix instead of a table of failures. Nothing to read in a dry run.
+ */
+export async function ensureEnvironmentUp(ctx: Ctx, command: 'verify' | 'audit' | 'watch'): Promise<void> {
+  if (ctx.options.dryRun) return;
+  const problem = environmentProblem(await readEnvironment(await connect(ctx)));
+  if (problem) throw messages.environmentNotUp(command, problem);
 }
 
 export function verifyTasks(): Task[] {

@@ -91,3 +91,22 @@ test('runExtendedSuite: a workload create is a dry-run create of the workload; a
   );
   t.is([...kube.objects.keys()].filter((k) => !k.startsWith('v1/Pod/')).length, 0, 'no workload left behind');
 });
+
+test('runExtendedSuite: an update that meets a conflict (a controller wrote in between) reads again and retries', async (t) => {
+  const ctx = makeCtx({ verifyNamespace: 'v' });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = 'reg:5000';
+  const kube = new FakeKube();
+  let conflicts = 2;
+  kube.admission = (op, object, dryRun): AdmissionOutcome => {
+    if (op === 'update' && dryRun && object.kind === 'Deployment' && conflicts-- > 0)
+      return { allowed: false, code: 409, message: 'Operation cannot be fulfilled: the object has been modified' };
+    return { allowed: true, code: 201, message: '' };
+  };
+  const all = await runExtendedSuite(ctx, kube);
+  const allowed = all.find((r) => r.name === 'update: Deployment deployment-update-allowed')!;
+  const untrusted = all.find((r) => r.name === 'update: Deployment deployment-update-to-untrusted')!;
+  t.true(allowed.passed && untrusted.actual === 'admitted', JSON.stringify([allowed, untrusted]));
+  const replaces = kube.calls.filter((c) => c.op === 'replaceObject' && c.key.includes('/Deployment/')).length;
+  t.is(replaces, 4, 'two conflicts, each followed by a fresh read and a retry');
+});
