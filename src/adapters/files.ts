@@ -1,6 +1,7 @@
 // The file system as `watch` and `init-policy` use it: following a file across editors' saves, and copying files.
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export interface FileWatcher {
@@ -22,11 +23,17 @@ export function watchFile(file: string, initialContent: string, settleMs = 60): 
   let pending: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  const read = () => readFile(file, 'utf8').catch(() => undefined);
   const settle = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      const content = await readFile(file, 'utf8').catch(() => undefined);
+      const content = await read();
       if (content === undefined || content === last) return; // mid-rename, or the same bytes again
+      // A writer that truncates, then writes a moment later (a busy machine), must not be caught in between:
+      // the content counts once it reads the same a settle period later.
+      await new Promise((r) => setTimeout(r, settleMs));
+      if ((await read()) !== content) return settle();
+      if (closed || content === last) return;
       last = content;
       if (waiting) {
         const resolve = waiting;
@@ -69,5 +76,17 @@ export async function copyInto(files: { from: string; to: string }[]): Promise<v
   for (const { from, to } of files) {
     await mkdir(path.dirname(to), { recursive: true });
     await copyFile(from, to);
+  }
+}
+
+/** Runs `use` on a private copy of `content` named like `name` (what a checker reads is what will be applied). */
+export async function withTempCopy<T>(name: string, content: string, use: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-policy-'));
+  try {
+    const file = path.join(dir, name);
+    await writeFile(file, content);
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

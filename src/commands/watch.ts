@@ -39,7 +39,7 @@ export async function watch(ctx: Ctx, io: Io): Promise<void> {
   const deps: WatchDeps = {
     file,
     next: async () => undefined,
-    compile: () => compilePolicy(ctx, file),
+    compile: (text) => compilePolicy(ctx, file, text),
     apply: (text) => applyPolicySource(ctx, kube, text),
     check: () => runAllChecks(ctx, kube),
     print: (text) => io.print(text),

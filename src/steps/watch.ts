@@ -2,6 +2,7 @@
 // policy ConfigMap, waited for until kube-mgmt has loaded it, and judged by the article's checks and the extended
 // matrix through the real admission path; only the decisions that changed since the last save are printed.
 import path from 'node:path';
+import { withTempCopy } from '../adapters/files.js';
 import type { KubeClient, KubeObject } from '../adapters/kube.js';
 import type { CheckResult, Ctx } from '../context.js';
 import { errorText, isBootstrapError } from '../errors.js';
@@ -30,24 +31,30 @@ export function formatOpaErrors(output: string): string {
   }
 }
 
-/** The real OPA's verdict on the file (a local opa binary, else the OPA image through Docker): undefined when it compiles. */
-export async function compilePolicy(ctx: Ctx, file: string): Promise<string | undefined> {
+/**
+ * The real OPA's verdict on this content of the file (a local opa binary, else the OPA image through Docker):
+ * undefined when it compiles. The content is checked as a private copy, so what compiled is exactly what is applied
+ * even if the file changes meanwhile; OPA's messages name the user's file.
+ */
+export async function compilePolicy(ctx: Ctx, file: string, source: string): Promise<string | undefined> {
   const absolute = path.resolve(file);
   const opa = await ctx.services.opaBinary();
-  const result = opa
-    ? await ctx.services.cmd.run(opa, ['check', '--strict', '--format=json', absolute])
-    : await ctx.services.cmd.run('docker', [
-        'run',
-        '--rm',
-        '-v',
-        `${absolute}:${absolute}:ro`,
-        ctx.config.opaImage,
-        'check',
-        '--strict',
-        '--format=json',
-        absolute,
-      ]);
-  return result.exitCode === 0 ? undefined : formatOpaErrors(result.stderr || result.stdout);
+  return withTempCopy(path.basename(file), source, async (copy) => {
+    const result = opa
+      ? await ctx.services.cmd.run(opa, ['check', '--strict', '--format=json', copy])
+      : await ctx.services.cmd.run('docker', [
+          'run',
+          '--rm',
+          '-v',
+          `${copy}:${copy}:ro`,
+          ctx.config.opaImage,
+          'check',
+          '--strict',
+          '--format=json',
+          copy,
+        ]);
+    return result.exitCode === 0 ? undefined : formatOpaErrors((result.stderr || result.stdout).split(copy).join(absolute));
+  });
 }
 
 /** The policy ConfigMap as up made it, with this source for the image policy (the settings stay as installed). */
@@ -109,7 +116,7 @@ export interface WatchDeps {
   /** The next saved content; undefined when watching stops (Ctrl-C). */
   next(): Promise<string | undefined>;
   /** OPA's errors (file:line:column), or undefined when the source compiles. */
-  compile(): Promise<string | undefined>;
+  compile(source: string): Promise<string | undefined>;
   apply(source: string): Promise<void>;
   check(): Promise<CheckResult[]>;
   print(text: string): void;
@@ -119,7 +126,7 @@ export interface WatchDeps {
 /** One save: compile, apply, check, print what changed. Returns the decisions to compare the next save with. */
 export async function handleSave(deps: WatchDeps, source: string, last: CheckResult[], label: string): Promise<CheckResult[]> {
   const start = deps.now();
-  const compileErrors = await deps.compile();
+  const compileErrors = await deps.compile(source);
   if (compileErrors) {
     deps.print(`✖ ${label}: ${deps.file} does not compile; nothing was applied:\n${compileErrors}`);
     return last;

@@ -176,6 +176,23 @@ test('the policy reads the pod template of exactly the workload kinds src/worklo
   });
 });
 
+test('watch compiles a save with the real OPA: errors name the user’s file, line and column; a good save compiles', async (t) => {
+  const { compilePolicy } = await import('../../src/steps/watch.js');
+  const { makeCtx } = await import('../helpers/fakes.js');
+  const { execaRunner } = await import('../../src/adapters/cmd.js');
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.cmd = execaRunner;
+  ctx.services.opaBinary = async () => OPA;
+  const file = join(POLICY_DIR, 'image-policy.rego'); // only named: the content checked is the one passed
+  const shipped = await readFile(file, 'utf8');
+  t.is(await compilePolicy(ctx, file, shipped), undefined);
+  const broken = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == undefined_var');
+  const line = broken.split('\n').findIndex((l) => l.includes('undefined_var')) + 1;
+  const column = broken.split('\n')[line - 1]!.search(/\S/) + 1; // OPA points at the expression
+  t.is(await compilePolicy(ctx, file, broken), `${file}:${line}:${column}: rego_unsafe_var_error: var undefined_var is unsafe`);
+});
+
 // ---------------------------------------------------------------------------- (c)
 
 function containers(prefix: string, images: string[] | undefined): Array<{ name: string; image: string }> {

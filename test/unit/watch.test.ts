@@ -81,7 +81,8 @@ function fakeDeps(saves: string[], answers: Record<string, CheckResult[]>, opts:
   const deps: WatchDeps = {
     file: 'policy/image-policy.rego',
     next: async () => (current = queue.shift() ?? '') || undefined,
-    compile: async () => (current === opts.broken ? 'policy/image-policy.rego:3:12: rego_unsafe_var_error: var y is unsafe' : undefined),
+    compile: async (source) =>
+      source === opts.broken ? 'policy/image-policy.rego:3:12: rego_unsafe_var_error: var y is unsafe' : undefined,
     apply: async (source) => {
       if (source === opts.refused) throw messages.policyRejected('image-policy', 'rego_type_error: conflicting rules');
       applied.push(source);
@@ -172,6 +173,12 @@ test('watchFile: in-place writes and rename-over saves are seen once each; uncha
   await writeFile(path.join(dir, '.p.rego.swp'), 'v2');
   await rename(path.join(dir, '.p.rego.swp'), file); // how vim and many editors save
   t.is(await watcher.next(), 'v2');
+  // A slow writer: truncated first, the content written a while later. The empty moment is never reported.
+  const slow = watcher.next();
+  await writeFile(file, '');
+  await delay(45);
+  await writeFile(file, 'v3');
+  t.is(await slow, 'v3');
   await delay(100);
   const last = watcher.next();
   watcher.close();
