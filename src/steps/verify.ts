@@ -252,7 +252,12 @@ export interface EnvironmentFacts {
   policies: { name: string; status: PolicyStatus | undefined; stale: boolean }[];
 }
 
-/** The first reason the environment cannot answer as `up` leaves it, in one line; undefined when it can. */
+/**
+ * The first reason the environment cannot answer as `up` leaves it, in one line; undefined when it can. Whether the
+ * running OPA holds the policy is its readiness (templates/policy/health.rego), so an OPA that lost its policy shows
+ * as not ready. kube-mgmt's status time is not used: a kube-mgmt that starts with a new pod writes the same status
+ * again, which the API server does not record as a change, so it would look older than the OPA that holds it.
+ */
 export function environmentProblem(facts: EnvironmentFacts): string | undefined {
   if (!facts.webhookRegistered) return `the admission webhook ${WEBHOOK_NAME} is not registered`;
   if (!facts.rollout.done) return `OPA is not ready (${facts.rollout.detail})`;
@@ -260,7 +265,6 @@ export function environmentProblem(facts: EnvironmentFacts): string | undefined 
     if (!p.status) return `OPA does not hold the policy: kube-mgmt has not loaded ConfigMap ${OPA_NAMESPACE}/${p.name}`;
     if (!p.status.ok)
       return `OPA does not hold the policy: kube-mgmt could not load ConfigMap ${OPA_NAMESPACE}/${p.name} (${p.status.error})`;
-    if (p.stale) return `OPA does not hold the policy: it restarted after kube-mgmt loaded ConfigMap ${OPA_NAMESPACE}/${p.name}`;
   }
   return undefined;
 }
