@@ -167,6 +167,12 @@ export const messages = {
       'Pick another directory (`bootstrap init-policy DIR`), or move that file away first.',
     ),
 
+  auditUnsupported: () =>
+    fault(
+      'The running OPA does not answer audit requests: its policy predates `bootstrap audit`.',
+      'Run `bootstrap up` to install the current policy, then audit again.',
+    ),
+
   // Interruptions
   interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
   stalled:

@@ -115,8 +115,20 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
   const core = config.makeApiClient(k8s.CoreV1Api);
   const versionApi = config.makeApiClient(k8s.VersionApi);
   const server = config.getCurrentCluster()?.server ?? '';
-  // Kept alive: audit asks once per object.
-  const proxyAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+  // The context's credentials once, on one kept-alive agent: audit asks once per object, and client-node's
+  // applyToHTTPSOptions makes a new agent (a new TLS handshake) on every call.
+  let connecting: Promise<{ headers: http.OutgoingHttpHeaders; auth?: string; agent: https.Agent }> | undefined;
+  const connection = () =>
+    (connecting ??= (async () => {
+      const base: https.RequestOptions = {};
+      await config.applyToHTTPSOptions(base);
+      const agentOptions = (base.agent as (https.Agent & { options?: https.AgentOptions }) | undefined)?.options ?? {};
+      return {
+        headers: (base.headers ?? {}) as http.OutgoingHttpHeaders,
+        auth: base.auth ?? undefined,
+        agent: new https.Agent({ ...agentOptions, keepAlive: true, maxSockets: 16 }),
+      };
+    })());
   const header = <T extends KubernetesObject>(ref: ObjectRef) =>
     ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }) as T;
 
@@ -212,15 +224,16 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
         `${server.replace(/\/+$/, '')}/api/v1/namespaces/${target.namespace}/services/${target.scheme}:${target.service}:${target.port}/proxy/${target.path.replace(/^\//, '')}`,
       );
       const payload = JSON.stringify(body);
+      const auth = await connection();
       const options: https.RequestOptions = {
         method: 'POST',
         hostname: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port || 443,
         path: `${url.pathname}${url.search}`,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        agent: proxyAgent,
+        headers: { ...auth.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        ...(auth.auth ? { auth: auth.auth } : {}),
+        agent: auth.agent,
       };
-      await config.applyToHTTPSOptions(options);
       return new Promise<T>((resolve, reject) => {
         const request = (url.protocol === 'http:' ? http : https).request(options, (response) => {
           let text = '';

@@ -1,9 +1,10 @@
 // `audit`: every existing Pod and workload, judged by the running OPA with the installed policy — the same
-// data.system.main the webhook asks, reached through the API server's service proxy. No second implementation of
+// data.system.main the webhook asks (many reviews per request), reached through the API server's service proxy. No second implementation of
 // the policy here: this file only builds the AdmissionReview OPA would get for a CREATE, and tabulates its answer.
 import type { KubeClient, KubeObject } from '../adapters/kube.js';
 import type { Ctx } from '../context.js';
 import { OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
+import { messages } from '../messages.js';
 import type { Task } from '../tasks.js';
 import { podSpecOf, WORKLOAD_KINDS } from '../workloads.js';
 import { connect } from './cluster.js';
@@ -38,6 +39,19 @@ export interface AuditResult {
 }
 
 type Decision = { response?: { allowed?: boolean; status?: { message?: string } } };
+type AuditAnswer = { kind?: string; responses?: Decision['response'][] };
+
+/** Reviews per request: one round trip through the API server's proxy for many objects. */
+export const AUDIT_BATCH = 100;
+
+/** Many reviews in one request to the webhook's entry point (templates/policy/system-main.rego, `is_audit`). */
+export function auditRequest(objects: KubeObject[], firstIndex: number): Record<string, unknown> {
+  return {
+    apiVersion: 'bootstrap.opa-trusted-registry/v1',
+    kind: 'AuditRequest',
+    reviews: objects.map((o, i) => admissionReviewFor(o, `bootstrap-audit-${firstIndex + i}`)),
+  };
+}
 
 /** The AdmissionReview kube-apiserver would send if the object were created now. */
 export function admissionReviewFor(object: KubeObject, uid: string): Record<string, unknown> {
@@ -118,10 +132,14 @@ export async function runAudit(kube: KubeClient, onProgress: (text: string) => v
     .sort();
   const objects = lists.flat();
   onProgress(`asking OPA about ${objects.length} objects`);
+  const batches: KubeObject[][] = [];
+  for (let i = 0; i < objects.length; i += AUDIT_BATCH) batches.push(objects.slice(i, i + AUDIT_BATCH));
   const rows = (
-    await pool(objects, 16, async (object, i) =>
-      rowsFor(object, await kube.postToService<Decision>(OPA_SERVICE, admissionReviewFor(object, `bootstrap-audit-${i}`))),
-    )
+    await pool(batches, 4, async (batch, b) => {
+      const answer = await kube.postToService<AuditAnswer>(OPA_SERVICE, auditRequest(batch, b * AUDIT_BATCH));
+      if (answer.kind !== 'AuditResponse' || answer.responses?.length !== batch.length) throw messages.auditUnsupported();
+      return batch.flatMap((object, i) => rowsFor(object, { response: answer.responses![i] }));
+    })
   ).flat();
   const order = (a: AuditRow, b: AuditRow) =>
     a.namespace.localeCompare(b.namespace) ||

@@ -104,8 +104,13 @@ function cluster(): FakeKube {
     'registry.k8s.io/coredns:v1': "Image 'registry.k8s.io/coredns:v1' comes from untrusted registry",
     'reg:5000/web': "Image 'reg:5000/web' used latest image",
   };
+  // OPA's batch answer, in order (templates/policy/system-main.rego, tested with opa test).
   kube.serviceAnswer = (_path, body) => {
-    const object = (body as { request: { object: KubeObject } }).request.object;
+    const request = body as { kind: string; reviews: { request: { object: KubeObject } }[] };
+    if (request.kind !== 'AuditRequest') throw new Error(`not an audit request: ${request.kind}`);
+    return { kind: 'AuditResponse', responses: request.reviews.map((r) => decide(r.request.object).response) };
+  };
+  const decide = (object: KubeObject) => {
     const spec = object.kind === 'Pod' ? object.spec : ((object.spec as any)?.template?.spec ?? { containers: [] });
     const found = (spec as { containers: { image: string }[] }).containers.map((c) => verdicts[c.image]).filter((m): m is string => !!m);
     return found.length ? deny(...found) : allow;
@@ -117,7 +122,7 @@ test('runAudit: every pod and workload is asked about through the service proxy;
   const kube = cluster();
   const result = await runAudit(kube);
   t.is(result.checked, 4);
-  t.is(kube.calls.filter((c) => c.op === 'postToService').length, 4);
+  t.is(kube.calls.filter((c) => c.op === 'postToService').length, 1, 'one request for up to 100 objects');
   t.true(kube.calls.filter((c) => c.op === 'postToService').every((c) => c.key === 'opa/https:opa:443/'));
   t.deepEqual(
     result.violations.map((r) => `${r.namespace} ${r.kind}/${r.name} ${r.container} ${r.image} ${r.reason}`),
@@ -187,7 +192,10 @@ test('audit command: nothing violating exits 0; an environment that is not up is
   const ctx = makeCtx({ cluster: 'existing' }, { json: true });
   t.teardown(ctx.services.fakes.cleanup);
   const kube = upCluster(new FakeKube());
-  kube.serviceAnswer = () => allow;
+  kube.serviceAnswer = (_p, body) => ({
+    kind: 'AuditResponse',
+    responses: (body as { reviews: unknown[] }).reviews.map(() => allow.response),
+  });
   ctx.kube = kube;
   await t.notThrowsAsync(audit(ctx, io([])));
 
@@ -199,4 +207,30 @@ test('audit command: nothing violating exits 0; an environment that is not up is
   });
   t.deepEqual(printed, []);
   t.false(down.services.fakes.kube.calls.some((c) => c.op === 'postToService'));
+});
+
+test('runAudit: many objects go in batches of 100, and each answer is matched to its object by position', async (t) => {
+  const kube = new FakeKube();
+  for (let i = 0; i < 250; i++) kube.seed(pod('n', `p${String(i).padStart(3, '0')}`, [i % 3 ? 'reg:5000/ok:1' : `bad:${i}`]));
+  kube.serviceAnswer = (_p, body) => ({
+    kind: 'AuditResponse',
+    responses: (body as { reviews: { request: { object: KubeObject } }[] }).reviews.map((r) => {
+      const image = (r.request.object.spec as { containers: { image: string }[] }).containers[0]!.image;
+      return image.startsWith('bad:') ? deny(`Image '${image}' comes from untrusted registry`).response : allow.response;
+    }),
+  });
+  const result = await runAudit(kube);
+  t.is(result.checked, 250);
+  t.deepEqual(
+    kube.calls.filter((c) => c.op === 'postToService').map((c) => (c.body as { reviews: unknown[] }).reviews.length),
+    [100, 100, 50],
+  );
+  t.is(result.violations.length, 84);
+  t.true(result.violations.every((v) => v.image === `bad:${Number(v.name.slice(1))}`));
+});
+
+test('runAudit: an OPA whose policy predates audit (it answers an AdmissionReview) is reported with the fix', async (t) => {
+  const kube = cluster();
+  kube.serviceAnswer = () => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: '', allowed: true } });
+  await t.throwsAsync(runAudit(kube), { message: /does not answer audit requests[\s\S]*bootstrap up/ });
 });
