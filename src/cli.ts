@@ -6,6 +6,7 @@ import { mergeConfig, needsCurrentContext, readConfigFile, type Config } from '.
 import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
 import { errorText, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
+import { takeInterrupt } from './interrupt.js';
 import type { Io } from './commands/run.js';
 import { packageVersion } from './version.js';
 
@@ -95,7 +96,7 @@ export function optionsFromFlags(flags: Flags, cwd = process.cwd()): RunOptions 
   };
 }
 
-type CommandName = 'up' | 'verify' | 'down' | 'status' | 'doctor';
+type CommandName = 'up' | 'verify' | 'audit' | 'watch' | 'down' | 'status' | 'doctor';
 
 async function execute(name: CommandName, flags: Flags, io: Io, cwd: string): Promise<number> {
   const file = await readConfigFile(flags.config, cwd);
@@ -126,6 +127,12 @@ async function dispatch(name: CommandName, ctx: Ctx, io: Io): Promise<number> {
       return 0;
     case 'verify':
       await (await import('./commands/verify.js')).verify(ctx, io);
+      return 0;
+    case 'audit':
+      await (await import('./commands/audit.js')).audit(ctx, io);
+      return 0;
+    case 'watch':
+      await (await import('./commands/watch.js')).watch(ctx, io);
       return 0;
     case 'down':
       await (await import('./commands/down.js')).down(ctx, io);
@@ -211,6 +218,38 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     .action(action('verify'));
 
   commonOptions(
+    program
+      .command('audit')
+      .description('list the existing pods and workloads the installed policy would deny, as the running OPA decides'),
+  )
+    .option('--json', 'print the findings as JSON')
+    .action(action('audit'));
+
+  commonOptions(
+    program
+      .command('watch')
+      .description('follow the policy file: on each save, compile it, apply it, and print the decisions that changed'),
+  )
+    .option('--policy-file <file>', 'the Rego file to follow (start from a copy: bootstrap init-policy)')
+    .option('--wait-seconds <n>', 'how long to wait for kube-mgmt to load each save (default: 180)', positive)
+    .action(action('watch'));
+
+  program
+    .command('init-policy')
+    .description('copy the shipped policy and its tests into DIR (default: ./policy) to adapt them')
+    .argument('[dir]', 'where to put image-policy.rego and image_policy_test.rego', 'policy')
+    .action(async (dir: string) => {
+      try {
+        await (await import('./commands/watch.js')).initPolicy(path.resolve(cwd, dir), io);
+        setExitCode(0);
+      } catch (thrown) {
+        const error = rootError(thrown);
+        process.stderr.write(`\n✖ ${errorText(error)}\n`);
+        setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+      }
+    });
+
+  commonOptions(
     program.command('down').description('remove the webhook, namespace opa, the cluster and the registry (only what up created)'),
   )
     .option('--keep-cluster', 'keep the minikube profile')
@@ -235,7 +274,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const program = buildProgram(io, process.cwd(), (code) => (process.exitCode = code));
   let finished = false;
   // A cancelled run leaves nothing half-written that the next run cannot converge, so stop at once.
-  process.once('SIGINT', () => {
+  process.on('SIGINT', () => {
+    const own = takeInterrupt();
+    if (own) return own();
     if (process.stdout.isTTY) process.stdout.write('\x1B[?25h\n'); // the live renderer hides the cursor
     process.stderr.write(`\n${messages.interrupted}\n`);
     process.exit(130);

@@ -7,6 +7,7 @@ import type { RegistryApi } from './adapters/net.js';
 import type { StateStore } from './adapters/state.js';
 import type { CertificateBundle } from './certs.js';
 import type { Config } from './config.js';
+import type { AuditResult } from './steps/audit.js';
 import type { StepTiming } from './timings.js';
 
 /** One container for every side effect (release-it style): tests build it from fakes. */
@@ -73,6 +74,8 @@ export interface Ctx {
   kubeMgmtToken?: string;
   kube?: KubeClient;
   checks: CheckResult[];
+  /** What `audit` found. */
+  audit?: AuditResult;
   /** Things to tell the user after the run (warnings that did not stop it). */
   notes: string[];
   /** How long each step took (filled by runTasks), for the summary at the end. */

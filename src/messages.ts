@@ -162,6 +162,11 @@ export const messages = {
     `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).\n  → If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (\`kubectl -n kube-public delete configmap local-registry-hosting\`) and run \`bootstrap up\` again; bootstrap never changes objects it did not create.`,
 
   // Verify
+  environmentNotUp: (command: string, problem: string) =>
+    fault(
+      `Nothing to ${command}: ${problem}.`,
+      `Run \`bootstrap up\` (with the same flags), then ${command} again; \`bootstrap status\` shows each part.`,
+    ),
   verifyFailed: (failed: number, total: number) =>
     fault(
       `${failed} of ${total} checks did not give the expected result.`,
@@ -173,6 +178,30 @@ export const messages = {
       `Cannot write the JUnit results to ${file}: ${errorText(cause)}.`,
       'Give --junit a path in a directory you can write to (it is created if missing).',
       cause,
+    ),
+  // Audit
+  auditViolations: (count: number) =>
+    fault(
+      `${count} container image${count === 1 ? '' : 's'} in existing pods and workloads would be denied by the installed policy.`,
+      'Push those images to the trusted registry and pin them (a version tag, or a digest), then update or recreate the objects listed above; or delete them.',
+    ),
+
+  // Watch
+  watchNeedsPolicyFile: () =>
+    usage(
+      'bootstrap watch needs the policy file to follow.',
+      '`bootstrap init-policy` copies the shipped policy and its tests to ./policy; then `bootstrap watch --policy-file policy/image-policy.rego`.',
+    ),
+  policyCopyExists: (file: string) =>
+    usage(
+      `${file} already exists; nothing was copied.`,
+      'Pick another directory (`bootstrap init-policy DIR`), or move that file away first.',
+    ),
+
+  auditUnsupported: () =>
+    fault(
+      'The running OPA does not answer audit requests: its policy predates `bootstrap audit`.',
+      'Run `bootstrap up` to install the current policy, then audit again.',
     ),
 
   // Interruptions

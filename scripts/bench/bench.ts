@@ -47,6 +47,9 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '4' },
     'no-baseline': { type: 'boolean', default: false },
+    'audit-pods': { type: 'string', default: '500' },
+    /** Only these rows (comma-separated: audit, watch), each on an environment it brings up. */
+    only: { type: 'string', default: '' },
   },
 });
 const runs = args.quick ? 1 : Math.max(1, Number(args.runs));
@@ -345,6 +348,125 @@ async function opaDecision() {
   }
 }
 
+/**
+ * `bootstrap audit` over N pods made before the policy applied to their namespace (made while it was labelled
+ * exempt, then unlabelled): half untrusted, half trusted. Timed from spawn to exit, like every CLI row; the
+ * environment must be up (the caller's state home).
+ */
+async function auditBench(stateHome: string): Promise<{ times: number[]; pods: number; violations: number }> {
+  const pods = Math.max(1, Number(args['audit-pods']));
+  const ns = `bench-audit-${Date.now().toString(36)}`;
+  await core.createNamespace({ body: { metadata: { name: ns, labels: { 'openpolicyagent.org/webhook': 'ignore' } } } });
+  try {
+    const names = Array.from({ length: pods }, (_, i) => `p${i}`);
+    for (let i = 0; i < names.length; i += 25) {
+      await Promise.all(
+        names.slice(i, i + 25).map((name, j) =>
+          core.createNamespacedPod({
+            namespace: ns,
+            body: { metadata: { name }, spec: { containers: [{ name: 'c', image: (i + j) % 2 ? okImage : 'nginx:1.21.1' }] } },
+          }),
+        ),
+      );
+    }
+    await core.patchNamespace(
+      { name: ns, body: { metadata: { labels: { 'openpolicyagent.org/webhook': null } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const times: number[] = [];
+    let violations = 0;
+    for (let i = 0; i <= runs; i++) {
+      const { ms, result, output } = await runStamped(`audit-${i}`, process.execPath, [bin, 'audit', ...existing, '--json'], {
+        KUBECONFIG: env.KUBECONFIG,
+        XDG_STATE_HOME: stateHome,
+        CI: 'true',
+      });
+      if (result.exitCode !== 1)
+        throw new Error(`bootstrap audit exited ${result.exitCode} (1 expected: there are violations):\n${output}`);
+      const report = JSON.parse(result.stdout) as { violations: { namespace: string }[] };
+      violations = report.violations.filter((v) => v.namespace === ns).length;
+      if (violations !== Math.ceil(pods / 2))
+        throw new Error(`audit found ${violations} violations in ${ns}, expected ${Math.ceil(pods / 2)}`);
+      if (i > 0) times.push(ms); // the first run warms the caches
+    }
+    return { times, pods, violations };
+  } finally {
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  }
+}
+
+/**
+ * `bootstrap watch` on a copy of the shipped policy: time from writing a save to the line that prints its changed
+ * decisions; alternately the latest rule loosened and the shipped policy back, so every save changes decisions.
+ */
+async function watchBench(stateHome: string): Promise<number[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-watch-'));
+  const file = path.join(dir, 'image-policy.rego');
+  const shipped = await readFile(path.join(repo, 'templates/policy/image-policy.rego'), 'utf8');
+  const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
+  await writeFile(file, shipped);
+  const child = execa(process.execPath, [bin, 'watch', ...existing, '--policy-file', file], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
+  });
+  let output = '';
+  child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const waitFor = async (pattern: RegExp, from: number) => {
+    const deadline = Date.now() + 120_000;
+    while (!pattern.test(output.slice(from))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`watch did not print ${pattern}:\n${output}`);
+      await delay(20);
+    }
+  };
+  const times: number[] = [];
+  try {
+    await waitFor(/watching /, 0);
+    for (let i = 1; i <= runs * 2; i++) {
+      const mark = output.length;
+      const start = performance.now();
+      await writeFile(file, i % 2 ? loose : shipped);
+      await waitFor(new RegExp(`save ${i}: \\d+ decisions? changed`), mark);
+      times.push(performance.now() - start);
+    }
+    child.kill('SIGINT');
+    if ((await child).exitCode !== 0) throw new Error(`watch did not exit 0 on Ctrl-C:\n${output}`);
+    await log('watch', output);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+  return times;
+}
+
+const auditRowOf = (audited: Awaited<ReturnType<typeof auditBench>>) => {
+  const r = row('audit', `bootstrap audit, ${audited.pods} pods`, audited.times, 'ms', { note: `${audited.violations} violations found` });
+  r.goals = [goal('< 2 s', r.summary.median, 2000, formatValue(r.summary.median, 'ms'))];
+  return r;
+};
+const watchRowOf = (times: number[]) => {
+  const r = row('watch', 'bootstrap watch: save → changed decisions printed', times, 'ms', {
+    note: 'compile, apply, kube-mgmt, article + extended matrix',
+  });
+  r.goals = [goal('< 3 s', r.summary.median, 3000, formatValue(r.summary.median, 'ms'))];
+  return r;
+};
+
+if (args.only) {
+  const only = new Set(args.only.split(','));
+  const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
+  say(`only ${[...only].join(', ')}: up first`);
+  await bootstrap('only-up', ['up', ...existing], state);
+  const picked: Row[] = [];
+  if (only.has('audit')) picked.push(auditRowOf(await auditBench(state)));
+  if (only.has('watch')) picked.push(watchRowOf(await watchBench(state)));
+  process.stdout.write(`${rowsTable(picked)}\n\n${new Date().toISOString()} · ${runs} run(s) · ${machine().nproc} CPUs · logs ${logDir}\n`);
+  await bootstrap('only-down', ['down', ...existing, '--keep-registry'], state);
+  await rm(state, { recursive: true, force: true });
+  process.exit(0);
+}
+
 // ----------------------------------------------------------------------------------------------------- main
 const started = new Date();
 const mach = machine();
@@ -372,6 +494,8 @@ async function cleanUp() {
 let help: Awaited<ReturnType<typeof helpTimes>>;
 let hook: Awaited<ReturnType<typeof webhookCost>>;
 let opa: Awaited<ReturnType<typeof opaDecision>>;
+let audited: Awaited<ReturnType<typeof auditBench>>;
+let watched: number[];
 try {
   // Warm-up: the registry container running and holding the trusted image (excluded from every measured run), caches warm.
   {
@@ -397,6 +521,15 @@ try {
   hook = await webhookCost();
   say('opa bench');
   opa = await opaDecision();
+  say(`audit of ${args['audit-pods']} pods`);
+  {
+    const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
+    await bootstrap('audit-up', ['up', ...existing], state);
+    audited = await auditBench(state);
+    say('watch: save → changed decisions printed');
+    watched = await watchBench(state);
+    await rm(state, { recursive: true, force: true });
+  }
   say('leaving the test bed as the e2e tests do: down --keep-registry');
   {
     const last = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
@@ -457,6 +590,7 @@ rows.push(
   row('rss-cold-up', 'peak RSS, bootstrap up cold', series.coldRss, 'MB', { note: haveTime ? '/usr/bin/time %M' : 'no /usr/bin/time' }),
   row('rss-converged-up', 'peak RSS, bootstrap up converged', series.convergedRss, 'MB'),
 );
+rows.push(auditRowOf(audited), watchRowOf(watched));
 const goals: Goal[] = rows.flatMap((r) => r.goals ?? []);
 const table = rowsTable(rows);
 const machineLine = `${mach.nproc} CPUs (${mach.cpu}), ${mach.memoryGiB} GiB, Node ${mach.node}, Linux ${mach.kernel}`;

@@ -1,6 +1,8 @@
 // Kubernetes, through @kubernetes/client-node only: server-side apply with our field manager, reads,
 // deletes, and the pod requests that exercise the admission webhook.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
 import { messages } from '../messages.js';
 
 export const FIELD_MANAGER = 'bootstrap';
@@ -36,6 +38,18 @@ export interface KubeClient {
   createPod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
   replacePod(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
   replaceEphemeralContainers(namespace: string, pod: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  /** Create or replace any object (a workload), answered as admitted or denied like the pod requests. */
+  createObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  replaceObject(object: KubeObject, options: { dryRun: boolean }): Promise<AdmissionOutcome>;
+  /**
+   * POSTs JSON to a Service through the API server's service proxy
+   * (`/api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy/<path>`), with this context's credentials; the
+   * parsed JSON answer. How `audit` asks the running OPA, wherever the cluster is.
+   */
+  postToService<T>(
+    target: { namespace: string; service: string; scheme: 'http' | 'https'; port: number; path: string },
+    body: unknown,
+  ): Promise<T>;
 }
 
 export const refOf = (object: KubernetesObject): ObjectRef => ({
@@ -116,6 +130,20 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
   const core = config.makeApiClient(k8s.CoreV1Api);
   const versionApi = config.makeApiClient(k8s.VersionApi);
   const server = config.getCurrentCluster()?.server ?? '';
+  // The context's credentials once, on one kept-alive agent: audit asks once per object, and client-node's
+  // applyToHTTPSOptions makes a new agent (a new TLS handshake) on every call.
+  let connecting: Promise<{ headers: http.OutgoingHttpHeaders; auth?: string; agent: https.Agent }> | undefined;
+  const connection = () =>
+    (connecting ??= (async () => {
+      const base: https.RequestOptions = {};
+      await config.applyToHTTPSOptions(base);
+      const agentOptions = (base.agent as (https.Agent & { options?: https.AgentOptions }) | undefined)?.options ?? {};
+      return {
+        headers: (base.headers ?? {}) as http.OutgoingHttpHeaders,
+        auth: base.auth ?? undefined,
+        agent: new https.Agent({ ...agentOptions, keepAlive: true, maxSockets: 16 }),
+      };
+    })());
   const header = <T extends KubernetesObject>(ref: ObjectRef) =>
     ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }) as T;
 
@@ -199,6 +227,52 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
       return admission(() =>
         core.replaceNamespacedPodEphemeralcontainers({ name, namespace, body: pod as never, dryRun: dryRun ? 'All' : undefined }),
       );
+    },
+    createObject(object, { dryRun }) {
+      return admission(() => objects.create(object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER));
+    },
+    replaceObject(object, { dryRun }) {
+      return admission(() => objects.replace(object, undefined, dryRun ? 'All' : undefined, FIELD_MANAGER));
+    },
+    async postToService<T>(target: { namespace: string; service: string; scheme: string; port: number; path: string }, body: unknown) {
+      const url = new URL(
+        `${server.replace(/\/+$/, '')}/api/v1/namespaces/${target.namespace}/services/${target.scheme}:${target.service}:${target.port}/proxy/${target.path.replace(/^\//, '')}`,
+      );
+      const payload = JSON.stringify(body);
+      const auth = await connection();
+      const options: https.RequestOptions = {
+        method: 'POST',
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || 443,
+        path: `${url.pathname}${url.search}`,
+        headers: { ...auth.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        ...(auth.auth ? { auth: auth.auth } : {}),
+        agent: auth.agent,
+      };
+      return new Promise<T>((resolve, reject) => {
+        const request = (url.protocol === 'http:' ? http : https).request(options, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            if ((response.statusCode ?? 0) >= 300)
+              return reject(
+                Object.assign(new Error(`${response.statusCode} from ${url.pathname}: ${text.slice(0, 300)}`), {
+                  code: response.statusCode,
+                  body: text,
+                }),
+              );
+            try {
+              resolve(JSON.parse(text) as T);
+            } catch (error) {
+              reject(error);
+            }
+          });
+        });
+        request.on('error', reject);
+        request.setTimeout(15_000, () => request.destroy(new Error(`no answer from ${url.pathname} within 15s`)));
+        request.end(payload);
+      });
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Ctx } from '../context.js';
 import { errorText, rootError } from '../errors.js';
 import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
-import { formatChecks, verifyTasks } from '../steps/verify.js';
+import { ensureEnvironmentUp, formatChecks, verifyTasks } from '../steps/verify.js';
 import { runTasks, type Io } from './run.js';
 
 export async function verify(ctx: Ctx, io: Io): Promise<void> {
@@ -10,6 +10,8 @@ export async function verify(ctx: Ctx, io: Io): Promise<void> {
   let stopped: unknown;
   try {
     ctx.registryHost = ctx.config.registryHost ?? (await ctx.services.state.readRecord()).registryHost;
+    // Nothing to verify without the webhook and a ready OPA: one line with the fix instead of a table of misses.
+    await ensureEnvironmentUp(ctx, 'verify');
     await runTasks(verifyTasks(), ctx, io);
   } catch (error) {
     stopped = error;

@@ -11,6 +11,7 @@ import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
 import { STATE_FILES } from './certificates.js';
 import { connect } from './cluster.js';
+import { WORKLOAD_KINDS } from '../workloads.js';
 
 const [NAMESPACE_REF, BINDING_REF, WEBHOOK_REF] = CLAIMED_NAMES as [ObjectRef, ObjectRef, ObjectRef];
 
@@ -50,12 +51,19 @@ const kubeTask = (title: string, run: (ctx: Ctx, kube: KubeClient, task: TaskWra
 export function downTasks(): Task[] {
   return [
     kubeTask('Admission webhook', async (_ctx, kube) => deleteIfOurs(kube, WEBHOOK_REF)),
-    kubeTask('Verification pods', async (ctx, kube) => {
-      const pods = await kube.list('v1', 'Pod', { namespace: ctx.config.verifyNamespace, labelSelector: MANAGED_SELECTOR });
-      await Promise.all(
-        pods.map((p) => kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: p.metadata!.name! })),
+    kubeTask('Verification pods and workloads', async (ctx, kube) => {
+      // Left only by a verify that was stopped halfway: its pods, and the workloads of the extended matrix.
+      const namespace = ctx.config.verifyNamespace;
+      const kinds = [{ apiVersion: 'v1', kind: 'Pod' }, ...WORKLOAD_KINDS];
+      const deleted = await Promise.all(
+        kinds.map(async ({ apiVersion, kind }) => {
+          const objects = await kube.list(apiVersion, kind, { namespace, labelSelector: MANAGED_SELECTOR });
+          await Promise.all(objects.map((o) => kube.delete({ apiVersion, kind, namespace, name: o.metadata!.name! })));
+          return objects.length;
+        }),
       );
-      return pods.length ? `${pods.length} deleted` : 'absent';
+      const count = deleted.reduce((a, b) => a + b, 0);
+      return count ? `${count} deleted` : 'absent';
     }),
     kubeTask('Namespace opa', async (ctx, kube, task) => {
       const binding = await deleteIfOurs(kube, BINDING_REF);

@@ -1,11 +1,14 @@
 // The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
-import type { AdmissionOutcome, KubeClient, KubeObject } from '../adapters/kube.js';
+import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from '../adapters/kube.js';
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
-import { MANAGED_BY } from '../manifests.js';
+import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../manifests.js';
+import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
 import type { Task } from '../tasks.js';
 import { connect, registryHostFor } from './cluster.js';
+import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
+import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from './opa.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
 /** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
@@ -14,6 +17,8 @@ export const denial = (message: string) => `admission webhook "${WEBHOOK}" denie
 export interface PodCase {
   name: string;
   via: 'create' | 'update' | 'ephemeral';
+  /** A workload kind (Deployment, CronJob, ...) whose pod template carries the images; absent: a Pod. */
+  kind?: WorkloadKindName;
   containers?: string[];
   initContainers?: string[];
   ephemeralContainers?: string[];
@@ -149,6 +154,17 @@ export function casePod(c: PodCase, namespace: string, baseImage: string): KubeO
   );
 }
 
+/** The object a case sends: its Pod, or (with `kind`) a workload of that kind around the same pod spec. */
+export function caseObject(c: PodCase, namespace: string, baseImage: string): KubeObject {
+  const pod = casePod(c, namespace, baseImage);
+  if (!c.kind) return pod;
+  const kind = workloadKind(c.kind);
+  if (!kind) throw new Error(`verify/extended.yaml: case ${c.name} has unknown kind ${c.kind}`);
+  // 52: the longest name a CronJob may have (its Jobs append a suffix).
+  const name = pod.metadata!.name!.slice(0, 52).replace(/-+$/, '');
+  return workloadObject(kind, name, namespace, pod.spec as Record<string, unknown>, pod.metadata!.labels);
+}
+
 export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
   const text = await readTemplate('verify/extended.yaml');
   // Only images and messages carry {{ registry }}; the file is one YAML list.
@@ -156,32 +172,44 @@ export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
   return cases ?? [];
 }
 
+type Containers = { image: string }[];
+
+/** The update a case describes, made to a live object: only the `image` fields change, matched by position. */
+function changeImages(c: PodCase, live: KubeObject): void {
+  const spec = podSpecOf(live) as { containers: Containers; initContainers?: Containers };
+  (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
+  (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
+}
+
+const caseName = (c: PodCase) => `${c.via}: ${c.kind ? `${c.kind} ` : ''}${c.name}`;
+
 async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string): Promise<CheckResult> {
   const namespace = ctx.config.verifyNamespace;
-  const pod = casePod(c, namespace, baseImage);
-  const check = (outcome: AdmissionOutcome) => judge(`${c.via}: ${c.name}`, c.expect, c.messages ?? [], outcome);
-  if (c.via === 'create') return check(await kube.createPod(namespace, pod, { dryRun: true }));
-  // update and ephemeral act on a real, admitted pod: create it, change it (dry run), remove it.
-  const base = await kube.createPod(namespace, pod, { dryRun: false });
-  if (!base.allowed)
-    return { name: `${c.via}: ${c.name}`, expected: 'base pod admitted', actual: `denied: ${base.message}`, passed: false };
+  const object = caseObject(c, namespace, baseImage);
+  const ref = refOf(object);
+  const check = (outcome: AdmissionOutcome) => judge(caseName(c), c.expect, c.messages ?? [], outcome);
+  const create = (dryRun: boolean) => (c.kind ? kube.createObject(object, { dryRun }) : kube.createPod(namespace, object, { dryRun }));
+  if (c.via === 'create') return check(await create(true));
+  // update and ephemeral act on a real, admitted object (a workload that makes no pod): create it, change it (dry run), remove it.
+  const base = await create(false);
+  if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
   try {
-    const live = (await kube.get<KubeObject & { spec: Record<string, unknown> }>({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      namespace,
-      name: pod.metadata!.name!,
-    }))!;
-    const spec = live.spec as { containers: { image: string }[]; initContainers?: { image: string }[]; ephemeralContainers?: unknown[] };
     if (c.via === 'update') {
-      (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
-      (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
-      return check(await kube.replacePod(namespace, live, { dryRun: true }));
+      // A controller may write the new object (status, revision annotation) between our read and our update: read again.
+      for (let attempt = 1; ; attempt++) {
+        const live = (await kube.get<KubeObject>(ref))!;
+        changeImages(c, live);
+        const outcome = c.kind
+          ? await kube.replaceObject(live, { dryRun: true })
+          : await kube.replacePod(namespace, live, { dryRun: true });
+        if (outcome.code !== 409 || attempt === 5) return check(outcome);
+      }
     }
-    spec.ephemeralContainers = containerList('e', c.ephemeralContainers);
+    const live = (await kube.get<KubeObject>(ref))!;
+    (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
     return check(await kube.replaceEphemeralContainers(namespace, live, { dryRun: true }));
   } finally {
-    await kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata!.name! });
+    await kube.delete(ref);
   }
 }
 
@@ -222,6 +250,63 @@ export async function createOkPod(ctx: Ctx, kube: KubeClient): Promise<CheckResu
     /* reported below */
   }
   return { name: 'pod-ok.yaml created and running', expected: 'Running', actual: phase, passed: phase === 'Running' };
+}
+
+// --- is there anything to verify? ---------------------------------------------------------------------------
+
+/** What verify needs before its checks mean anything: the webhook registered, OPA rolled out, each policy loaded. */
+export interface EnvironmentFacts {
+  webhookRegistered: boolean;
+  rollout: { done: boolean; detail: string };
+  policies: { name: string; status: PolicyStatus | undefined; stale: boolean }[];
+}
+
+/**
+ * The first reason the environment cannot answer as `up` leaves it, in one line; undefined when it can. Whether the
+ * running OPA holds the policy is its readiness (templates/policy/health.rego), so an OPA that lost its policy shows
+ * as not ready. kube-mgmt's status time is not used: a kube-mgmt that starts with a new pod writes the same status
+ * again, which the API server does not record as a change, so it would look older than the OPA that holds it.
+ */
+export function environmentProblem(facts: EnvironmentFacts): string | undefined {
+  if (!facts.webhookRegistered) return `the admission webhook ${WEBHOOK_NAME} is not registered`;
+  if (!facts.rollout.done) return `OPA is not ready (${facts.rollout.detail})`;
+  for (const p of facts.policies) {
+    if (!p.status) return `OPA does not hold the policy: kube-mgmt has not loaded ConfigMap ${OPA_NAMESPACE}/${p.name}`;
+    if (!p.status.ok)
+      return `OPA does not hold the policy: kube-mgmt could not load ConfigMap ${OPA_NAMESPACE}/${p.name} (${p.status.error})`;
+  }
+  return undefined;
+}
+
+export async function readEnvironment(kube: KubeClient): Promise<EnvironmentFacts> {
+  type Annotated = Parameters<typeof statusWrittenAt>[0];
+  const [webhook, deployment, opaStart, configMaps] = await Promise.all([
+    kube.get({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', name: WEBHOOK_NAME }),
+    kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
+    opaStartedAt(kube),
+    Promise.all(
+      POLICY_CONFIGMAPS.map((name) => kube.get<Annotated>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: OPA_NAMESPACE, name })),
+    ),
+  ]);
+  return {
+    webhookRegistered: Boolean(webhook),
+    rollout: rolloutState(deployment as Parameters<typeof rolloutState>[0]),
+    policies: POLICY_CONFIGMAPS.map((name, i) => {
+      const cm = configMaps[i];
+      const status = policyStatus(cm);
+      return { name, status, stale: Boolean(status?.ok && cm && statusIsStale(cm, opaStart)) };
+    }),
+  };
+}
+
+/**
+ * verify's (and audit's, watch's) first step, before any task is drawn: on an environment that is not up, one line
+ * and the fix instead of a table of failures. Nothing to read in a dry run.
+ */
+export async function ensureEnvironmentUp(ctx: Ctx, command: 'verify' | 'audit' | 'watch'): Promise<void> {
+  if (ctx.options.dryRun) return;
+  const problem = environmentProblem(await readEnvironment(await connect(ctx)));
+  if (problem) throw messages.environmentNotUp(command, problem);
 }
 
 export function verifyTasks(): Task[] {

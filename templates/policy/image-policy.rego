@@ -14,15 +14,19 @@
 #   Image '<image>' comes from untrusted registry
 #   Image '<image>' used latest image
 #   Image '<image>' is not pinned by digest            (only when require_digest)
+#   Image '<image>' is not a valid image reference     (does not parse; no other message then)
 #
-# What is checked: spec.containers, spec.initContainers and
-# spec.ephemeralContainers of Pods on CREATE and UPDATE, including UPDATEs of
+# What is checked: containers, initContainers and ephemeralContainers of
+# Pods, and of the pod templates of Deployments, ReplicaSets, StatefulSets,
+# DaemonSets, Jobs, ReplicationControllers (spec.template.spec) and CronJobs
+# (spec.jobTemplate.spec.template.spec), on CREATE and UPDATE, including UPDATEs of
 # the pods/ephemeralcontainers subresource (how `kubectl debug` adds ephemeral
 # containers; the object sent is the whole Pod). On CREATE every image is
 # checked; on UPDATE every image the update brings (a changed image, or a
 # container not in the old object under that name), but not one a container
-# already had: pods created before the policy (or before a stricter setting)
-# must still take label changes, finalizer removal and ReplicaSet adoption.
+# already had: pods and workloads created before the policy (or before a
+# stricter setting) must still take label changes, finalizer removal,
+# scaling and ReplicaSet adoption.
 package kubernetes.validating.images
 
 # ---------------------------------------------------------------------------
@@ -52,10 +56,38 @@ checked_subresources := {"", "ephemeralcontainers"}
 
 container_fields := ["containers", "initContainers", "ephemeralContainers"]
 
+# Where each kind keeps the pod spec it makes pods from, keyed "<group>/<kind>"
+# (the core group is ""). Pods are judged as themselves, and so are the
+# workloads that make them: a Deployment with an untrusted image is refused
+# when it is applied, not only later in its ReplicaSet's events. Pods stay
+# checked too, for controllers this list does not know (custom resources).
+pod_spec_paths := {
+	"/Pod": ["spec"],
+	"/ReplicationController": ["spec", "template", "spec"],
+	"apps/Deployment": ["spec", "template", "spec"],
+	"apps/ReplicaSet": ["spec", "template", "spec"],
+	"apps/StatefulSet": ["spec", "template", "spec"],
+	"apps/DaemonSet": ["spec", "template", "spec"],
+	"batch/Job": ["spec", "template", "spec"],
+	"batch/CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+}
+
+kind_key := sprintf("%s/%s", [object.get(input.request.kind, "group", ""), input.request.kind.kind])
+
+pod_spec_path := pod_spec_paths[kind_key]
+
 applies if {
-	input.request.kind.kind == "Pod"
+	kind_key == "/Pod"
 	input.request.operation in checked_operations
 	object.get(input.request, "subResource", "") in checked_subresources
+}
+
+# Workloads: the main resource only (status and scale cannot change images).
+applies if {
+	kind_key != "/Pod"
+	pod_spec_path
+	input.request.operation in checked_operations
+	object.get(input.request, "subResource", "") == ""
 }
 
 # Kubernetes 1.16-1.21 sent the ephemeralcontainers subresource as kind
@@ -66,18 +98,22 @@ applies if {
 	input.request.operation in checked_operations
 }
 
+pod_spec(obj) := object.get(obj, pod_spec_path, {})
+
 images contains image if {
 	applies
 	some field in container_fields
-	some container in input.request.object.spec[field]
+	some container in pod_spec(input.request.object)[field]
 	not already_there(field, container)
 	image := container.image
 }
 
-# The same container, with the same image, in the object before this UPDATE.
+# The same container, with the same image, in the object before this UPDATE
+# (for a workload: in its pod template), so that scaling, relabelling or
+# adopting a workload made before the policy still works.
 already_there(field, container) if {
 	input.request.operation == "UPDATE"
-	some old in input.request.oldObject.spec[field]
+	some old in pod_spec(object.get(input.request, "oldObject", {}))[field]
 	old.name == container.name
 	old.image == container.image
 }
@@ -93,8 +129,19 @@ images contains image if {
 # Decisions
 # ---------------------------------------------------------------------------
 
+# A string that is not an image reference at all ("host:5000/app:1.0:extra",
+# "host:5000//app", a truncated digest) gets its own message: "from an
+# untrusted registry" would send the user looking at the registry, and
+# neither "latest" nor "digest" means anything for it.
 deny contains msg if {
 	some image in images
+	not valid_reference(image)
+	msg := sprintf("Image '%v' is not a valid image reference", [image])
+}
+
+deny contains msg if {
+	some image in images
+	valid_reference(image)
 	not trusted(image)
 	msg := sprintf("Image '%v' comes from untrusted registry", [image])
 }
@@ -108,16 +155,20 @@ deny contains msg if {
 deny contains msg if {
 	require_digest
 	some image in images
+	valid_reference(image)
 	not pinned(image)
 	msg := sprintf("Image '%v' is not pinned by digest", [image])
 }
+
+valid_reference(image) if parse_reference(image)
 
 # An image is trusted only if it parses as a Docker reference and its
 # registry (host[:port], case-sensitive) is exactly one of the trusted ones.
 # A string prefix test is not enough: "10.0.0.7:50001/x",
 # "10.0.0.7:5000.evil.example/x" and "10.0.0.7:5000@sha256:..." (docker.io
 # image "10.0.0.7", tag "5000") all start with "10.0.0.7:5000".
-# Unparsable images are untrusted, and so are unqualified names ("nginx"):
+# Unparsable images are never trusted (they are denied as invalid, above),
+# and unqualified names ("nginx") are untrusted:
 # which registry serves them is the runtime's choice (docker.io for
 # containerd, possibly a search list for CRI-O), so only an explicit
 # registry can be trusted.

@@ -32,6 +32,8 @@ latest(image) := sprintf("Image '%v' used latest image", [image])
 
 unpinned(image) := sprintf("Image '%v' is not pinned by digest", [image])
 
+invalid(image) := sprintf("Image '%v' is not a valid image reference", [image])
+
 pod_request(operation, spec) := {"request": {
 	"uid": "u-1",
 	"kind": {"group": "", "version": "v1", "kind": "Pod"},
@@ -81,8 +83,10 @@ test_port_prefix_bypass if {
 }
 
 test_host_suffix_bypass if {
+	# A port is digits up to the "/": this is not a reference at all (Docker
+	# refuses it too), so it is denied as invalid, never trusted by prefix.
 	img := "10.0.0.7:5000.evil.example/nginx:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
 }
 
 test_host_suffix_bypass_without_port if {
@@ -108,8 +112,13 @@ test_trusted_host_without_port if {
 }
 
 test_registry_in_path_is_untrusted if {
+	# ":" may not appear in a path: the nested registry makes it invalid.
 	img := "evil.example/10.0.0.7:5000/nginx:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
+	img2 := "evil.example/10.0.0.7/nginx:1.21.1"
+	d := images.deny with input as create([img2])
+		with data.kubernetes.validating.images.settings.trusted_registries as ["10.0.0.7"]
+	d == {untrusted(img2)}
 }
 
 test_uppercase_host_is_untrusted if {
@@ -121,7 +130,7 @@ test_uppercase_host_is_untrusted if {
 
 test_uppercase_path_is_invalid if {
 	img := "10.0.0.7:5000/NGINX:1.21.1"
-	deny_for(img) == {untrusted(img)}
+	deny_for(img) == {invalid(img)}
 }
 
 test_docker_io_implicit if {
@@ -164,18 +173,47 @@ test_no_settings_fails_closed if {
 	d == {untrusted("10.0.0.7:5000/nginx:1.21.1")}
 }
 
-test_garbage_references_untrusted if {
+test_garbage_references_invalid if {
 	bad := [
 		"10.0.0.7:5000/nginx:1.21.1 ",
 		"10.0.0.7:5000//nginx:1.21.1",
 		"10.0.0.7:5000/nginx:1:2",
+		"10.0.0.7:5000/app:1.0:extra",
 		"10.0.0.7:5000/nginx@sha256:abc",
+		"10.0.0.7:5000/nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
 		"10.0.0.7:5000/nginx@@sha256:0123",
 		"",
 	]
 	every img in bad {
-		deny_for(img) == {untrusted(img)}
+		deny_for(img) == {invalid(img)}
 	}
+}
+
+test_invalid_reference_from_untrusted_host_only_invalid if {
+	# Not also "untrusted" or "latest": one message that says what is wrong.
+	deny_for("evil.example//app") == {invalid("evil.example//app")}
+	deny_for("nginx:latest:x") == {invalid("nginx:latest:x")}
+}
+
+test_invalid_reference_not_also_unpinned if {
+	img := "10.0.0.7:5000/app:1.0:extra"
+	d := images.deny with input as create([img])
+		with data.kubernetes.validating.images.settings as {"trusted_registries": [reg], "require_digest": true}
+	d == {invalid(img)}
+}
+
+test_invalid_next_to_valid_images if {
+	d := images.deny with input as create(["10.0.0.7:5000//app", "nginx:1.21.1", "10.0.0.7:5000/ok:1"])
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {invalid("10.0.0.7:5000//app"), untrusted("nginx:1.21.1")}
+}
+
+test_invalid_on_update_checked if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.0:extra"}]}
+	d := images.deny with input as with_old(pod_request("UPDATE", new), old)
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+	d == {invalid("10.0.0.7:5000/nginx:1.0:extra")}
 }
 
 # --- latest ------------------------------------------------------------------
@@ -360,4 +398,150 @@ test_parse_reference if {
 	not images.parse_reference("a:b:c")
 	not images.parse_reference("-a/b")
 	not images.parse_reference("r.example:x/a")
+}
+
+# --- workloads: judged when they are applied, like pods -----------------------
+
+# Every kind that makes pods, with its group, resource and where its pod template lives.
+workload_kinds := [
+	{"group": "apps", "kind": "Deployment", "resource": "deployments", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "ReplicaSet", "resource": "replicasets", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "StatefulSet", "resource": "statefulsets", "path": ["spec", "template", "spec"]},
+	{"group": "apps", "kind": "DaemonSet", "resource": "daemonsets", "path": ["spec", "template", "spec"]},
+	{"group": "batch", "kind": "Job", "resource": "jobs", "path": ["spec", "template", "spec"]},
+	{"group": "", "kind": "ReplicationController", "resource": "replicationcontrollers", "path": ["spec", "template", "spec"]},
+	{"group": "batch", "kind": "CronJob", "resource": "cronjobs", "path": ["spec", "jobTemplate", "spec", "template", "spec"]},
+]
+
+# An object of that kind whose pod template has the given spec (nested along k.path).
+workload(k, pod_spec) := json.patch({"metadata": {"name": "w", "labels": {"app": "w"}}}, array.concat(
+	[{"op": "add", "path": sprintf("/%s", [concat("/", array.slice(k.path, 0, n))]), "value": {}} |
+		some n in numbers.range(1, count(k.path) - 1)
+	],
+	[{"op": "add", "path": sprintf("/%s", [concat("/", k.path)]), "value": pod_spec}],
+))
+
+workload_request(k, operation, obj) := {"request": {
+	"uid": "u-w",
+	"kind": {"group": k.group, "version": "v1", "kind": k.kind},
+	"resource": {"group": k.group, "version": "v1", "resource": k.resource},
+	"operation": operation,
+	"object": obj,
+}}
+
+workload_update(k, old_spec, new_spec) := json.patch(
+	workload_request(k, "UPDATE", workload(k, new_spec)),
+	[{"op": "add", "path": "/request/oldObject", "value": workload(k, old_spec)}],
+)
+
+workload_deny(inp) := d if {
+	d := images.deny with input as inp
+		with data.kubernetes.validating.images.settings.trusted_registries as [reg]
+}
+
+test_workload_helper_nests_the_template if {
+	cron := workload_kinds[6]
+	w := workload(cron, {"containers": []})
+	w.spec.jobTemplate.spec.template.spec == {"containers": []}
+	deploy := workload_kinds[0]
+	workload(deploy, {"containers": []}).spec.template.spec == {"containers": []}
+}
+
+test_workload_create_denied_for_every_kind if {
+	spec := {
+		"initContainers": [{"name": "i", "image": "busybox:1.36"}],
+		"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:latest"}, {"name": "d", "image": "10.0.0.7:5000/ok:1.0"}],
+	}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == {untrusted("busybox:1.36"), latest("10.0.0.7:5000/nginx:latest")}
+	}
+}
+
+test_workload_create_allowed_for_every_kind if {
+	spec := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == set()
+	}
+}
+
+test_workload_invalid_reference_for_every_kind if {
+	spec := {"containers": [{"name": "c", "image": "10.0.0.7:5000//nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "CREATE", workload(k, spec))) == {invalid("10.0.0.7:5000//nginx:1.21.1")}
+	}
+}
+
+test_workload_update_changed_image_denied_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "nginx:1.21.1"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == {untrusted("nginx:1.21.1")}
+	}
+}
+
+test_workload_update_added_container_denied_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "nginx:1.21.1"}, {"name": "side", "image": "10.0.0.7:5000/envoy"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == {latest("10.0.0.7:5000/envoy")}
+	}
+}
+
+test_workload_update_keeping_old_images_allowed_for_every_kind if {
+	# A workload from before the policy, scaled or relabelled: its images are not judged again.
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}], "initContainers": [{"name": "i", "image": "busybox"}]}
+	every k in workload_kinds {
+		inp := json.patch(workload_update(k, spec, spec), [
+			{"op": "add", "path": "/request/object/metadata/labels/tier", "value": "web"},
+			{"op": "add", "path": "/request/object/spec/replicas", "value": 5},
+		])
+		workload_deny(inp) == set()
+	}
+}
+
+test_workload_update_allowed_change_for_every_kind if {
+	old := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}
+	new := {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.2"}]}
+	every k in workload_kinds {
+		workload_deny(workload_update(k, old, new)) == set()
+	}
+}
+
+test_workload_status_and_scale_subresources_ignored if {
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}]}
+	every k in workload_kinds {
+		every sub in ["status", "scale"] {
+			inp := json.patch(workload_request(k, "UPDATE", workload(k, spec)), [{"op": "add", "path": "/request/subResource", "value": sub}])
+			workload_deny(inp) == set()
+		}
+	}
+}
+
+test_workload_other_operations_ignored if {
+	spec := {"containers": [{"name": "c", "image": "nginx:latest"}]}
+	every k in workload_kinds {
+		workload_deny(workload_request(k, "DELETE", workload(k, spec))) == set()
+	}
+}
+
+test_workload_kind_in_another_group_ignored if {
+	# A custom resource that happens to be called Deployment is not ours to read;
+	# the pods it makes are still checked.
+	k := json.patch(workload_kinds[0], [{"op": "replace", "path": "/group", "value": "example.com"}])
+	workload_deny(workload_request(k, "CREATE", workload(k, {"containers": [{"name": "c", "image": "nginx:latest"}]}))) == set()
+}
+
+test_workload_cronjob_reads_its_job_template_not_spec_template if {
+	# A CronJob with a (meaningless) spec.template is judged by its jobTemplate only.
+	cron := workload_kinds[6]
+	obj := json.patch(workload(cron, {"containers": [{"name": "c", "image": "10.0.0.7:5000/ok:1"}]}), [{"op": "add", "path": "/spec/template", "value": {"spec": {"containers": [{"name": "c", "image": "nginx:latest"}]}}}])
+	workload_deny(workload_request(cron, "CREATE", obj)) == set()
+}
+
+test_workload_require_digest if {
+	k := workload_kinds[0]
+	inp := workload_request(k, "CREATE", workload(k, {"containers": [{"name": "c", "image": "10.0.0.7:5000/nginx:1.21.1"}]}))
+	d := images.deny with input as inp
+		with data.kubernetes.validating.images.settings as {"trusted_registries": [reg], "require_digest": true}
+	d == {unpinned("10.0.0.7:5000/nginx:1.21.1")}
 }

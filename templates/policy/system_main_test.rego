@@ -81,3 +81,42 @@ test_policy_not_loaded_fails_closed if {
 	r.status.code == 403
 	contains(r.status.message, "not loaded")
 }
+
+# --- audit: many reviews through the webhook's own entry point -------------------
+
+audit_main(reviews) := m if {
+	m := system.main with input as {"apiVersion": "bootstrap.opa-trusted-registry/v1", "kind": "AuditRequest", "reviews": reviews}
+		with data.kubernetes.validating.images.settings.trusted_registries as ["10.0.0.7:5000"]
+}
+
+test_audit_answers_each_review_as_the_webhook_would if {
+	reviews := [
+		review("a", ["nginx:1.21.1"]),
+		review("b", ["10.0.0.7:5000/nginx:1.21.1"]),
+		review("c", ["10.0.0.7:5000/nginx", "10.0.0.7:5000//x"]),
+	]
+	m := audit_main(reviews)
+	m.kind == "AuditResponse"
+	m.responses == [main_for(r.request.uid, [c.image | some c in r.request.object.spec.containers]).response | some r in reviews]
+	m.responses[0].status.message == "Image 'nginx:1.21.1' comes from untrusted registry"
+	m.responses[1] == {"uid": "b", "allowed": true}
+	m.responses[2].status.message == "Image '10.0.0.7:5000//x' is not a valid image reference, Image '10.0.0.7:5000/nginx' used latest image"
+}
+
+test_audit_empty if {
+	audit_main([]).responses == []
+}
+
+test_admission_review_is_not_taken_for_an_audit if {
+	# Only the exact apiVersion and kind make an audit; a review carrying "reviews" is still a review.
+	inp := json.patch(review("u", ["nginx:1.21.1"]), [{"op": "add", "path": "/reviews", "value": []}])
+	m := system.main with input as inp
+		with data.kubernetes.validating.images.settings.trusted_registries as ["10.0.0.7:5000"]
+	m.kind == "AdmissionReview"
+	m.response.allowed == false
+}
+
+test_main_is_an_object_without_input if {
+	# OPA's readiness (health.rego) needs it.
+	is_object(system.main)
+}

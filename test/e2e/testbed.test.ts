@@ -15,6 +15,7 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { readTestbedEnv } from '../helpers/testbed-env.js';
+import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = readTestbedEnv();
@@ -187,6 +188,178 @@ test.serial('verify --suite extended: no bypass is admitted (create, update, eph
   t.true(report.checks.some((c) => c.name.startsWith('update:') && c.actual.startsWith('denied')));
 });
 
+test.serial(
+  'workloads: a bad Deployment is refused at apply with the policy’s words; a good one, its ReplicaSet and pod are admitted',
+  async (t) => {
+    // The test bed's node runs only OPA: the rollout itself is shown by test/e2e/workloads-any-cluster.test.ts.
+    await workloadScenario(t, kc, { namespace: 'default', registryHost, podsRun: false });
+    const { report } = await verifyJson('--suite', 'extended');
+    const workloadRows = report.checks.filter((c) =>
+      /^(create|update): (Deployment|ReplicaSet|StatefulSet|DaemonSet|Job|ReplicationController|CronJob) /.test(c.name),
+    );
+    t.true(workloadRows.length >= 14, `only ${workloadRows.length} workload rows`);
+    t.deepEqual(
+      workloadRows.filter((c) => !c.passed).map((c) => c.name),
+      [],
+    );
+    for (const kind of ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicationController', 'CronJob']) {
+      t.true(
+        workloadRows.some((c) => c.name.startsWith(`create: ${kind} `) && c.actual.startsWith('denied: ')),
+        `no ${kind} denied`,
+      );
+    }
+  },
+);
+
+test.serial(
+  'audit: pods and workloads made before the policy applied are listed, by the running OPA; exempt ones apart; --require-digest shows more',
+  async (t) => {
+    const ns = `e2e-audit-${Date.now().toString(36)}`;
+    const ignore = 'openpolicyagent.org/webhook';
+    await core.createNamespace({ body: { metadata: { name: ns, labels: { [ignore]: 'ignore' } } } });
+    t.teardown(() => core.deleteNamespace({ name: ns }).catch(() => undefined));
+    // Made while the namespace was exempt, as objects made before `up` are.
+    await core.createNamespacedPod({ namespace: ns, body: { ...pod(ns, 'nginx:1.21.1'), metadata: { name: 'old-bad', namespace: ns } } });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { ...pod(ns, `${registryHost}/nginx:1.21.1`), metadata: { name: 'old-good', namespace: ns } },
+    });
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('old-web', ns, `${registryHost}/nginx`, 0) });
+
+    const exempt = await bootstrap(['audit', ...existing, '--json']);
+    const parse = (run: { stdout: string }) =>
+      JSON.parse(run.stdout) as {
+        checked: number;
+        violations: { namespace: string; kind: string; name: string; container: string; image: string; reason: string }[];
+        exempt: { namespace: string; kind: string; name: string }[];
+        exemptNamespaces: string[];
+      };
+    const before = parse(exempt);
+    t.true(before.exemptNamespaces.includes(ns) && before.exemptNamespaces.includes('opa'));
+    t.false(
+      before.violations.some((v) => v.namespace === ns),
+      'an exempt namespace is not a violation',
+    );
+    t.true(
+      before.exempt.some((v) => v.namespace === ns && v.name === 'old-bad'),
+      'but it is listed, as exempt',
+    );
+    t.true(
+      before.exempt.some((v) => v.namespace === 'opa' && v.kind === 'Deployment' && v.name === 'opa'),
+      'OPA’s own images are untrusted, and exempt',
+    );
+
+    await core.patchNamespace(
+      { name: ns, body: { metadata: { labels: { [ignore]: null } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const table = await bootstrap(['audit', ...existing]);
+    t.is(table.exitCode, 1, table.output);
+    const row = (cells: string[]) => new RegExp(cells.map((c) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join(' +'));
+    t.regex(table.stdout, /^NAMESPACE +KIND\/NAME +CONTAINER +IMAGE +REASON$/m);
+    t.regex(table.stdout, row([ns, 'Pod/old-bad', 'c', 'nginx:1.21.1', 'comes from untrusted registry']));
+    t.regex(table.stdout, row([ns, 'Deployment/old-web', 'web', `${registryHost}/nginx`, 'used latest image']));
+    t.notRegex(table.stdout, /Pod\/old-good/);
+    t.regex(table.stdout, /Exempt \(namespaces labelled openpolicyagent\.org\/webhook=ignore/);
+    t.regex(table.output, /✖ \d+ container images? in existing pods and workloads would be denied/);
+    const now = parse(await bootstrap(['audit', ...existing, '--json']));
+    // The Deployment, the ReplicaSet it made (also from before), and the pod; not the good pod.
+    t.deepEqual(
+      now.violations.filter((v) => v.namespace === ns).map((v) => `${v.kind}/${v.name.replace(/-[a-z0-9]{8,10}$/, '-<hash>')} ${v.reason}`),
+      ['Deployment/old-web used latest image', 'Pod/old-bad comes from untrusted registry', 'ReplicaSet/old-web-<hash> used latest image'],
+    );
+
+    // A stricter setting, installed by up: the running OPA now also refuses the pinned-by-tag pod.
+    const strictUp = await up('--require-digest');
+    t.is(strictUp.exitCode, 0, strictUp.output);
+    const strict = parse(await bootstrap(['audit', ...existing, '--json']));
+    t.true(
+      strict.violations.some((v) => v.namespace === ns && v.name === 'old-good' && v.reason === 'is not pinned by digest'),
+      JSON.stringify(strict.violations.filter((v) => v.namespace === ns)),
+    );
+    t.is((await up()).exitCode, 0);
+    const back = parse(await bootstrap(['audit', ...existing, '--json']));
+    t.false(back.violations.some((v) => v.name === 'old-good'));
+  },
+);
+
+test.serial(
+  'watch: a save changes the cluster’s answers and only the changes are printed; a broken save shows file:line:column and applies nothing; Ctrl-C exits 0',
+  async (t) => {
+    t.timeout(240_000);
+    const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-watch-e2e-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const init = await bootstrap(['init-policy', path.join(dir, 'policy')]);
+    t.is(init.exitCode, 0, init.output);
+    const file = path.join(dir, 'policy', 'image-policy.rego');
+    const shipped = await readFile(file, 'utf8');
+    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'watch', ...existing, '--policy-file', file], {
+      cwd: repo,
+      reject: false,
+      all: true,
+      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
+    });
+    let output = '';
+    child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const waitForText = (pattern: RegExp, from: number) =>
+      until(`watch to print ${pattern}`, async () => pattern.test(output.slice(from)), 120_000);
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    try {
+      await waitForText(/watching .*image-policy\.rego/, 0);
+      t.regex(output, /installed policy: \d+ decisions: \d+ admitted, \d+ denied/);
+
+      // 1. Loosen the latest rule: explicit ":latest" is no longer denied for it.
+      const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
+      t.not(loose, shipped);
+      let mark = output.length;
+      let saved = performance.now();
+      await writeFile(file, loose);
+      await waitForText(/save 1: \d+ decisions? changed/, mark);
+      const looseMs = performance.now() - saved;
+      const first = output.slice(mark);
+      t.regex(
+        first,
+        new RegExp(
+          `create: article-bad-tag +denied: Image '${registryHost.replace(/\./g, '\\.')}/nginx:latest' used latest image +admitted`,
+        ),
+      );
+      t.regex(first, /create: ReplicaSet replicaset-latest +denied: .* +admitted/);
+      t.notRegex(first, /article-bad-repo|port-prefix-bypass/, 'unchanged decisions are not printed');
+      t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the cluster really answers with the saved policy');
+
+      // 2. A save that does not compile: OPA's message with file, line and column; nothing applied.
+      mark = output.length;
+      const broken = loose.replace('lower(ref.tag) == "no-such-tag"', 'lower(ref.tag) == undefined_var');
+      await writeFile(file, broken);
+      await waitForText(/save 2: .* does not compile; nothing was applied/, mark);
+      const line = broken.split('\n').findIndex((l) => l.includes('undefined_var')) + 1;
+      t.regex(output.slice(mark), new RegExp(`image-policy\\.rego:${line}:\\d+: rego_unsafe_var_error: var undefined_var is unsafe`));
+      t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the last good save stays in force');
+
+      // 3. Back to the shipped policy: the same decisions flip back.
+      mark = output.length;
+      saved = performance.now();
+      await writeFile(file, shipped);
+      await waitForText(/save 3: \d+ decisions? changed/, mark);
+      const backMs = performance.now() - saved;
+      t.regex(output.slice(mark), /create: article-bad-tag +admitted +denied: Image .* used latest image/);
+      t.regex((await dryRunPod('default', `${registryHost}/nginx:latest`)) ?? 'admitted', /used latest image/);
+      t.log(`save → changed decisions printed: ${Math.round(looseMs)} ms, ${Math.round(backMs)} ms (goal < 3 s)`);
+
+      child.kill('SIGINT');
+      const done = await child;
+      t.is(done.exitCode, 0, output);
+      t.regex(output, /stopped watching .* after 3 saves/);
+    } finally {
+      // Whatever happened, the shipped policy goes back (up converges it).
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await up();
+    }
+  },
+);
+
 /** POSTs to the OPA pod over TLS, trusting only our CA and checking the name opa.opa.svc, as kube-apiserver does. */
 async function opaRequest(method: string, urlPath: string, body?: unknown, token?: string): Promise<{ status: number; json: any }> {
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
@@ -291,11 +464,21 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
   await admission.deleteValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   await until('webhook gone from the API server cache', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 10_000);
   t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined);
-  const { report } = await verifyJson();
-  t.is(report.failed, 2, 'without the webhook both bad pods are admitted');
+  // verify says so first, in one line with the fix, instead of a table of "admitted" rows.
+  const unregistered = await bootstrap(['verify', ...existing]);
+  t.is(unregistered.exitCode, 1, unregistered.output);
+  t.regex(
+    unregistered.output,
+    /✖ Nothing to verify: the admission webhook opa-validating-webhook is not registered\.\n +→ Run `bootstrap up`/,
+  );
+  t.notRegex(unregistered.output, /FAIL|checks as expected/);
   // A pod made while there was no webhook (as pods made before `up` are).
   const earlier: k8s.V1Pod = { ...pod('default', 'nginx:1.21.1'), metadata: { name: 'e2e-earlier', namespace: 'default' } };
   await core.createNamespacedPod({ namespace: 'default', body: earlier });
+  const oldDeploymentMade = await refusal(() =>
+    apps.createNamespacedDeployment({ namespace: 'default', body: deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.1', 1) }),
+  );
+  t.teardown(() => apps.deleteNamespacedDeployment({ namespace: 'default', name: 'e2e-earlier-deploy' }).catch(() => undefined));
   t.teardown(() => core.deleteNamespacedPod({ namespace: 'default', name: 'e2e-earlier', gracePeriodSeconds: 0 }).catch(() => undefined));
 
   t.is((await up()).exitCode, 0);
@@ -316,6 +499,19 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
       (error: { body?: string }) => error.body ?? String(error),
     );
   t.regex(changed, /Image 'busybox:1\.36' comes from untrusted registry/);
+
+  // The same for a workload made while there was no webhook: scaling and relabelling pass, a new image is judged.
+  t.is(oldDeploymentMade, undefined, 'the bad Deployment was accepted while there was no webhook');
+  const apply = (d: k8s.V1Deployment) =>
+    k8s.KubernetesObjectApi.makeApiClient(kc).patch(d, undefined, undefined, 'e2e-kubectl', true, k8s.PatchStrategy.ServerSideApply);
+  const scaled = deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.1', 3);
+  scaled.metadata!.labels = { ...scaled.metadata!.labels, tier: 'web' };
+  t.is(await refusal(() => apply(scaled)), undefined);
+  t.is((await apps.readNamespacedDeployment({ namespace: 'default', name: 'e2e-earlier-deploy' })).spec?.replicas, 3);
+  t.is(
+    await refusal(() => apply(deployment('e2e-earlier-deploy', 'default', 'nginx:1.21.2', 3))),
+    `${WEBHOOK_DENIAL}Image 'nginx:1.21.2' comes from untrusted registry`,
+  );
 });
 
 test.serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {
@@ -341,6 +537,15 @@ test.serial('OPA down: kube-system and opa still admitted, other namespaces fail
   t.false(await webhookExists());
   await namespaceGone();
   t.is(await dryRunPod('default', bad), undefined, 'no webhook left behind');
+  // verify after down: one line and the fix, exit 1, no table (and no pod sent).
+  const afterDown = await bootstrap(['verify', ...existing, '--suite', 'extended']);
+  t.is(afterDown.exitCode, 1, afterDown.output);
+  t.regex(afterDown.output, /Nothing to verify: the admission webhook opa-validating-webhook is not registered\./);
+  t.regex(afterDown.output, /→ Run `bootstrap up`/);
+  t.notRegex(afterDown.output, /FAIL|PASS|checks as expected|admitted/);
+  const afterDownJson = await bootstrap(['verify', ...existing, '--suite', 'extended', '--json']);
+  t.is(afterDownJson.exitCode, 1);
+  t.is(afterDownJson.stdout, '', 'no report when there is nothing to verify');
 
   const recovered = await up();
   t.is(recovered.exitCode, 0, recovered.output);
@@ -467,6 +672,10 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
+  // After that rollout, verify's and audit's own check of the environment agrees that it is up.
+  const verified = await bootstrap(['verify', ...existing]);
+  t.is(verified.exitCode, 0, verified.output);
+  t.notRegex((await bootstrap(['audit', ...existing])).output, /Nothing to audit/);
 });
 
 test.serial('registry container killed, then removed: up restores it and the pushed image survived in the volume', async (t) => {

@@ -11,6 +11,7 @@ import { Minikube } from '../../src/adapters/minikube.js';
 import type { RegistryApi } from '../../src/adapters/net.js';
 import { StateStore } from '../../src/adapters/state.js';
 import { defaultConfig, type Config } from '../../src/config.js';
+import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions, type Services } from '../../src/context.js';
 import type { TaskWrapper } from '../../src/tasks.js';
 
@@ -176,7 +177,18 @@ const refFrom = (o: KubeObject): ObjectRef => ({
 });
 
 export interface KubeCall {
-  op: 'apply' | 'get' | 'delete' | 'list' | 'mergePatch' | 'createPod' | 'replacePod' | 'replaceEphemeralContainers';
+  op:
+    | 'apply'
+    | 'get'
+    | 'delete'
+    | 'list'
+    | 'mergePatch'
+    | 'createPod'
+    | 'replacePod'
+    | 'replaceEphemeralContainers'
+    | 'createObject'
+    | 'replaceObject'
+    | 'postToService';
   /** `apiVersion/kind/namespace/name` (list: `apiVersion/kind/namespace/*`) */
   key: string;
   body?: unknown;
@@ -263,11 +275,11 @@ export class FakeKube implements KubeClient {
   }
   private pod(op: 'create' | 'update' | 'ephemeral', call: KubeCall['op'], namespace: string, pod: KubeObject, dryRun: boolean) {
     const name = pod.metadata!.name ?? `${pod.metadata!.generateName ?? ''}${this.generated++}`;
-    const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
+    const ref = { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', namespace, name };
     this.calls.push({ op: call, key: keyOf(ref), body: structuredClone(pod), dryRun });
     // As the API server: a name in use is a conflict, dry run or not.
     if (op === 'create' && this.objects.has(keyOf(ref)))
-      return Promise.resolve({ allowed: false, code: 409, message: `pods "${name}" already exists` });
+      return Promise.resolve({ allowed: false, code: 409, message: `${ref.kind.toLowerCase()}s "${name}" already exists` });
     const outcome = this.admission(op, pod, dryRun);
     if (outcome.allowed && !dryRun) this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
     return Promise.resolve(outcome);
@@ -280,6 +292,23 @@ export class FakeKube implements KubeClient {
   }
   replaceEphemeralContainers(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
     return this.pod('ephemeral', 'replaceEphemeralContainers', namespace, pod, dryRun);
+  }
+  /** Answers postToService (the service proxy); default: a 503 as from a Service without endpoints. */
+  serviceAnswer?: (path: string, body: unknown) => unknown;
+  async postToService<T>(
+    target: { namespace: string; service: string; scheme: string; port: number; path: string },
+    body: unknown,
+  ): Promise<T> {
+    const key = `${target.namespace}/${target.scheme}:${target.service}:${target.port}/${target.path}`;
+    this.calls.push({ op: 'postToService', key, body: structuredClone(body) });
+    if (!this.serviceAnswer) throw Object.assign(new Error('503 from proxy: no endpoints available'), { code: 503 });
+    return structuredClone(this.serviceAnswer(target.path, body)) as T;
+  }
+  createObject(object: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('create', 'createObject', object.metadata!.namespace!, object, dryRun);
+  }
+  replaceObject(object: KubeObject, { dryRun }: { dryRun: boolean }) {
+    return this.pod('update', 'replaceObject', object.metadata!.namespace!, object, dryRun);
   }
 }
 
@@ -419,4 +448,28 @@ export function fakeTask(): { task: TaskWrapper; outputs: string[]; skips: strin
     },
   });
   return { task: task as unknown as TaskWrapper, outputs, skips };
+}
+
+/**
+ * What a cluster after `bootstrap up` holds, as `verify`'s environment check reads it (shared fixture): the webhook,
+ * OPA's Deployment rolled out and available, and kube-mgmt's ok status on both policy ConfigMaps.
+ */
+export function upEnvironment(): KubeObject[] {
+  const policy = (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'opa', annotations: { [POLICY_STATUS_ANNOTATION]: '{"status":"ok"}' } },
+  });
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'opa', namespace: 'opa', generation: 1 },
+      spec: { replicas: 1 },
+      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+    } as KubeObject,
+    policy('opa-default-system-main'),
+    policy('image-policy'),
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'opa-validating-webhook' } },
+  ];
 }

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { PodCase as Case } from '../../src/steps/verify.js';
 import { renderText } from '../../src/templates.js';
+import { WORKLOAD_KINDS, workloadKind, workloadObject } from '../../src/workloads.js';
 
 const OPA = process.env.OPA ?? join(homedir(), '.cache/bootstrap-testbed/bin/opa');
 const POLICY_DIR = fileURLToPath(new URL('../../templates/policy', import.meta.url));
@@ -164,6 +165,34 @@ test('opa test fails when the policy is naive (the unit tests can fail)', async 
   }
 });
 
+test('the policy reads the pod template of exactly the workload kinds src/workloads.ts lists, at the same paths', async (t) => {
+  const r = await execa(OPA, ['eval', '--format=json', '-d', dir, 'data.kubernetes.validating.images.pod_spec_paths'], { reject: false });
+  t.is(r.exitCode, 0, r.stderr);
+  const paths = (JSON.parse(r.stdout) as { result: { expressions: { value: Record<string, string[]> }[] }[] }).result[0]!.expressions[0]!
+    .value;
+  t.deepEqual(paths, {
+    '/Pod': ['spec'],
+    ...Object.fromEntries(WORKLOAD_KINDS.map((k) => [`${k.group}/${k.kind}`, k.podSpecPath])),
+  });
+});
+
+test('watch compiles a save with the real OPA: errors name the user’s file, line and column; a good save compiles', async (t) => {
+  const { compilePolicy } = await import('../../src/steps/watch.js');
+  const { makeCtx } = await import('../helpers/fakes.js');
+  const { execaRunner } = await import('../../src/adapters/cmd.js');
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.cmd = execaRunner;
+  ctx.services.opaBinary = async () => OPA;
+  const file = join(POLICY_DIR, 'image-policy.rego'); // only named: the content checked is the one passed
+  const shipped = await readFile(file, 'utf8');
+  t.is(await compilePolicy(ctx, file, shipped), undefined);
+  const broken = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == undefined_var');
+  const line = broken.split('\n').findIndex((l) => l.includes('undefined_var')) + 1;
+  const column = broken.split('\n')[line - 1]!.search(/\S/) + 1; // OPA points at the expression
+  t.is(await compilePolicy(ctx, file, broken), `${file}:${line}:${column}: rego_unsafe_var_error: var undefined_var is unsafe`);
+});
+
 // ---------------------------------------------------------------------------- (c)
 
 function containers(prefix: string, images: string[] | undefined): Array<{ name: string; image: string }> {
@@ -222,16 +251,28 @@ function admissionReview(c: Case, uid: string): Record<string, unknown> {
       });
       break;
   }
+  let gvk = { group: '', version: 'v1', kind: 'Pod' };
+  let gvr = { group: '', version: 'v1', resource: 'pods' };
+  if (c.kind) {
+    // A workload of that kind around the same pod spec, as the API server would send it.
+    const kind = workloadKind(c.kind)!;
+    const wrap = (p: Record<string, unknown>) =>
+      workloadObject(kind, c.name, 'verify', p.spec as Record<string, unknown>) as unknown as Record<string, unknown>;
+    object = wrap(object);
+    if (oldObject) oldObject = wrap(oldObject);
+    gvk = { group: kind.group, version: 'v1', kind: kind.kind };
+    gvr = { group: kind.group, version: 'v1', resource: kind.resource };
+  }
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
     request: {
       uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
+      kind: gvk,
+      resource: gvr,
       ...(subResource ? { subResource } : {}),
-      requestKind: { group: '', version: 'v1', kind: 'Pod' },
-      requestResource: { group: '', version: 'v1', resource: 'pods' },
+      requestKind: gvk,
+      requestResource: gvr,
       ...(subResource ? { requestSubResource: subResource } : {}),
       name: c.name,
       namespace: 'verify',
@@ -271,7 +312,20 @@ test('extended matrix is well-formed and covers the required bypasses', async (t
     else t.is(c.messages, undefined, `${c.name}: allow takes no messages`);
     if (c.via === 'create') t.true((c.containers?.length ?? 0) > 0, `${c.name}: create needs containers`);
     if (c.via === 'ephemeral') t.true((c.ephemeralContainers?.length ?? 0) > 0, `${c.name}: no ephemeralContainers`);
+    if (c.kind) {
+      t.truthy(workloadKind(c.kind), `${c.name}: unknown kind ${c.kind}`);
+      t.not(c.via, 'ephemeral', `${c.name}: workloads have no ephemeral containers`);
+    }
   }
+  // Every workload kind is in the matrix, denied on create; and a workload update both ways.
+  for (const k of WORKLOAD_KINDS) {
+    t.true(
+      matrix.some((c) => c.kind === k.kind && c.via === 'create' && c.expect === 'deny'),
+      `no denied create for ${k.kind}`,
+    );
+  }
+  t.true(matrix.some((c) => c.kind && c.via === 'update' && c.expect === 'deny'));
+  t.true(matrix.some((c) => c.kind && c.via === 'update' && c.expect === 'allow'));
   for (const required of [
     'article-bad-repo',
     'article-bad-tag',
@@ -289,6 +343,9 @@ test('extended matrix is well-formed and covers the required bypasses', async (t
     'docker-io-implicit',
     'localhost-not-trusted',
     'mixed-allowed-and-denied',
+    'invalid-reference-extra-colon',
+    'invalid-reference-empty-path-component',
+    'invalid-reference-truncated-digest',
   ]) {
     t.true(names.has(required), `missing case ${required}`);
   }

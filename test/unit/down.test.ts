@@ -60,6 +60,8 @@ async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeC
     obj(WEBHOOK_REF, OURS),
     obj({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web-server' }, OURS),
     obj({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }, { run: 'x' }),
+    obj({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: 'default', name: 'bootstrap-verify-cronjob-allowed' }, OURS),
+    obj({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'users-web' }, { app: 'x' }),
     obj({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'opa-viewer' }, OURS),
     obj({ apiVersion: 'v1', kind: 'Namespace', name: 'opa' }, OURS),
     obj(HOSTING_REF, OURS),
@@ -84,7 +86,15 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
     `get ${WEBHOOK_KEY}`,
     `delete ${WEBHOOK_KEY}`,
     'list v1/Pod/default/*',
+    'list apps/v1/Deployment/default/*',
+    'list apps/v1/ReplicaSet/default/*',
+    'list apps/v1/StatefulSet/default/*',
+    'list apps/v1/DaemonSet/default/*',
+    'list batch/v1/Job/default/*',
+    'list v1/ReplicationController/default/*',
+    'list batch/v1/CronJob/default/*',
     'delete v1/Pod/default/web-server',
+    'delete batch/v1/CronJob/default/bootstrap-verify-cronjob-allowed',
     `get ${BINDING_KEY}`,
     `delete ${BINDING_KEY}`,
     `get ${NS_KEY}`,
@@ -96,6 +106,11 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
   ]);
   t.is(kube.calls[2]!.body, 'app.kubernetes.io/managed-by=bootstrap');
   t.truthy(kube.stored({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'users-pod' }), "the user's pod stays");
+  t.truthy(
+    kube.stored({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'users-web' }),
+    "the user's Deployment stays",
+  );
+  t.falsy(kube.stored({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: 'default', name: 'bootstrap-verify-cronjob-allowed' }));
   t.deepEqual((kube.calls.at(-3)!.body as KubeObject).metadata, { name: 'kube-system', labels: {} });
   t.is(kube.stored(HOSTING_REF), undefined);
   t.deepEqual(cmd.calls, [

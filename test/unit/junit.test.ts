@@ -11,7 +11,7 @@ import { verify } from '../../src/commands/verify.js';
 import type { CheckResult } from '../../src/context.js';
 import { BootstrapError } from '../../src/errors.js';
 import { junitXml } from '../../src/junit.js';
-import { makeCtx } from '../helpers/fakes.js';
+import { makeCtx, upEnvironment } from '../helpers/fakes.js';
 
 const CHECKS: CheckResult[] = [
   {
@@ -105,9 +105,10 @@ function capture(): Io & { printed: string[]; warned: string[] } {
 }
 
 test('verify --junit: the checks of a real run are written to the file asked for, and a miss still fails the command', async (t) => {
-  // The fake cluster has no webhook: it admits everything, so the two denials are missed.
+  // The fake cluster holds what up makes, but its admission admits everything, so the two denials are missed.
   const ctx = makeCtx({ registryHost: 'r.test:5000' }, { json: true, junit: '/results/junit.xml' });
   t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.kube.seed(...upEnvironment());
   const io = capture();
   const error = await t.throwsAsync(verify(ctx, io), { instanceOf: BootstrapError });
   t.regex(error!.message, /2 of 3 checks did not give the expected result/);
@@ -130,6 +131,7 @@ test('verify without --junit writes no file', async (t) => {
 test('verify --junit: an unwritable file is an error naming the path and the fix', async (t) => {
   const ctx = makeCtx({ registryHost: 'r.test:5000' }, { json: true, junit: '/ro/junit.xml' });
   t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.fakes.kube.seed(...upEnvironment());
   // Every check passes here, so the only failure is the write.
   ctx.services.fakes.kube.admission = (_op, pod) => {
     const image = (pod as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image;

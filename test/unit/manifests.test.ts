@@ -7,6 +7,7 @@ import { redact, trustedRegistries } from '../../src/manifests.js';
 import { desiredObjects, toYaml } from '../../src/steps/opa.js';
 import { renderText, renderYaml } from '../../src/templates.js';
 import { makeCtx, type FakeCtx } from '../helpers/fakes.js';
+import { WORKLOAD_KINDS } from '../../src/workloads.js';
 
 // --- renderYaml -----------------------------------------------------------------------------------------------
 
@@ -125,7 +126,22 @@ test('webhook: admissionregistration.k8s.io/v1 with the v1 fields, caBundle = ba
   t.deepEqual(w.namespaceSelector, { matchExpressions: [{ key: 'openpolicyagent.org/webhook', operator: 'NotIn', values: ['ignore'] }] });
   t.deepEqual(w.rules, [
     { operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods', 'pods/ephemeralcontainers'] },
+    {
+      operations: ['CREATE', 'UPDATE'],
+      apiGroups: ['apps'],
+      apiVersions: ['v1'],
+      resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'],
+    },
+    { operations: ['CREATE', 'UPDATE'], apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs', 'cronjobs'] },
+    { operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['replicationcontrollers'] },
   ]);
+  // Every workload kind the policy reads is sent to it, on both operations, by the one webhook (one namespace selector).
+  const covered = new Set(
+    (w.rules as { apiGroups: string[]; resources: string[]; operations: string[] }[]).flatMap((r) =>
+      r.operations.length === 2 ? r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`)) : [],
+    ),
+  );
+  for (const k of WORKLOAD_KINDS) t.true(covered.has(`${k.group}/${k.resource}`), `${k.kind} not sent to OPA`);
   t.is(w.clientConfig.caBundle, Buffer.from(certificates.caCert).toString('base64'));
   t.is(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), certificates.caCert);
   t.deepEqual(w.clientConfig.service, { namespace: 'opa', name: 'opa', port: 443 });
