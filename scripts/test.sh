@@ -170,23 +170,25 @@ npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed
 stop_testbed
 
 # 9 and 10. Real minikube ------------------------------------------------------------------------
-# run_minikube_suite PATTERN: one file at a time (they share the profile), in the environment a user gets from
-# `set -a; . .testbed/minikube.env; set +a`; TAP appended.
+# run_minikube_suite PATTERN...: one file at a time, in order (they share the profile), in the environment a user gets
+# from `set -a; . .testbed/minikube.env; set +a`; TAP appended.
 run_minikube_suite() {
   local status
   set +e
   (
     set -a; . .testbed/minikube.env; set +a
     export MINIKUBE_PROFILE=trusted-registry
-    npx --no-install ava --tap --concurrency=1 "$1" </dev/null 2>&1
+    # workloads-any-cluster.test.ts: the cluster that minikube-heal leaves up.
+    export E2E_KUBECONFIG="$KUBECONFIG" E2E_CONTEXT=trusted-registry E2E_REGISTRY_HOST=host.minikube.internal:5000
+    npx --no-install ava --tap --concurrency=1 "$@" </dev/null 2>&1
   ) | tee -a "$tap"
   status=${PIPESTATUS[0]}
   set -e
   (( status == 0 )) || ava_status=$status
 }
 step="ava (minikube, docker driver)"
-say "running the real-minikube tests, docker driver (test/e2e/minikube-*.test.ts; TAP appended to $tap)"
-run_minikube_suite 'test/e2e/minikube-*.test.ts'
+say "running the real-minikube tests, docker driver (test/e2e/minikube-*.test.ts, workloads-any-cluster; TAP appended to $tap)"
+run_minikube_suite 'test/e2e/minikube-*.test.ts' 'test/e2e/workloads-any-cluster.test.ts'
 
 step="minikube-up --driver none"
 say "readying this machine as the node (scripts/testbed/minikube-down; scripts/testbed/minikube-up --driver none)"
