@@ -123,7 +123,7 @@ export const CHECKS: Check[] = [
 export function preflightTask(): Task {
   return {
     title: 'Preflight',
-    task: async (ctx, parent) => {
+    task: (ctx, parent) => {
       const failures: unknown[] = [];
       const subtasks: Task[] = CHECKS.map(({ title, run, enabled }) => ({
         title,
@@ -142,8 +142,20 @@ export function preflightTask(): Task {
           }
         },
       }));
-      await parent.newListr(subtasks, { concurrent: true, exitOnError: false }).run(ctx);
-      if (failures.length) throw new GroupFailed('preflight checks', failures);
+      // Returned, not run here: a sub-list run by hand gets a renderer of its own, and two live renderers on one
+      // terminal leave every frame of the checks on the screen. The untitled second task (not shown) raises the
+      // failures once all checks have reported.
+      return parent.newListr(
+        [
+          { task: (_ctx, group) => group.newListr(subtasks, { concurrent: true, exitOnError: false }) },
+          {
+            task: () => {
+              if (failures.length) throw new GroupFailed('preflight checks', failures);
+            },
+          },
+        ],
+        { concurrent: false, exitOnError: true },
+      );
     },
   };
 }
