@@ -97,7 +97,7 @@ trap 'exit 143' TERM
 step="packages"
 # The second line is real minikube's: the node image (debootstrap), and for --driver none the node itself.
 packages=(docker.io docker-compose docker-registry busybox-static iproute2 openssl curl
-  debootstrap containerd runc containernetworking-plugins conntrack iptables socat ethtool ebtables sudo)
+  debootstrap containerd runc containernetworking-plugins conntrack iptables socat ethtool ebtables sudo tmux)
 missing=()
 for p in "${packages[@]}"; do
   [[ $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true) == "install ok installed" ]] || missing+=("$p")

@@ -46,6 +46,8 @@ export interface DockerClient {
   networkExists(name: string): Promise<boolean>;
   /** Connects the container to the network (its name resolves there); throws when either is missing. */
   connectNetwork(container: string, network: string): Promise<void>;
+  /** Disconnects the container from the network; false when it was not connected (or either is gone). */
+  disconnectNetwork(container: string, network: string): Promise<boolean>;
   /** The name of the running container that has `address` (IPv4) on one of its networks; undefined when none has. */
   containerWithAddress(address: string): Promise<string | undefined>;
 }
@@ -187,6 +189,16 @@ export async function createDockerClient(): Promise<DockerClient> {
     },
     async connectNetwork(container, network) {
       await docker.getNetwork(network).connect({ Container: container });
+    },
+    async disconnectNetwork(container, network) {
+      try {
+        await docker.getNetwork(network).disconnect({ Container: container, Force: true });
+        return true;
+      } catch (error) {
+        const code = (error as { statusCode?: number }).statusCode;
+        if (code === 404 || code === 403) return false; // gone, or not connected
+        throw error;
+      }
     },
     async containerWithAddress(address) {
       const containers = await docker.listContainers();

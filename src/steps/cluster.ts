@@ -119,8 +119,7 @@ async function wireContainerNode(ctx: Ctx, network: string, host: string): Promi
     containerdHostsToml(host, mirror),
     mirror,
   );
-  if (!result.ok)
-    throw messages.nodeCannotReachRegistry(ctx.config.profile, `${host} (through ${mirror} on network ${network})`, result.output);
+  if (!result.ok) throw messages.nodeCannotReachRegistryOnNetwork(ctx.config.profile, mirror, network, result.output);
   const changed = [!joined && `joined network ${network}`, result.changed && 'containerd mirror written'].filter(Boolean);
   return `through ${mirror} on network ${network}${changed.length ? ` (${changed.join(', ')})` : ''}`;
 }
@@ -128,6 +127,12 @@ async function wireContainerNode(ctx: Ctx, network: string, host: string): Promi
 /** A VM node reaches us through the host's address on its network: publish there too, found from the node. */
 async function wireVmNode(ctx: Ctx, task: TaskWrapper, host: string): Promise<string> {
   const { minikube, state } = ctx.services;
+  if (ctx.config.registryListenAddress) {
+    // The user named the address: the registry already listens there; only check that the node gets through.
+    const probe = await minikube.probeRegistry(ctx.config.profile, host);
+    if (!probe.ok) throw messages.nodeCannotReachRegistry(ctx.config.profile, host, probe.output);
+    return `at ${host} (published on ${ctx.config.registryListenAddress})`;
+  }
   const address = await minikube.nodeHostAddress(ctx.config.profile);
   if (!address) throw messages.nodeHostAddressUnknown(ctx.config.profile);
   const record = await state.readRecord();

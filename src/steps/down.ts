@@ -7,6 +7,7 @@ import { errorText } from '../errors.js';
 import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE } from '../manifests.js';
 import { messages } from '../messages.js';
 import { REGISTRY_HOSTING_REF } from '../registry-hosting.js';
+import { nodeKindOfDriver } from '../registry-access.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
 import { STATE_FILES } from './certificates.js';
@@ -108,9 +109,15 @@ export function downTasks(): Task[] {
           const stopped = await ctx.services.minikube.stopHostKubelet();
           if (!stopped.ok) ctx.notes.push(messages.kubeletNotStopped(stopped.output));
         }
+        if (nodeKindOfDriver(profile.driver) === 'container') {
+          // up joined the registry to the profile's network; while it is attached, minikube cannot remove that network.
+          const spec = await loadRegistrySpec(ctx.config.registryPort);
+          await (await ctx.services.docker()).disconnectNetwork(spec.name, ctx.config.profile).catch(() => false);
+        }
         const result = await ctx.services.minikube.delete(ctx.config.profile, (line) => (task.output = line));
         if (result.exitCode !== 0) throw messages.minikubeDeleteFailed(ctx.config.profile, result.stderr || result.stdout);
-        await ctx.services.state.updateRecord({ createdProfile: false });
+        // The VM's host address dies with the profile: the next up must not publish the registry there.
+        await ctx.services.state.updateRecord({ createdProfile: false, registryNodeAddress: undefined });
         task.title = `Cluster: minikube profile ${ctx.config.profile} deleted`;
       },
     },

@@ -65,9 +65,14 @@ serial('down: the profile goes and no pod, container or kubelet is left on this 
   const down = await bootstrap('down');
   t.is(down.exitCode, 0, down.output);
   t.regex(down.output, /Cluster: minikube profile minikube deleted/);
-  t.is((await run('crictl', [...CRI, 'pods', '-q'])).stdout.trim(), '', 'no pod sandbox left');
-  t.is((await run('crictl', [...CRI, 'ps', '-aq'])).stdout.trim(), '', 'no container left');
-  t.not((await run('pgrep', ['-x', 'kubelet'])).exitCode, 0, 'no kubelet running');
+  const pods = await run('crictl', [...CRI, 'pods', '-q']);
+  t.is(pods.exitCode, 0, pods.output);
+  t.is(pods.stdout.trim(), '', 'no pod sandbox left');
+  const containers = await run('crictl', [...CRI, 'ps', '-aq']);
+  t.is(containers.exitCode, 0, containers.output);
+  t.is(containers.stdout.trim(), '', 'no container left');
+  const kubelet = await run('pgrep', ['-x', 'kubelet']);
+  t.is(kubelet.exitCode, 1, `pgrep exits 1 when nothing matches: ${kubelet.output}`);
   const again = await bootstrap('down');
   t.is(again.exitCode, 0, again.output);
 });

@@ -129,6 +129,13 @@ export class FakeDocker implements DockerClient {
       throw Object.assign(new Error(`endpoint already exists in network ${network}`), { statusCode: 403 });
     state.networks.push(network);
   }
+  async disconnectNetwork(container: string, network: string) {
+    this.calls.push(['disconnectNetwork', container, network]);
+    const state = this.containers.get(container);
+    if (!state?.networks.includes(network)) return false;
+    state.networks = state.networks.filter((n) => n !== network);
+    return true;
+  }
   /** Container name → its address on a network, for containerWithAddress. */
   readonly addresses = new Map<string, string>();
   async containerWithAddress(address: string) {

@@ -1,13 +1,14 @@
 // down: the webhook first, then everything else, and only what carries our label.
 import test from 'ava';
 import { stopKubeletCommand } from '../../src/adapters/minikube.js';
+import { convergeRegistry } from '../../src/steps/registry.js';
 import { existsSync } from 'node:fs';
 import { Listr } from 'listr2';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { deleteIfOurs, downTasks } from '../../src/steps/down.js';
-import { FakeKube, makeCtx, stateFromSpec, type FakeCtx } from '../helpers/fakes.js';
+import { FakeKube, fakeTask, makeCtx, stateFromSpec, type FakeCtx } from '../helpers/fakes.js';
 
 const OURS = { 'app.kubernetes.io/managed-by': 'bootstrap' };
 const WEBHOOK_REF = {
@@ -118,6 +119,7 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
     ['minikube', 'delete', '--profile=trusted-registry'],
   ]);
   t.deepEqual(docker.calls, [
+    ['disconnectNetwork', 'registry', 'trusted-registry'],
     ['inspectContainer', 'registry'],
     ['removeContainer', 'registry'],
   ]);
@@ -235,4 +237,23 @@ test('downTasks: without a record of creating it, even the default profile is ke
   await ctx.services.state.updateRecord({ createdProfile: false });
   await run(ctx);
   t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'profile', 'list', '--output=json']]);
+});
+
+test('downTasks, docker driver: the registry leaves the profile network before minikube delete (else the network stays); the VM address is forgotten', async (t) => {
+  const ctx = makeCtx({}, { keepRegistry: true });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { kube, cmd, docker } = ctx.services.fakes;
+  ctx.kube = kube;
+  docker.images.add('registry:2.7.1');
+  docker.networks.add('trusted-registry');
+  await convergeRegistry(ctx, fakeTask().task);
+  await docker.connectNetwork('registry', 'trusted-registry');
+  await ctx.services.state.updateRecord({ createdProfile: true, registryNodeAddress: '192.168.105.1' });
+  cmd.on(['minikube', 'profile'], {
+    stdout: JSON.stringify({ valid: [{ Name: 'trusted-registry', Status: 'Running', Config: { Driver: 'docker' } }] }),
+  });
+  await run(ctx);
+  t.false((await docker.inspectContainer('registry'))!.networks.includes('trusted-registry'));
+  t.deepEqual(cmd.calls.at(-1), ['minikube', 'delete', '--profile=trusted-registry']);
+  t.is((await ctx.services.state.readRecord()).registryNodeAddress, undefined);
 });

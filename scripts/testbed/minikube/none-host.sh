@@ -24,7 +24,13 @@ place() {
 }
 
 setup() {
-  local port=$1
+  local port=$1 path
+  # Teardown removes what minikube leaves on this host; it must not take anything that was here before.
+  if [[ ! -d $backup ]]; then
+    for path in /etc/kubernetes /var/lib/kubelet /var/lib/minikube /etc/init.d/kubelet; do
+      [[ -e $path ]] && { log "error: $path exists: this machine already is (or was) a Kubernetes node; refusing to make it one"; exit 1; }
+    done
+  fi
   place "$here/none/containerd.toml" /etc/containerd/config.toml
   place "$here/none/containerd.init" /etc/init.d/containerd
   place "$here/none/05-bootstrap-testbed.conflist" /etc/cni/net.d/05-bootstrap-testbed.conflist
