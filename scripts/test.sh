@@ -174,6 +174,11 @@ stop_testbed
 # from `set -a; . .testbed/minikube.env; set +a`; TAP appended.
 run_minikube_suite() {
   local status
+  if [[ ! -f .testbed/minikube.env ]]; then
+    echo "error: .testbed/minikube.env is missing (scripts/testbed/minikube-up did not run, or something removed it)"
+    ava_status=1
+    return
+  fi
   set +e
   (
     set -a; . .testbed/minikube.env; set +a
