@@ -4,7 +4,10 @@
 // The tests run in order and each leaves the environment as the next expects; together they start minikube three
 // times, so they take minutes.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -123,6 +126,57 @@ test.serial('npx bootstrap up on real minikube: the article end to end, on a rea
     opa.some((p) => p.status?.containerStatuses?.every((c) => c.ready && c.state?.running)),
     'OPA and kube-mgmt run for real on the node',
   );
+});
+
+/** Runs `args` in a network namespace of our own, routed to this machine through a veth pair; cleans up after. */
+async function fromOtherHost<T>(use: (hostSide: string, exec: (args: string[]) => Promise<Run>) => Promise<T>): Promise<T> {
+  const ns = `bootstrap-e2e-${process.pid}`;
+  const [hostIf, nsIf] = [`bte${process.pid % 10000}h`, `bte${process.pid % 10000}n`];
+  const hostSide = '10.253.7.1';
+  const setup = [
+    ['netns', 'add', ns],
+    ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf],
+    ['link', 'set', nsIf, 'netns', ns],
+    ['addr', 'add', `${hostSide}/30`, 'dev', hostIf],
+    ['link', 'set', hostIf, 'up'],
+    ['-n', ns, 'addr', 'add', '10.253.7.2/30', 'dev', nsIf],
+    ['-n', ns, 'link', 'set', nsIf, 'up'],
+    ['-n', ns, 'link', 'set', 'lo', 'up'],
+    ['-n', ns, 'route', 'add', 'default', 'via', hostSide],
+  ];
+  try {
+    for (const args of setup) {
+      const result = await run('ip', args);
+      if (result.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${result.output}`);
+    }
+    return await use(hostSide, (args) => run('ip', ['netns', 'exec', ns, ...args]));
+  } finally {
+    await run('ip', ['link', 'delete', hostIf]);
+    await run('ip', ['netns', 'delete', ns]);
+  }
+}
+
+test.serial('the registry answers on 127.0.0.1 only: another host routed to this machine is refused', async (t) => {
+  const local = await fetch('http://127.0.0.1:5000/v2/');
+  t.is(local.status, 200);
+  const addresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
+  // A control: a server on every address of this machine, which the other host must reach.
+  const control = createServer((_request, response) => response.end('ok')).listen(0, '0.0.0.0');
+  await once(control, 'listening');
+  t.teardown(() => control.close());
+  const controlPort = (control.address() as AddressInfo).port;
+  await fromOtherHost(async (hostSide, exec) => {
+    const reached = await exec(['curl', '-sS', '--max-time', '3', `http://${hostSide}:${controlPort}/`]);
+    t.is(reached.stdout, 'ok', `the other host reaches this machine: ${reached.output}`);
+    for (const address of [hostSide, ...addresses]) {
+      const probe = await exec(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', `http://${address}:5000/v2/`]);
+      t.not(probe.exitCode, 0, `http://${address}:5000/v2/ must not answer from another host: ${probe.output}`);
+      t.notRegex(probe.stdout, /^2\d\d$/);
+    }
+  });
 });
 
 test.serial('verify --create: the ok pod runs the image the node pulled from our registry', async (t) => {
