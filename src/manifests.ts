@@ -1,5 +1,6 @@
 // The desired cluster state: every object `up` applies, rendered from templates/, in apply order.
 import { readFile } from 'node:fs/promises';
+import { stringify as stringifyYaml } from 'yaml';
 import type { KubeObject, ObjectRef } from './adapters/kube.js';
 import { base64, sha256, type CertificateBundle } from './certs.js';
 import type { Config } from './config.js';
@@ -146,3 +147,6 @@ export function redact(object: KubeObject): KubeObject {
   const data = object.data as Record<string, string> | undefined;
   return { ...object, data: Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, '<redacted>'])) };
 }
+
+/** The objects as YAML documents, Secrets' values redacted: what a dry run prints. */
+export const toYaml = (objects: KubeObject[]) => objects.map((o) => stringifyYaml(redact(o))).join('---\n');

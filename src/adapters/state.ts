@@ -3,6 +3,12 @@ import { chmod, mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/pr
 import path from 'node:path';
 
 /** What `up` created, so that `down` removes exactly that. */
+/** The certificate and key files in the state directory (keys written 0600). */
+export const CERTIFICATE_FILES = { caKey: 'ca.key', caCert: 'ca.crt', serverKey: 'tls.key', serverCert: 'tls.crt' } as const;
+export const TOKEN_FILE = 'kube-mgmt.token';
+/** Every file `up` writes into the state directory (besides its record), for `down --purge`. */
+export const STATE_FILES = [...Object.values(CERTIFICATE_FILES), TOKEN_FILE];
+
 export interface StateRecord {
   /** `up` created the minikube profile (rather than finding the user's). */
   createdProfile?: boolean;

@@ -8,8 +8,8 @@ import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js'
 import { isManaged } from '../manifests.js';
 import { readRegistryHosting, registryHosting, REGISTRY_HOSTING_REF, sameHosting } from '../registry-hosting.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
-import { connect, registryHostFor } from '../steps/cluster.js';
-import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../steps/opa.js';
+import { connect, registryHostFor } from '../cluster-access.js';
+import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../opa-observe.js';
 import type { Io } from './run.js';
 
 export interface ComponentStatus {

@@ -6,7 +6,7 @@ import { copyInto, exists, watchFile } from '../adapters/files.js';
 import type { Ctx } from '../context.js';
 import { onInterrupt } from '../interrupt.js';
 import { messages } from '../messages.js';
-import { connect } from '../steps/cluster.js';
+import { connect } from '../cluster-access.js';
 import { ensureEnvironmentUp } from '../steps/verify.js';
 import { applyPolicySource, compilePolicy, handleSave, runAllChecks, summarize, watchLoop, type WatchDeps } from '../steps/watch.js';
 import { TEMPLATES_DIR } from '../templates.js';

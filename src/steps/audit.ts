@@ -7,7 +7,7 @@ import { OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
 import type { Task } from '../tasks.js';
 import { podSpecOf, WORKLOAD_KINDS } from '../workloads.js';
-import { connect } from './cluster.js';
+import { connect } from '../cluster-access.js';
 
 /** What is audited: Pods and every workload kind the policy reads. */
 export const AUDITED_KINDS = [

@@ -11,10 +11,7 @@ import {
 import type { Ctx } from '../context.js';
 import type { Task } from '../tasks.js';
 
-export const FILES = { caKey: 'ca.key', caCert: 'ca.crt', serverKey: 'tls.key', serverCert: 'tls.crt' } as const;
-export const TOKEN_FILE = 'kube-mgmt.token';
-/** Every file `up` writes into the state directory (besides its record), for `down --purge`. */
-export const STATE_FILES = [...Object.values(FILES), TOKEN_FILE];
+import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../adapters/state.js';
 
 export async function readCertificates(ctx: Ctx): Promise<Partial<CertificateBundle>> {
   const { state } = ctx.services;

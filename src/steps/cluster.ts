@@ -9,20 +9,12 @@ import {
   type MinikubeProfile,
   type MinikubeStartOptions,
 } from '../adapters/minikube.js';
+import { registryHostFor } from '../cluster-access.js';
 import type { Ctx } from '../context.js';
 import { containerdHostsPath, containerdHostsToml, nodeKindOfDriver, planRegistryAccess, registryOnNetwork } from '../registry-access.js';
-import { convergeRegistry, desiredRegistrySpec } from './registry.js';
+import { convergeRegistry, desiredRegistrySpec } from '../registry-container.js';
 import { messages } from '../messages.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
-
-/** The address the minikube node reaches the host at, on every driver (minikube ≥ 1.10 writes it into the node's /etc/hosts). */
-export const MINIKUBE_HOST_ALIAS = 'host.minikube.internal';
-
-export function registryHostFor(ctx: Ctx): string {
-  if (ctx.config.registryHost) return ctx.config.registryHost;
-  if (isMinikube(ctx)) return `${MINIKUBE_HOST_ALIAS}:${ctx.config.registryPort}`;
-  throw messages.registryHostRequired();
-}
 
 export function startOptions(ctx: Ctx): MinikubeStartOptions {
   return {
@@ -169,10 +161,4 @@ export function nodeReachesRegistryTask(): Task {
       task.title = `Registry reachable from the node ${how}`;
     },
   };
-}
-
-/** The Kubernetes client for this run: the profile's context (minikube names it after the profile), or the chosen one. */
-export async function connect(ctx: Ctx) {
-  ctx.kube ??= await ctx.services.kube(isMinikube(ctx) ? ctx.config.profile : ctx.config.context);
-  return ctx.kube;
 }

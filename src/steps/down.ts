@@ -10,8 +10,8 @@ import { REGISTRY_HOSTING_REF } from '../registry-hosting.js';
 import { nodeKindOfDriver } from '../registry-access.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
-import { STATE_FILES } from './certificates.js';
-import { connect } from './cluster.js';
+import { STATE_FILES } from '../adapters/state.js';
+import { connect } from '../cluster-access.js';
 import { WORKLOAD_KINDS } from '../workloads.js';
 
 const [NAMESPACE_REF, BINDING_REF, WEBHOOK_REF] = CLAIMED_NAMES as [ObjectRef, ObjectRef, ObjectRef];

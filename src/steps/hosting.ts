@@ -11,8 +11,8 @@ import {
   type LocalRegistryHostingV1,
 } from '../registry-hosting.js';
 import type { Task } from '../tasks.js';
-import { connect, registryHostFor } from './cluster.js';
-import { toYaml } from './opa.js';
+import { connect, registryHostFor } from '../cluster-access.js';
+import { toYaml } from '../manifests.js';
 
 export const desiredRegistryHosting = (ctx: Ctx): LocalRegistryHostingV1 =>
   registryHosting({ config: ctx.config, registryHost: ctx.registryHost ?? registryHostFor(ctx) });

@@ -6,9 +6,9 @@ import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../m
 import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
 import type { Task } from '../tasks.js';
-import { connect, registryHostFor } from './cluster.js';
+import { connect, registryHostFor } from '../cluster-access.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
-import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from './opa.js';
+import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from '../opa-observe.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
 /** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */

@@ -8,7 +8,7 @@ import type { CheckResult, Ctx } from '../context.js';
 import { errorText, isBootstrapError } from '../errors.js';
 import { MANAGED_BY, OPA_NAMESPACE, PART_OF, POLICY_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
-import { applyPolicyConfigMap, opaStartedAt, waitUntilServing } from './opa.js';
+import { applyPolicyConfigMap, opaStartedAt, waitUntilServing } from '../opa-observe.js';
 import { runArticleSuite, runExtendedSuite } from './verify.js';
 
 export const POLICY_CONFIGMAP = 'image-policy';

@@ -11,7 +11,7 @@ import { createDockerClient, type ContainerSpec, type DockerClient } from '../..
 import { registryApi } from '../../src/adapters/net.js';
 import { waitFor } from '../../src/context.js';
 import { containerDrift, isOurs, loadRegistrySpec } from '../../src/registry-spec.js';
-import { planRegistry, pushTrustedImage } from '../../src/steps/registry.js';
+import { planRegistry, pushTrustedImage } from '../../src/registry-container.js';
 import { fakeServices, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const REGISTRY_IMAGE = 'registry:2.7.1';

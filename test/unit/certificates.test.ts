@@ -2,7 +2,8 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { FILES, TOKEN_FILE, convergeCertificates } from '../../src/steps/certificates.js';
+import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../../src/adapters/state.js';
+import { convergeCertificates } from '../../src/steps/certificates.js';
 import { FakeClock, fakeServices, makeCtx, type FakeCtx } from '../helpers/fakes.js';
 
 function ctxAt(time = Date.now()): FakeCtx {

@@ -1,7 +1,7 @@
 // down: the webhook first, then everything else, and only what carries our label.
 import test from 'ava';
 import { stopKubeletCommand } from '../../src/adapters/minikube.js';
-import { convergeRegistry } from '../../src/steps/registry.js';
+import { convergeRegistry } from '../../src/registry-container.js';
 import { existsSync } from 'node:fs';
 import { Listr } from 'listr2';
 import type { KubeObject } from '../../src/adapters/kube.js';

@@ -1,7 +1,7 @@
 // minikube: argv built by pure functions, `profile list` parsing, and the cluster plan driven through a recording runner.
 import test from 'ava';
 import { containerdHostsPath, containerdHostsToml } from '../../src/registry-access.js';
-import { convergeRegistry } from '../../src/steps/registry.js';
+import { convergeRegistry } from '../../src/registry-container.js';
 import {
   ADMISSION_PLUGINS,
   deleteArgs,
@@ -17,7 +17,8 @@ import {
   type MinikubeProfile,
 } from '../../src/adapters/minikube.js';
 import { BootstrapError } from '../../src/errors.js';
-import { convergeMinikube, nodeReachesRegistryTask, planCluster, registryHostFor, startOptions } from '../../src/steps/cluster.js';
+import { registryHostFor } from '../../src/cluster-access.js';
+import { convergeMinikube, nodeReachesRegistryTask, planCluster, startOptions } from '../../src/steps/cluster.js';
 import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const HOST = 'host.minikube.internal:5000';

@@ -4,15 +4,14 @@ import type { KubeObject } from '../../src/adapters/kube.js';
 import { BootstrapError } from '../../src/errors.js';
 import { POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import {
-  applyAll,
   applyPolicyConfigMap,
   policyStatus,
-  refuseForeignObjects,
   rolloutState,
   statusWrittenAt,
   waitUntilServing,
   waitUntilWebhookAnswers,
-} from '../../src/steps/opa.js';
+} from '../../src/opa-observe.js';
+import { applyAll, refuseForeignObjects } from '../../src/steps/opa.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const CM_KEY = 'v1/ConfigMap/opa/image-policy';

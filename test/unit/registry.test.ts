@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createOptions, type ContainerSpec } from '../../src/adapters/docker.js';
 import { BootstrapError } from '../../src/errors.js';
 import { COMPOSE_FILE, containerDrift, isOurs, loadRegistrySpec, specFromCompose } from '../../src/registry-spec.js';
-import { convergeRegistry, planRegistry, pushTrustedImage } from '../../src/steps/registry.js';
+import { convergeRegistry, planRegistry, pushTrustedImage } from '../../src/registry-container.js';
 import { fakeTask, makeCtx, stateFromSpec } from '../helpers/fakes.js';
 
 const EXPECTED: ContainerSpec = {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { StateStore } from '../../src/adapters/state.js';
-import { STATE_FILES } from '../../src/steps/certificates.js';
+import { STATE_FILES } from '../../src/adapters/state.js';
 
 async function store(t: { teardown: (fn: () => Promise<void>) => void }) {
   const root = await mkdtemp(path.join(tmpdir(), 'state-test-'));

@@ -12,7 +12,7 @@ import {
   loadExtendedCases,
   runArticleSuite,
 } from '../../src/steps/verify.js';
-import { pushTrustedImage } from '../../src/steps/registry.js';
+import { pushTrustedImage } from '../../src/registry-container.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const ARTICLE_DENIAL = `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`;

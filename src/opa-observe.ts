@@ -1,0 +1,178 @@
+// Watching OPA and kube-mgmt through the API server: when kube-mgmt last reported on a policy ConfigMap, when OPA
+// started, whether the rollout is done, and waiting until OPA serves and the API server reaches the webhook. Shared
+// by the OPA step, verify, watch and status.
+import { FIELD_MANAGER, refOf, type KubeClient, type KubeObject } from './adapters/kube.js';
+import { waitFor, type Ctx } from './context.js';
+import { OPA_NAMESPACE, POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from './manifests.js';
+import { messages } from './messages.js';
+
+type Annotated = KubeObject & {
+  metadata: { annotations?: Record<string, string>; managedFields?: { manager?: string; time?: string | Date; fieldsV1?: unknown }[] };
+  data?: Record<string, string>;
+};
+
+/**
+ * When kube-mgmt last wrote its status on this ConfigMap, from the API server's field management record.
+ * kube-mgmt syncs a ConfigMap once (plus two immediate retries) and never notices OPA restarting, so a status
+ * older than the OPA container describes policies that OPA no longer holds.
+ */
+export function statusWrittenAt(configMap: Annotated): Date | undefined {
+  const entry = configMap.metadata.managedFields?.find(
+    (f) => f.manager !== FIELD_MANAGER && JSON.stringify(f.fieldsV1 ?? {}).includes(`"f:${POLICY_STATUS_ANNOTATION}"`),
+  );
+  return entry?.time ? new Date(entry.time) : undefined;
+}
+
+type ContainerStatus = { name: string; state?: { running?: { startedAt?: string | Date } } };
+
+/**
+ * The latest start of an OPA container (a restart in place counts too) that kube-mgmt has not loaded the policies
+ * into since. kube-mgmt loads every policy when it starts, so an OPA whose pod's kube-mgmt (re)started after it — as
+ * the kubelet restarts kube-mgmt when OPA lacks the policy (its liveness probe) — holds them, although the status
+ * annotation, unchanged by that load, keeps its old time. Undefined when every OPA is covered (or none runs).
+ */
+export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> {
+  const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as (KubeObject & {
+    metadata: { deletionTimestamp?: unknown };
+    status?: { containerStatuses?: ContainerStatus[] };
+  })[];
+  const started = (statuses: ContainerStatus[], name: string) => {
+    const at = statuses.find((c) => c.name === name)?.state?.running?.startedAt;
+    return at ? new Date(at).getTime() : undefined;
+  };
+  const starts = pods
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      opa: started(p.status?.containerStatuses ?? [], 'opa'),
+      kubeMgmt: started(p.status?.containerStatuses ?? [], 'kube-mgmt'),
+    }))
+    .filter(
+      (s): s is { opa: number; kubeMgmt: number | undefined } => s.opa !== undefined && !(s.kubeMgmt !== undefined && s.kubeMgmt >= s.opa),
+    )
+    .map((s) => s.opa);
+  return starts.length ? new Date(Math.max(...starts)) : undefined;
+}
+
+/** Whether the live ConfigMap's policy is loaded into the OPA that runs now, with this content. */
+export function policyIsCurrent(live: Annotated, desired: KubeObject, opaStart: Date | undefined): boolean {
+  if (JSON.stringify(live.data ?? {}) !== JSON.stringify(desired.data ?? {})) return false;
+  return Boolean(policyStatus(live)?.ok) && !statusIsStale(live, opaStart);
+}
+
+/** kube-mgmt's status predates the running OPA: whatever it says, that OPA never got the policy from it. */
+export function statusIsStale(configMap: Annotated, opaStart: Date | undefined): boolean {
+  const written = statusWrittenAt(configMap);
+  return Boolean(opaStart && written && written.getTime() < opaStart.getTime());
+}
+
+/** Both annotations gone: a missing retries annotation makes kube-mgmt sync again, and the status we read next is fresh. */
+const RESYNC = { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null, [POLICY_RETRIES_ANNOTATION]: null } } };
+
+/**
+ * Applies a policy ConfigMap (after OPA is ready) so that the status we then read is about this content in this
+ * OPA: unless the policy is already current, kube-mgmt is made to sync it again. The content goes first: every
+ * update kube-mgmt sees after that carries it, so no status written for the old content can follow the reset.
+ */
+export async function applyPolicyConfigMap(kube: KubeClient, desired: KubeObject, opaStart?: Date): Promise<void> {
+  const live = await kube.get<Annotated>(refOf(desired));
+  await kube.apply(desired);
+  if (live && !policyIsCurrent(live, desired, opaStart)) await kube.mergePatch(refOf(desired), RESYNC);
+}
+
+export type PolicyStatus = { ok: true } | { ok: false; error: string; transport: boolean };
+
+/** kube-mgmt's verdict on one ConfigMap: undefined while it has not reported. */
+export function policyStatus(configMap: Annotated | undefined): PolicyStatus | undefined {
+  const raw = configMap?.metadata.annotations?.[POLICY_STATUS_ANNOTATION];
+  if (!raw) return undefined;
+  try {
+    const status = JSON.parse(raw) as { status?: string; error?: unknown };
+    if (status.status === 'ok') return { ok: true };
+    // OPA's own answers carry a "code"; Go's url.Error (OPA not answering yet) carries Op and URL.
+    const error = status.error as { Op?: unknown; URL?: unknown } | undefined;
+    const transport = Boolean(error && typeof error === 'object' && 'Op' in error && 'URL' in error);
+    return { ok: false, error: typeof status.error === 'string' ? status.error : JSON.stringify(status.error ?? status), transport };
+  } catch {
+    return { ok: false, error: raw, transport: false };
+  }
+}
+
+type DeploymentState = KubeObject & {
+  metadata: { generation?: number };
+  spec: { replicas?: number };
+  status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number; readyReplicas?: number };
+};
+
+/** Ready as `kubectl rollout status` means it: the new template observed, updated, and available; old pods gone. */
+export function rolloutState(deployment: DeploymentState | undefined): { done: boolean; detail: string } {
+  if (!deployment) return { done: false, detail: 'no Deployment opa/opa' };
+  const want = deployment.spec.replicas ?? 1;
+  const s = deployment.status ?? {};
+  if ((s.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0)) return { done: false, detail: 'new template not yet observed' };
+  if ((s.updatedReplicas ?? 0) < want) return { done: false, detail: `${s.updatedReplicas ?? 0}/${want} pods updated` };
+  if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0))
+    return { done: false, detail: `${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old pods terminating` };
+  if ((s.availableReplicas ?? 0) < want) return { done: false, detail: `${s.availableReplicas ?? 0}/${want} pods available` };
+  return { done: true, detail: `${want}/${want} ready` };
+}
+
+/** What the API server says when it cannot call a webhook at all (as opposed to the webhook's own answer). */
+const WEBHOOK_UNREACHABLE = /failed calling webhook/;
+
+/**
+ * Waits until the API server really reaches the webhook: on a fresh cluster kube-proxy may program the Service a few
+ * seconds after OPA is ready, and until then every pod in a covered namespace is refused. Probes with a server-side
+ * dry run of an untrusted pod (nothing is created); any answer but "failed calling webhook" means the path works.
+ * Throws webhookNotAnswering after waitSeconds.
+ */
+export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promise<void> {
+  const probe: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'bootstrap-webhook-probe', namespace: ctx.config.verifyNamespace },
+    spec: { containers: [{ name: 'probe', image: 'bootstrap.invalid/probe:1' }] },
+  };
+  let last = '';
+  await waitFor(
+    ctx.services,
+    ctx.config.waitSeconds,
+    async () => {
+      const outcome = await kube.createPod(ctx.config.verifyNamespace, probe, { dryRun: true });
+      last = outcome.message;
+      return WEBHOOK_UNREACHABLE.test(outcome.message) ? undefined : true;
+    },
+    () => messages.webhookNotAnswering(ctx.config.waitSeconds, last),
+  );
+}
+
+/**
+ * Waits until OPA serves: kube-mgmt reports every policy ConfigMap loaded, and the rollout is done (a pod is ready
+ * only once its OPA holds the policy, templates/policy/health.rego). A transport error in kube-mgmt's status is an
+ * attempt made before that pod's OPA answered: kube-mgmt is asked to try again (it would not by itself). An error
+ * from OPA itself is the policy's fault, and final.
+ */
+export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: KubeObject[]): Promise<void> {
+  let rollout = 'not checked yet';
+  let silent: string | undefined;
+  await waitFor(
+    ctx.services,
+    ctx.config.waitSeconds,
+    async () => {
+      silent = undefined;
+      for (const cm of configMaps) {
+        const status = policyStatus(await kube.get<Annotated>(refOf(cm)));
+        if (status && !status.ok) {
+          if (!status.transport) throw messages.policyRejected(cm.metadata!.name!, status.error);
+          await kube.mergePatch(refOf(cm), RESYNC);
+        }
+        if (!status?.ok) silent ??= cm.metadata!.name!;
+      }
+      const state = rolloutState(
+        await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
+      );
+      rollout = state.detail;
+      return state.done && !silent ? true : undefined;
+    },
+    () => (silent ? messages.policyTimeout(silent, ctx.config.waitSeconds) : messages.rolloutTimeout(ctx.config.waitSeconds, rollout)),
+  );
+}
