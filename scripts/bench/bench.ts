@@ -354,7 +354,7 @@ async function opaDecision() {
  * environment must be up (the caller's state home).
  */
 async function auditBench(stateHome: string): Promise<{ times: number[]; pods: number; violations: number }> {
-  const pods = Math.max(1, Number(args['audit-pods']));
+  const pods = args.quick ? 50 : Math.max(1, Number(args['audit-pods']));
   const ns = `bench-audit-${Date.now().toString(36)}`;
   await core.createNamespace({ body: { metadata: { name: ns, labels: { 'openpolicyagent.org/webhook': 'ignore' } } } });
   try {
@@ -521,7 +521,7 @@ try {
   hook = await webhookCost();
   say('opa bench');
   opa = await opaDecision();
-  say(`audit of ${args['audit-pods']} pods`);
+  say(`audit of ${args.quick ? 50 : args['audit-pods']} pods`);
   {
     const state = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
     await bootstrap('audit-up', ['up', ...existing], state);
