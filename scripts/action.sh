@@ -25,7 +25,8 @@ case $step in
     ;;
   up)
     if [[ ${BOOTSTRAP_REQUIRE_DIGEST:-false} == true ]]; then options+=(--require-digest); fi
-    for registry in ${BOOTSTRAP_TRUST//,/ }; do options+=(--trust "$registry"); done
+    trust=${BOOTSTRAP_TRUST:-} # unset outside the Action (it always sets its inputs, if only to '')
+    for registry in ${trust//,/ }; do options+=(--trust "$registry"); done
     ;;
   verify)
     if [[ ${BOOTSTRAP_REQUIRE_DIGEST:-false} == true ]]; then options+=(--require-digest); fi

@@ -14,12 +14,28 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const env = readMinikubeEnv();
 let work: string;
 
+/** The Action's inputs at their defaults, as action.yml passes them to each run step (empty strings included). */
+const DEFAULT_INPUTS = {
+  BOOTSTRAP_CONFIG: '',
+  BOOTSTRAP_SUITE: 'article',
+  BOOTSTRAP_REQUIRE_DIGEST: 'false',
+  BOOTSTRAP_TRUST: '',
+  BOOTSTRAP_RESULTS_DIR: 'bootstrap-results',
+};
+
 async function step(name: 'up' | 'verify' | 'down', inputs: Record<string, string> = {}) {
   const result = await execa('bash', [path.join(repo, 'scripts/action.sh'), name], {
     cwd: work, // the workspace: relative inputs are taken from here, as in a job
     reject: false,
     all: true,
-    env: { ...env, CI: 'true', XDG_STATE_HOME: path.join(work, 'state'), GITHUB_OUTPUT: path.join(work, 'github-output'), ...inputs },
+    env: {
+      ...env,
+      CI: 'true',
+      XDG_STATE_HOME: path.join(work, 'state'),
+      GITHUB_OUTPUT: path.join(work, 'github-output'),
+      ...DEFAULT_INPUTS,
+      ...inputs,
+    },
   });
   return { exitCode: result.exitCode ?? -1, output: result.all ?? '' };
 }

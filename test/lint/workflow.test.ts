@@ -420,6 +420,10 @@ test('action.sh: the Action inputs (env) become smoke.sh options; relative paths
   // The defaults: nothing but verify's results file.
   const plain = await runSmoke(t, ['verify'], { BOOTSTRAP_REQUIRE_DIGEST: 'false', BOOTSTRAP_TRUST: '' }, ACTION_SH, workspace);
   t.deepEqual(plain.calls, [`bootstrap verify --json --junit ${workspace}/bootstrap-results/junit.xml`]);
+  // Outside the Action nothing sets the inputs: up runs with none of them.
+  const bare = await runSmoke(t, ['up'], {}, ACTION_SH, workspace);
+  t.is(bare.status, 0, bare.out);
+  t.deepEqual(bare.calls, ['bootstrap up']);
   const unknown = await runSmoke(t, ['sideways'], {}, ACTION_SH, workspace);
   t.is(unknown.status, 2);
   t.regex(unknown.out, /unknown step 'sideways'/);
