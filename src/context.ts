@@ -70,6 +70,8 @@ export interface Ctx {
   services: Services;
   /** host[:port] the cluster pulls from and the policy trusts. */
   registryHost?: string;
+  /** The minikube driver of our profile as minikube recorded it, once a step has read it (undefined: not read yet). */
+  clusterDriver?: string;
   certificates?: CertificateBundle;
   kubeMgmtToken?: string;
   kube?: KubeClient;

@@ -48,6 +48,11 @@ export interface DockerClient {
   connectNetwork(container: string, network: string): Promise<void>;
   /** Disconnects the container from the network; false when it was not connected (or either is gone). */
   disconnectNetwork(container: string, network: string): Promise<boolean>;
+  /**
+   * Runs `argv` in the running container, as its default user. Resolves with the exit code and what it printed;
+   * undefined when there is no such container (404).
+   */
+  exec(container: string, argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string } | undefined>;
   /** The name of the running container that has `address` (IPv4) on one of its networks; undefined when none has. */
   containerWithAddress(address: string): Promise<string | undefined>;
 }
@@ -199,6 +204,25 @@ export async function createDockerClient(): Promise<DockerClient> {
         if (code === 404 || code === 403) return false; // gone, or not connected
         throw error;
       }
+    },
+    exec(container, argv) {
+      return orIfMissing(async () => {
+        const { PassThrough } = await import('node:stream');
+        const exec = await docker.getContainer(container).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
+        const stream = await exec.start({ hijack: true, stdin: false });
+        const [out, err] = [new PassThrough(), new PassThrough()];
+        const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+        out.on('data', (c: Buffer) => chunks.stdout.push(c));
+        err.on('data', (c: Buffer) => chunks.stderr.push(c));
+        docker.modem.demuxStream(stream, out, err);
+        await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject));
+        const { ExitCode } = await exec.inspect();
+        return {
+          exitCode: ExitCode ?? 1,
+          stdout: Buffer.concat(chunks.stdout).toString(),
+          stderr: Buffer.concat(chunks.stderr).toString(),
+        };
+      }, undefined);
     },
     async containerWithAddress(address) {
       const containers = await docker.listContainers();

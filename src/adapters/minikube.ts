@@ -82,17 +82,24 @@ const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
  * differs (then prints `changed`), and probes the mirror the way containerd will reach it (prints the HTTP code).
  * minikube rewrites hosts.toml for --insecure-registry at every start, so this runs after each start.
  */
-export const nodeMirrorArgs = (profile: string, path: string, content: string, mirror: string) => [
-  'ssh',
-  `--profile=${profile}`,
-  '--',
+export const nodeMirrorScript = (path: string, content: string, mirror: string) =>
   [
     `want=${shellQuote(content.trimEnd())}`,
     `f=${shellQuote(path)}`,
     `if [ "$(sudo cat "$f" 2>/dev/null)" != "$want" ]; then sudo mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | sudo tee "$f" >/dev/null && echo changed; fi`,
     `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${mirror}/v2/`,
-  ].join('; '),
+  ].join('; ');
+export const nodeMirrorArgs = (profile: string, path: string, content: string, mirror: string) => [
+  'ssh',
+  `--profile=${profile}`,
+  '--',
+  nodeMirrorScript(path, content, mirror),
 ];
+
+/** What nodeMirrorScript printed: whether it wrote the file, and whether the mirror answered 200. */
+export function mirrorResult(exitCode: number, stdout: string, stderr: string) {
+  return { changed: /^changed$/m.test(stdout), ok: exitCode === 0 && stdout.trim().endsWith('200'), output: `${stdout}${stderr}`.trim() };
+}
 
 /**
  * none driver: the node is this machine, and `minikube delete` (v1.37.0) runs `kubeadm reset` while the kubelet still
@@ -214,7 +221,6 @@ export class Minikube {
    */
   async configureMirror(profile: string, path: string, content: string, mirror: string) {
     const result = await this.run(nodeMirrorArgs(profile, path, content, mirror));
-    const output = `${result.stdout}${result.stderr}`.trim();
-    return { changed: /^changed$/m.test(result.stdout), ok: result.exitCode === 0 && result.stdout.trim().endsWith('200'), output };
+    return mirrorResult(result.exitCode, result.stdout, result.stderr);
   }
 }

@@ -136,6 +136,12 @@ export class FakeDocker implements DockerClient {
     state.networks = state.networks.filter((n) => n !== network);
     return true;
   }
+  /** Answers to exec, by container name; a container without one is not there (undefined, as for a 404). */
+  readonly execAnswers = new Map<string, { exitCode: number; stdout: string; stderr: string }>();
+  async exec(container: string, argv: string[]) {
+    this.calls.push(['exec', container, ...argv]);
+    return this.execAnswers.get(container);
+  }
   /** Container name → its address on a network, for containerWithAddress. */
   readonly addresses = new Map<string, string>();
   async containerWithAddress(address: string) {

@@ -6,8 +6,10 @@ import {
   ADMISSION_PLUGINS,
   deleteArgs,
   Minikube,
+  mirrorResult,
   nodeHostAddressArgs,
   nodeMirrorArgs,
+  nodeMirrorScript,
   parseProfileList,
   parseVersion,
   profileListArgs,
@@ -411,4 +413,45 @@ test('VM driver: the registry is published on the host address the node resolves
   const removals = docker.calls.filter((c) => c[0] === 'removeContainer').length;
   t.is(await run(), `Registry reachable from the node at ${HOST} (published on 192.168.105.1)`);
   t.is(docker.calls.filter((c) => c[0] === 'removeContainer').length, removals, 'the second time, nothing is recreated');
+});
+
+test('docker driver: the mirror is written through the Docker API into the node container when it is there (no minikube ssh)', async (t) => {
+  const { ctx, cmd, docker, run } = await nodeStep('docker');
+  t.teardown(ctx.services.fakes.cleanup);
+  docker.networks.add('trusted-registry');
+  docker.execAnswers.set('trusted-registry', { exitCode: 0, stdout: 'changed\n200', stderr: '' });
+  t.is(
+    await run(),
+    'Registry reachable from the node through registry:5000 on network trusted-registry (joined network trusted-registry, containerd mirror written)',
+  );
+  const exec = docker.calls.find((c) => c[0] === 'exec')!;
+  t.deepEqual(exec.slice(0, 4), ['exec', 'trusted-registry', 'sh', '-c']);
+  t.is(exec[4], nodeMirrorScript(containerdHostsPath(HOST), containerdHostsToml(HOST, 'registry:5000'), 'registry:5000'));
+  t.false(
+    cmd.calls.some((c) => c[1] === 'ssh'),
+    'no minikube ssh',
+  );
+});
+
+test('nodeMirrorScript, run by a real shell: writes once, then reports no change; quotes survive', async (t) => {
+  const { execa } = await import('execa');
+  const { mkdtemp, readFile, rm, writeFile, chmod } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'mirror-script-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // sudo and curl as the node has them, minus privileges and network: sudo runs its command, curl says 200.
+  await writeFile(path.join(dir, 'sudo'), '#!/bin/sh\nexec "$@"\n');
+  await writeFile(path.join(dir, 'curl'), '#!/bin/sh\nprintf 200\n');
+  await chmod(path.join(dir, 'sudo'), 0o755);
+  await chmod(path.join(dir, 'curl'), 0o755);
+  const file = path.join(dir, 'certs.d', "it's here", 'hosts.toml');
+  const content = containerdHostsToml(HOST, 'registry:5000');
+  const script = nodeMirrorScript(file, content, 'registry:5000');
+  const env = { PATH: `${dir}:${process.env.PATH}` };
+  const first = await execa('sh', ['-c', script], { env });
+  t.deepEqual(mirrorResult(first.exitCode ?? 1, first.stdout, first.stderr), { changed: true, ok: true, output: 'changed\n200' });
+  t.is(await readFile(file, 'utf8'), content);
+  const second = await execa('sh', ['-c', script], { env });
+  t.deepEqual(mirrorResult(second.exitCode ?? 1, second.stdout, second.stderr), { changed: false, ok: true, output: '200' });
 });
