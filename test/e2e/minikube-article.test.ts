@@ -328,6 +328,15 @@ test.serial('down removes the profile and the registry; twice, it still succeeds
       .catch(() => 'absent'),
     'absent',
   );
+  // The registry left the profile's network first, so minikube could remove the network with the profile.
+  t.is(
+    await docker
+      .getNetwork(PROFILE)
+      .inspect()
+      .then(() => 'present')
+      .catch(() => 'absent'),
+    'absent',
+  );
   const again = await bootstrap('down');
   t.is(again.exitCode, 0, again.output);
 });
