@@ -195,7 +195,7 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
 
   commonOptions(program.command('up').description('start the registry, the cluster and OPA, register the webhook, run the checks'))
     .option('--recreate-registry', 'recreate the registry container if its settings differ (images are kept)')
-    .option('--recreate-cluster', 'delete and recreate the minikube profile if it lacks --insecure-registry')
+    .option('--recreate-cluster', 'delete and recreate the minikube profile if it lacks --insecure-registry or AlwaysPullImages')
     .option('--trust <host:port>', 'also trust this registry (repeatable)', collect)
     .option('--require-digest', 'stricter policy: every image must be pinned by digest')
     .option('--trusted-image <repo:tag>', 'image copied into the registry for the ok pod (default: nginx:1.21.1)')

@@ -114,7 +114,12 @@ export const messages = {
     ),
   noKubeContext: () => fault('No current kubeconfig context.', 'Point KUBECONFIG at your cluster or name one with --context.'),
   unknownKubeContext: (name: string, known: string[]) =>
-    usage(`No kubeconfig context named '${name}'.`, `Use one of: ${known.join(', ') || '(none)'}.`),
+    usage(
+      `No kubeconfig context named '${name}'.`,
+      known.length
+        ? `Use one of: ${known.join(', ')} (--context), or run \`bootstrap up\` to make it.`
+        : 'The kubeconfig has no contexts (KUBECONFIG, else ~/.kube/config): run `bootstrap up`, or point KUBECONFIG at your cluster.',
+    ),
   contextNotLocal: (context: string, server: string) =>
     usage(
       `Context '${context}' (${server}) does not look like a local cluster (a loopback address, or a kind, k3d, minikube or Docker Desktop context).`,

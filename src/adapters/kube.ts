@@ -95,12 +95,23 @@ export function looksLocal(contextName: string, server: string): boolean {
   return localNames.includes(host) || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/**
+ * With no kubeconfig at all, client-node's loadFromDefault makes up a context 'loaded-context' for
+ * http://localhost:8080: that is no context, and must be said as such rather than as that address refusing TLS.
+ */
+function isMadeUp(config: KubeConfig): boolean {
+  const contexts = config.getContexts();
+  return contexts.length === 1 && contexts[0]!.name === 'loaded-context' && config.getCurrentCluster()?.server === 'http://localhost:8080';
+}
+
 export async function loadKubeConfig(contextName?: string): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
   config.loadFromDefault();
+  const madeUp = isMadeUp(config);
+  if (madeUp && !contextName) throw messages.noKubeContext();
   if (contextName) {
-    const known = config.getContexts().map((c) => c.name);
+    const known = madeUp ? [] : config.getContexts().map((c) => c.name);
     if (!known.includes(contextName)) throw messages.unknownKubeContext(contextName, known);
     config.setCurrentContext(contextName);
   } else if (!config.getCurrentContext()) {
@@ -118,7 +129,7 @@ export async function currentContextName(): Promise<string | undefined> {
   try {
     const config = new KubeConfig();
     config.loadFromDefault();
-    return config.getCurrentContext() || undefined;
+    return isMadeUp(config) ? undefined : config.getCurrentContext() || undefined;
   } catch {
     return undefined;
   }

@@ -3,9 +3,10 @@ import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from '
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
 import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../manifests.js';
+import { BootstrapError } from '../errors.js';
 import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
-import type { Task } from '../tasks.js';
+import { isMinikube, type Task } from '../tasks.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from '../opa-observe.js';
@@ -305,7 +306,17 @@ export async function readEnvironment(kube: KubeClient): Promise<EnvironmentFact
  */
 export async function ensureEnvironmentUp(ctx: Ctx, command: 'verify' | 'audit' | 'watch'): Promise<void> {
   if (ctx.options.dryRun) return;
-  const problem = environmentProblem(await readEnvironment(await connect(ctx)));
+  let kube;
+  try {
+    kube = await connect(ctx);
+  } catch (error) {
+    // minikube names the context after the profile: no context means `up` never made (or down removed) the profile.
+    if (isMinikube(ctx) && error instanceof BootstrapError && error.problem.startsWith('No kubeconfig context')) {
+      throw messages.environmentNotUp(command, `there is no kubeconfig context for minikube profile '${ctx.config.profile}'`);
+    }
+    throw error;
+  }
+  const problem = environmentProblem(await readEnvironment(kube));
   if (problem) throw messages.environmentNotUp(command, problem);
 }
 

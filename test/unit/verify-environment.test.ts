@@ -4,6 +4,7 @@ import type { KubeObject } from '../../src/adapters/kube.js';
 import { verify } from '../../src/commands/verify.js';
 import type { Io } from '../../src/commands/run.js';
 import { isBootstrapError } from '../../src/errors.js';
+import { messages } from '../../src/messages.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { environmentProblem, readEnvironment, type EnvironmentFacts } from '../../src/steps/verify.js';
 import { upEnvironment, FakeKube, makeCtx } from '../helpers/fakes.js';
@@ -102,4 +103,18 @@ test('verify on an environment that is up runs the checks', async (t) => {
   t.is(ctx.checks.length, 3);
   t.is(kube.log((c) => c.op === 'createPod').length, 3);
   t.is(printed.length, 1);
+});
+
+test('verify before any up (minikube: no context named after the profile): nothing to verify, run bootstrap up', async (t) => {
+  const ctx = makeCtx({ registryHost: 'host.minikube.internal:5000' });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.services.kube = async (name) => {
+    throw messages.unknownKubeContext(name ?? '', []);
+  };
+  const error = await t.throwsAsync(verify(ctx, silentIo([])));
+  t.true(isBootstrapError(error));
+  if (!isBootstrapError(error)) return;
+  t.is(error.exitCode, 1);
+  t.is(error.problem, "Nothing to verify: there is no kubeconfig context for minikube profile 'trusted-registry'.");
+  t.regex(error.fix, /`bootstrap up`/);
 });
