@@ -6,7 +6,7 @@ import { collectStatus } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
-import { makeCtx, stateFromSpec } from '../helpers/fakes.js';
+import { makeCtx, stateFromSpec, upEnvironment } from '../helpers/fakes.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const OK = '{"status":"ok"}';
@@ -36,13 +36,7 @@ async function healthyCtx(opaStartedAt: string, kubeMgmtStartedAt?: string) {
   registryApi.manifests.add('nginx:1.21.1');
   await ctx.services.state.write('ca.crt', CA);
   kube.seed(
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'opa', namespace: 'opa', generation: 1 },
-      spec: { replicas: 1 },
-      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
-    } as KubeObject,
+    ...upEnvironment().filter((o) => o.kind === 'Deployment'),
     {
       apiVersion: 'v1',
       kind: 'Pod',
