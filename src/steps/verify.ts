@@ -195,20 +195,20 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
   const base = await create(false);
   if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
   try {
-    if (c.via === 'update') {
-      // A controller may write the new object (status, revision annotation) between our read and our update: read again.
-      for (let attempt = 1; ; attempt++) {
-        const live = (await kube.get<KubeObject>(ref))!;
+    // The kubelet (a pod's status) or a controller (a workload's) may write the object between our read and our
+    // change, and the API server answers 409: read it again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const live = (await kube.get<KubeObject>(ref))!;
+      let outcome: AdmissionOutcome;
+      if (c.via === 'update') {
         changeImages(c, live);
-        const outcome = c.kind
-          ? await kube.replaceObject(live, { dryRun: true })
-          : await kube.replacePod(namespace, live, { dryRun: true });
-        if (outcome.code !== 409 || attempt === 5) return check(outcome);
+        outcome = c.kind ? await kube.replaceObject(live, { dryRun: true }) : await kube.replacePod(namespace, live, { dryRun: true });
+      } else {
+        (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
+        outcome = await kube.replaceEphemeralContainers(namespace, live, { dryRun: true });
       }
+      if (outcome.code !== 409 || attempt === 5) return check(outcome);
     }
-    const live = (await kube.get<KubeObject>(ref))!;
-    (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
-    return check(await kube.replaceEphemeralContainers(namespace, live, { dryRun: true }));
   } finally {
     await kube.delete(ref);
   }

@@ -11,6 +11,7 @@ import {
   judge,
   loadExtendedCases,
   runArticleSuite,
+  runExtendedSuite,
 } from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/registry-container.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
@@ -293,4 +294,35 @@ test('--require-digest: tag-only images are denied for it too, and the ok pod pi
   t.true(pinned.passed, pinned.actual);
   const badRepo = results.find((r) => r.name.startsWith('untrusted registry'))!;
   t.is(badRepo.expected, "denied: Image 'nginx:1.21.1' comes from untrusted registry, Image 'nginx:1.21.1' is not pinned by digest");
+});
+
+test('runExtendedSuite: a 409 because the kubelet wrote the base pod meanwhile is read again and retried, not a miss', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  const conflicts = new Map<string, number>();
+  // Everything is admitted, but the first change of each real base object conflicts, as when the kubelet has just
+  // written a pod's status.
+  kube.admission = (op, pod, dryRun) => {
+    if (op !== 'create' && dryRun) {
+      const name = pod.metadata!.name!;
+      conflicts.set(name, (conflicts.get(name) ?? 0) + 1);
+      if (conflicts.get(name) === 1) {
+        return { allowed: false, code: 409, message: `Operation cannot be fulfilled on pods "${name}": the object has been modified` };
+      }
+    }
+    return { allowed: true, code: 201, message: '' };
+  };
+  const results = await runExtendedSuite(ctx, kube);
+  const changed = results.filter((r) => /^(update|ephemeral): /.test(r.name));
+  t.true(changed.length > 0);
+  t.false(
+    changed.some((r) => r.actual.includes('(409)') || r.actual.includes('the object has been modified')),
+    JSON.stringify(changed.filter((r) => !r.passed)),
+  );
+  t.true(
+    [...conflicts.values()].every((n) => n >= 2),
+    'each conflicting change was tried again',
+  );
 });
