@@ -95,10 +95,10 @@ export const messages = {
       `The minikube node cannot reach the registry at http://${registryHost}/v2/ (${output.trim() || 'no answer'}).`,
       `Check that the registry container is running and that a firewall allows port traffic from minikube; or name the address yourself with --registry-host. Try: minikube ssh -p ${profile} -- curl -v http://${registryHost}/v2/`,
     ),
-  nodeCannotReachRegistryOnNetwork: (profile: string, mirror: string, network: string, output: string) =>
+  nodeCannotReachRegistryOnNetwork: (container: string, mirror: string, network: string, output: string) =>
     fault(
-      `The minikube node cannot reach the registry at http://${mirror}/v2/ on Docker network '${network}' (${output.trim() || 'no answer'}).`,
-      `\`docker network inspect ${network}\` should list container ${mirror.split(':')[0]}; \`minikube ssh -p ${profile} -- curl -v http://${mirror}/v2/\` shows why; \`bootstrap up --recreate-registry\` connects a new one.`,
+      `The node ${container} cannot reach the registry at http://${mirror}/v2/ on Docker network '${network}' (${output.trim() || 'no answer'}).`,
+      `\`docker network inspect ${network}\` should list container ${mirror.split(':')[0]}; \`docker exec ${container} curl -v http://${mirror}/v2/\` shows why; \`bootstrap up --recreate-registry\` connects a new one.`,
     ),
   registryContainerGone: (name: string) =>
     fault(`The registry container '${name}' is gone.`, 'Run `bootstrap up` again: it creates it (pushed images stay in the volume).'),

@@ -53,8 +53,8 @@ export interface DockerClient {
    * undefined when there is no such container (404).
    */
   exec(container: string, argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string } | undefined>;
-  /** The name of the running container that has `address` (IPv4) on one of its networks; undefined when none has. */
-  containerWithAddress(address: string): Promise<string | undefined>;
+  /** The running container that has `address` (IPv4) on one of its networks, and that network; undefined when none has. */
+  containerWithAddress(address: string): Promise<{ name: string; network: string } | undefined>;
 }
 
 /** Docker's create options for a spec; also what tests compare with the compose file. */
@@ -225,9 +225,11 @@ export async function createDockerClient(): Promise<DockerClient> {
       }, undefined);
     },
     async containerWithAddress(address) {
-      const containers = await docker.listContainers();
-      const match = containers.find((c) => Object.values(c.NetworkSettings?.Networks ?? {}).some((n) => n.IPAddress === address));
-      return match?.Names?.[0]?.replace(/^\//, '');
+      for (const c of await docker.listContainers()) {
+        const network = Object.entries(c.NetworkSettings?.Networks ?? {}).find(([, n]) => n.IPAddress === address)?.[0];
+        if (network) return { name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), network };
+      }
+      return undefined;
     },
   };
 }

@@ -86,7 +86,9 @@ export const nodeMirrorScript = (path: string, content: string, mirror: string) 
   [
     `want=${shellQuote(content.trimEnd())}`,
     `f=${shellQuote(path)}`,
-    `if [ "$(sudo cat "$f" 2>/dev/null)" != "$want" ]; then sudo mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | sudo tee "$f" >/dev/null && echo changed; fi`,
+    // root through docker exec (kind's nodes have no sudo); user docker through minikube ssh
+    'S=; [ "$(id -u)" = 0 ] || S=sudo',
+    `if [ "$($S cat "$f" 2>/dev/null)" != "$want" ]; then $S mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | $S tee "$f" >/dev/null && echo changed; fi`,
     `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${mirror}/v2/`,
   ].join('; ');
 export const nodeMirrorArgs = (profile: string, path: string, content: string, mirror: string) => [

@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { prepareKeys } from '../certs.js';
 import { certificateTasks, keysNeeded } from '../steps/certificates.js';
-import { clusterTasks, nodeReachesRegistryTask } from '../steps/cluster.js';
+import { clusterTasks, existingNodesReachRegistryTask, nodeReachesRegistryTask } from '../steps/cluster.js';
 import { registryHostingTask } from '../steps/hosting.js';
 import { opaTasks } from '../steps/opa.js';
 import { preflightTask } from '../steps/preflight.js';
@@ -30,6 +30,7 @@ export function upTasks(): Task[] {
         ),
     },
     nodeReachesRegistryTask(),
+    existingNodesReachRegistryTask(),
     namespaceAndSecrets!,
     registryHostingTask(),
     ...opaRest,

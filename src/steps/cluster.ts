@@ -10,7 +10,7 @@ import {
   type MinikubeProfile,
   type MinikubeStartOptions,
 } from '../adapters/minikube.js';
-import { registryHostFor } from '../cluster-access.js';
+import { connect, registryHostFor } from '../cluster-access.js';
 import type { Ctx } from '../context.js';
 import { containerdHostsPath, containerdHostsToml, nodeKindOfDriver, planRegistryAccess, registryOnNetwork } from '../registry-access.js';
 import { convergeRegistry, desiredRegistrySpec } from '../registry-container.js';
@@ -104,7 +104,13 @@ function describeNodeAccess(ctx: Ctx): string {
 }
 
 /** A containerised node: the registry joins its Docker network, and the node's containerd pulls registryHost through it. */
-async function wireContainerNode(ctx: Ctx, network: string, host: string): Promise<string> {
+/**
+ * A node that is a container on this machine's Docker: the registry joins its network, and the node's containerd pulls
+ * `host` through the registry there. `node` is the node's container and the network it is on (minikube: both named
+ * after the profile).
+ */
+async function wireContainerNode(ctx: Ctx, node: { container: string; network: string }, host: string): Promise<string> {
+  const { network } = node;
   const docker = await ctx.services.docker();
   const spec = await desiredRegistrySpec(ctx);
   const registry = await docker.inspectContainer(spec.name);
@@ -118,11 +124,11 @@ async function wireContainerNode(ctx: Ctx, network: string, host: string): Promi
   // Through the Docker API into the node's container (named after the profile): a tenth of a `minikube ssh`.
   const path = containerdHostsPath(host);
   const toml = containerdHostsToml(host, mirror);
-  const executed = await docker.exec(ctx.config.profile, ['sh', '-c', nodeMirrorScript(path, toml, mirror)]);
+  const executed = await docker.exec(node.container, ['sh', '-c', nodeMirrorScript(path, toml, mirror)]);
   const result = executed
     ? mirrorResult(executed.exitCode, executed.stdout, executed.stderr)
     : await ctx.services.minikube.configureMirror(ctx.config.profile, path, toml, mirror); // no such container: podman, say
-  if (!result.ok) throw messages.nodeCannotReachRegistryOnNetwork(ctx.config.profile, mirror, network, result.output);
+  if (!result.ok) throw messages.nodeCannotReachRegistryOnNetwork(node.container, mirror, network, result.output);
   const changed = [!joined && `joined network ${network}`, result.changed && 'containerd mirror written'].filter(Boolean);
   return `through ${mirror} on network ${network}${changed.length ? ` (${changed.join(', ')})` : ''}`;
 }
@@ -149,6 +155,37 @@ async function wireVmNode(ctx: Ctx, task: TaskWrapper, host: string): Promise<st
   return `at ${host} (published on ${address})`;
 }
 
+/**
+ * --cluster existing: the nodes that are containers on this machine's Docker (kind, k3d, a minikube profile), found by
+ * their InternalIP; each gets the registry on its network and the containerd mirror. Nodes elsewhere get nothing: the
+ * registry listens where registryListenAddress says.
+ */
+export async function containerNodes(ctx: Ctx): Promise<{ container: string; network: string }[]> {
+  const kube = await connect(ctx);
+  const docker = await ctx.services.docker();
+  const addresses = (await kube.list('v1', 'Node')).flatMap((n) =>
+    ((n.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []).filter((a) => a.type === 'InternalIP'),
+  );
+  const found = await Promise.all(addresses.map((a) => docker.containerWithAddress(a.address)));
+  return found.filter((f): f is { name: string; network: string } => Boolean(f)).map((f) => ({ container: f.name, network: f.network }));
+}
+
+export function existingNodesReachRegistryTask(): Task {
+  return {
+    title: 'Registry reachable from the nodes',
+    enabled: (ctx) => !isMinikube(ctx),
+    skip: dryRunSkip(() => 'nodes that are containers here: docker network connect <their network> registry, and a containerd mirror'),
+    task: async (ctx, task) => {
+      const host = registryHostFor(ctx);
+      const nodes = await containerNodes(ctx);
+      if (!nodes.length) return task.skip('Registry and nodes: no node is a container on this Docker; nothing to join');
+      const how = [];
+      for (const node of nodes) how.push(`${node.container} ${await wireContainerNode(ctx, node, host)}`);
+      task.title = `Registry reachable from the nodes: ${how.join('; ')}`;
+    },
+  };
+}
+
 /** After the registry and the node are both up: the node really reaches the registry at registryHost. */
 export function nodeReachesRegistryTask(): Task {
   return {
@@ -161,7 +198,7 @@ export function nodeReachesRegistryTask(): Task {
       ctx.clusterDriver ??= (await ctx.services.minikube.profile(ctx.config.profile))?.driver;
       const kind = nodeKindOfDriver(ctx.clusterDriver ?? ctx.config.minikubeDriver);
       let how: string;
-      if (kind === 'container') how = await wireContainerNode(ctx, ctx.config.profile, host);
+      if (kind === 'container') how = await wireContainerNode(ctx, { container: ctx.config.profile, network: ctx.config.profile }, host);
       else if (kind === 'vm') how = await wireVmNode(ctx, task, host);
       else {
         // The node is this machine: minikube maps host.minikube.internal to 127.0.0.1 here.

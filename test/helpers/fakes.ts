@@ -146,8 +146,11 @@ export class FakeDocker implements DockerClient {
   readonly addresses = new Map<string, string>();
   async containerWithAddress(address: string) {
     this.calls.push(['containerWithAddress', address]);
-    return [...this.addresses].find(([, a]) => a === address)?.[0];
+    const name = [...this.addresses].find(([, a]) => a === address)?.[0];
+    return name ? { name, network: this.containerNetworks.get(name) ?? 'bridge' } : undefined;
   }
+  /** Container name → the network its address is on, for containerWithAddress (default: bridge). */
+  readonly containerNetworks = new Map<string, string>();
   async imageExists(ref: string) {
     this.calls.push(['imageExists', ref]);
     return this.images.has(ref);

@@ -20,7 +20,13 @@ import {
 } from '../../src/adapters/minikube.js';
 import { BootstrapError } from '../../src/errors.js';
 import { registryHostFor } from '../../src/cluster-access.js';
-import { convergeMinikube, nodeReachesRegistryTask, planCluster, startOptions } from '../../src/steps/cluster.js';
+import {
+  convergeMinikube,
+  existingNodesReachRegistryTask,
+  nodeReachesRegistryTask,
+  planCluster,
+  startOptions,
+} from '../../src/steps/cluster.js';
 import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const HOST = 'host.minikube.internal:5000';
@@ -340,7 +346,8 @@ test('nodeMirrorArgs, nodeHostAddressArgs: the exact commands', (t) => {
     '--',
     `want='server = "http://${HOST}"\n\n[host."http://registry:5000"]\n  capabilities = ["pull", "resolve"]'; ` +
       `f='/etc/containerd/certs.d/${HOST}/hosts.toml'; ` +
-      `if [ "$(sudo cat "$f" 2>/dev/null)" != "$want" ]; then sudo mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | sudo tee "$f" >/dev/null && echo changed; fi; ` +
+      `S=; [ "$(id -u)" = 0 ] || S=sudo; ` +
+      `if [ "$($S cat "$f" 2>/dev/null)" != "$want" ]; then $S mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | $S tee "$f" >/dev/null && echo changed; fi; ` +
       `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://registry:5000/v2/`,
   ]);
   t.deepEqual(nodeHostAddressArgs('p1'), ['ssh', '--profile=p1', '--', 'getent ahostsv4 host.minikube.internal']);
@@ -370,13 +377,13 @@ test('docker driver: the registry joins the profile network and the node pulls t
   const error = await t.throwsAsync(run());
   t.true(
     error!.message.startsWith(
-      "The minikube node cannot reach the registry at http://registry:5000/v2/ on Docker network 'trusted-registry' (000curl: (6) Could not resolve host: registry).",
+      "The node trusted-registry cannot reach the registry at http://registry:5000/v2/ on Docker network 'trusted-registry' (000curl: (6) Could not resolve host: registry).",
     ),
     error!.message,
   );
   t.regex(
     error!.message,
-    /docker network inspect trusted-registry[\s\S]*minikube ssh -p trusted-registry -- curl -v http:\/\/registry:5000\/v2\//,
+    /docker network inspect trusted-registry[\s\S]*docker exec trusted-registry curl -v http:\/\/registry:5000\/v2\//,
   );
 });
 
@@ -454,4 +461,50 @@ test('nodeMirrorScript, run by a real shell: writes once, then reports no change
   t.is(await readFile(file, 'utf8'), content);
   const second = await execa('sh', ['-c', script], { env });
   t.deepEqual(mirrorResult(second.exitCode ?? 1, second.stdout, second.stderr), { changed: false, ok: true, output: '200' });
+});
+
+test('--cluster existing (kind, k3d): each node that is a container here gets the registry on its network and the mirror', async (t) => {
+  const ctx = makeCtx({ cluster: 'existing', registryHost: 'localhost:5001' });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { docker, kube } = ctx.services.fakes;
+  ctx.kube = kube;
+  kube.seed({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'kind-control-plane' },
+    status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
+  } as never);
+  docker.images.add('registry:2.7.1');
+  await convergeRegistry(ctx, fakeTask().task);
+  docker.addresses.set('kind-control-plane', '172.18.0.2');
+  docker.containerNetworks.set('kind-control-plane', 'kind');
+  docker.networks.add('kind');
+  docker.execAnswers.set('kind-control-plane', { exitCode: 0, stdout: 'changed\n200', stderr: '' });
+  const { task } = fakeTask();
+  await (existingNodesReachRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
+  t.is(
+    (task as unknown as { title: string }).title,
+    'Registry reachable from the nodes: kind-control-plane through registry:5000 on network kind (joined network kind, containerd mirror written)',
+  );
+  t.true((await docker.inspectContainer('registry'))!.networks.includes('kind'));
+  const exec = docker.calls.find((c) => c[0] === 'exec')!;
+  t.is(exec[1], 'kind-control-plane');
+  t.true(exec[4]!.includes(`/etc/containerd/certs.d/localhost:5001/hosts.toml`));
+});
+
+test('--cluster existing with no node in a container here (the test bed, a remote node): nothing is joined', async (t) => {
+  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
+  t.teardown(ctx.services.fakes.cleanup);
+  const { docker, kube } = ctx.services.fakes;
+  ctx.kube = kube;
+  kube.seed({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'n' },
+    status: { addresses: [{ type: 'InternalIP', address: '10.0.0.9' }] },
+  } as never);
+  const { task, skips } = fakeTask();
+  await (existingNodesReachRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
+  t.deepEqual(skips, ['Registry and nodes: no node is a container on this Docker; nothing to join']);
+  t.false(docker.calls.some((c) => c[0] === 'connectNetwork' || c[0] === 'exec'));
 });
