@@ -4,12 +4,12 @@
 // It runs `bootstrap up -p $MINIKUBE_PROFILE` first (a converged environment changes nothing), with the user's own
 // state directory. Without MINIKUBE_PROFILE, or without a minikube binary, every case is skipped and says why.
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
+import { until } from '../helpers/poll.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const profile = process.env.MINIKUBE_PROFILE;
@@ -76,16 +76,6 @@ async function dryRunPod(image: string): Promise<string | undefined> {
     } catch {
       return String(body ?? error);
     }
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await delay(250);
   }
 }
 

@@ -7,7 +7,6 @@ import https from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import test from 'ava';
 import Docker from 'dockerode';
@@ -15,6 +14,7 @@ import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { readTestbedEnv } from '../helpers/testbed-env.js';
+import { until } from '../helpers/poll.js';
 import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -82,16 +82,6 @@ async function webhookExists(): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(250);
   }
 }
 
