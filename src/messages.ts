@@ -102,10 +102,10 @@ export const messages = {
     ),
   registryContainerGone: (name: string) =>
     fault(`The registry container '${name}' is gone.`, 'Run `bootstrap up` again: it creates it (pushed images stay in the volume).'),
-  nodeNetworkMissing: (profile: string, network: string) =>
+  nodeNetworkMissing: (container: string, network: string) =>
     fault(
-      `minikube profile '${profile}' runs in a container, but Docker has no network '${network}' to join the registry to.`,
-      `Check \`docker network ls\` and \`minikube profile list\`; \`minikube delete -p ${profile}\` then \`bootstrap up\` starts over.`,
+      `The node runs in container '${container}', but Docker has no network '${network}' to join the registry to.`,
+      `Check \`docker network ls\` and \`docker inspect ${container}\`; for a minikube profile, \`minikube delete -p <profile>\` then \`bootstrap up\` starts over.`,
     ),
   nodeHostAddressUnknown: (profile: string) =>
     fault(

@@ -117,7 +117,7 @@ async function wireContainerNode(ctx: Ctx, node: { container: string; network: s
   if (!registry) throw messages.registryContainerGone(spec.name);
   const joined = registry.networks.includes(network);
   if (!joined) {
-    if (!(await docker.networkExists(network))) throw messages.nodeNetworkMissing(ctx.config.profile, network);
+    if (!(await docker.networkExists(network))) throw messages.nodeNetworkMissing(node.container, network);
     await docker.connectNetwork(spec.name, network);
   }
   const mirror = registryOnNetwork(spec.name, Object.keys(spec.ports)[0]!.split('/')[0]!);
