@@ -72,6 +72,11 @@ export interface Ctx {
   registryHost?: string;
   /** The minikube driver of our profile as minikube recorded it, once a step has read it (undefined: not read yet). */
   clusterDriver?: string;
+  /**
+   * When this run started or created the minikube profile (this machine's clock, taken before `minikube start`): pod
+   * statuses the API server shows from before then are stale, since the node's containers stopped with it.
+   */
+  clusterStartedAt?: Date;
   certificates?: CertificateBundle;
   kubeMgmtToken?: string;
   kube?: KubeClient;

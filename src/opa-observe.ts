@@ -24,6 +24,10 @@ export function statusWrittenAt(configMap: Annotated): Date | undefined {
 }
 
 type ContainerStatus = { name: string; state?: { running?: { startedAt?: string | Date } } };
+type PodState = KubeObject & {
+  metadata: { deletionTimestamp?: unknown };
+  status?: { conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
+};
 
 /**
  * The latest start of an OPA container (a restart in place counts too) that kube-mgmt has not loaded the policies
@@ -32,10 +36,7 @@ type ContainerStatus = { name: string; state?: { running?: { startedAt?: string 
  * annotation, unchanged by that load, keeps its old time. Undefined when every OPA is covered (or none runs).
  */
 export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> {
-  const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as (KubeObject & {
-    metadata: { deletionTimestamp?: unknown };
-    status?: { containerStatuses?: ContainerStatus[] };
-  })[];
+  const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as PodState[];
   const started = (statuses: ContainerStatus[], name: string) => {
     const at = statuses.find((c) => c.name === name)?.state?.running?.startedAt;
     return at ? new Date(at).getTime() : undefined;
@@ -116,6 +117,30 @@ export function rolloutState(deployment: DeploymentState | undefined): { done: b
   return { done: true, detail: `${want}/${want} ready` };
 }
 
+/**
+ * Tolerance for the node's clock against this machine's (docker and none drivers share this kernel's clock; a VM's is
+ * synced from the host), in ms.
+ */
+const CLOCK_SKEW_MS = 2000;
+
+/**
+ * Whether the kubelet has reported every OPA pod since `since` (when this run started the cluster): a stopped node
+ * took every container with it, so a pod whose OPA container "runs" since before then, or that says Ready before its
+ * new containers do, shows the status from before the stop, which the API server keeps until the kubelet syncs that
+ * pod. Judging by it let `up` pass while OPA was about to restart unready, and the next pod was refused (connection
+ * refused: no endpoints). Returns what is still stale, or undefined when every pod is current.
+ */
+export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
+  for (const pod of pods.filter((p) => !p.metadata.deletionTimestamp)) {
+    const at = pod.status?.containerStatuses?.find((c) => c.name === 'opa')?.state?.running?.startedAt;
+    const fresh = at !== undefined && new Date(at).getTime() >= since.getTime() - CLOCK_SKEW_MS;
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (!fresh) return `pod ${pod.metadata.name} not yet restarted since the cluster started`;
+    if (!ready) return `pod ${pod.metadata.name} restarted, not ready yet`;
+  }
+  return undefined;
+}
+
 /** What the API server says when it cannot call a webhook at all (as opposed to the webhook's own answer). */
 const WEBHOOK_UNREACHABLE = /failed calling webhook/;
 
@@ -171,6 +196,14 @@ export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: K
         await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
       );
       rollout = state.detail;
+      if (state.done && ctx.clusterStartedAt) {
+        const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as PodState[];
+        const stale = staleOpaPod(pods, ctx.clusterStartedAt);
+        if (stale) {
+          rollout = stale;
+          return undefined;
+        }
+      }
       return state.done && !silent ? true : undefined;
     },
     () => (silent ? messages.policyTimeout(silent, ctx.config.waitSeconds) : messages.rolloutTimeout(ctx.config.waitSeconds, rollout)),

@@ -52,6 +52,7 @@ export async function convergeMinikube(ctx: Ctx, task: TaskWrapper): Promise<Clu
   const show = (line: string) => (task.output = line);
   if (action === 'recreate') await minikube.delete(options.profile, show);
   if (action !== 'none') {
+    ctx.clusterStartedAt = ctx.services.now();
     const result = await minikube.start(options, show);
     if (result.exitCode !== 0) throw messages.minikubeStartFailed(options.profile, result.stderr || result.stdout);
   }

@@ -272,9 +272,12 @@ test('convergeMinikube: stopped profile is started and not recorded as created',
   t.teardown(ctx.services.fakes.cleanup);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Stopped', insecure: [HOST] }]) });
+  const before = ctx.services.now();
   t.is(await convergeMinikube(ctx, fakeTask().task), 'start');
   t.deepEqual(cmd.calls, [LIST, START]);
   t.deepEqual(await ctx.services.state.readRecord(), {});
+  // Pod statuses from before this moment are the stopped node's: the OPA step waits for fresh ones.
+  t.deepEqual(ctx.clusterStartedAt, before);
 });
 
 test('convergeMinikube: running profile → only the list call', async (t) => {
@@ -284,6 +287,7 @@ test('convergeMinikube: running profile → only the list call', async (t) => {
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: [HOST] }]) });
   t.is(await convergeMinikube(ctx, fakeTask().task), 'none');
   t.deepEqual(cmd.calls, [LIST]);
+  t.is(ctx.clusterStartedAt, undefined);
 });
 
 test('convergeMinikube: a failing start throws minikube’s stderr and records nothing', async (t) => {

@@ -7,6 +7,7 @@ import {
   applyPolicyConfigMap,
   policyStatus,
   rolloutState,
+  staleOpaPod,
   statusWrittenAt,
   waitUntilServing,
   waitUntilWebhookAnswers,
@@ -186,6 +187,57 @@ test('waitUntilServing: times out with the rollout’s last detail (fake clock)'
   t.is(error!.problem, 'OPA did not become ready within 5s (0/1 pods available).');
   t.true(ctx.services.fakes.clock.time - start >= 5000);
   t.true(ctx.services.fakes.clock.time - start < 6100);
+});
+
+/** An OPA pod whose opa container runs since `startedAt`, Ready or not. */
+const opaPod = (name: string, startedAt: string | undefined, ready: boolean, deleting = false): KubeObject =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'opa', labels: { app: 'opa' }, ...(deleting ? { deletionTimestamp: '2025-06-01T11:00:00Z' } : {}) },
+    status: {
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+      containerStatuses: [{ name: 'opa', state: startedAt ? { running: { startedAt } } : { waiting: {} } }],
+    },
+  }) as KubeObject;
+
+test('staleOpaPod: the status from before the cluster started is stale; a restarted pod counts once Ready', (t) => {
+  const since = new Date('2025-06-01T12:00:00Z');
+  const table: [KubeObject[], string | undefined][] = [
+    [[], undefined],
+    [[opaPod('opa-1', '2025-06-01T11:00:00Z', true)], 'pod opa-1 not yet restarted since the cluster started'],
+    [[opaPod('opa-1', undefined, false)], 'pod opa-1 not yet restarted since the cluster started'],
+    [[opaPod('opa-1', '2025-06-01T12:00:20Z', false)], 'pod opa-1 restarted, not ready yet'],
+    [[opaPod('opa-1', '2025-06-01T12:00:20Z', true)], undefined],
+    // within the clock-skew tolerance (2 s) of a node whose clock runs a little behind this machine's
+    [[opaPod('opa-1', '2025-06-01T11:59:59Z', true)], undefined],
+    [[opaPod('old', '2025-06-01T11:00:00Z', true, true), opaPod('opa-2', '2025-06-01T12:00:05Z', true)], undefined],
+  ];
+  for (const [pods, expected] of table) t.is(staleOpaPod(pods as never, since), expected, JSON.stringify(pods.map((p) => p.status)));
+});
+
+test('waitUntilServing after this run started the cluster: waits until the kubelet reports OPA again, not the status from before the stop', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 60 });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.clusterStartedAt = ctx.services.now();
+  // What the API server shows right after `minikube start` of a stopped profile: all of it from before the stop.
+  const kube = new FakeKube().seed(readyDeployment(), opaPod('opa-1', '2025-06-01T11:00:00Z', true));
+  kube.onGet = (_ref, count) => {
+    if (count === 2) kube.seed(opaPod('opa-1', new Date(ctx.services.fakes.clock.time).toISOString(), false));
+    if (count === 3) kube.seed(opaPod('opa-1', '2025-06-01T12:00:00.100Z', true));
+  };
+  await waitUntilServing(ctx, kube, []);
+  t.is(kube.log().filter((l) => l.startsWith('list v1/Pod/opa')).length, 3);
+  t.deepEqual(ctx.services.fakes.clock.sleeps, [100, 200]);
+});
+
+test('waitUntilServing times out naming the pod the kubelet has not reported since the start', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 5 });
+  t.teardown(ctx.services.fakes.cleanup);
+  ctx.clusterStartedAt = ctx.services.now();
+  const kube = new FakeKube().seed(readyDeployment(), opaPod('opa-1', '2025-06-01T11:00:00Z', true));
+  const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'OPA did not become ready within 5s (pod opa-1 not yet restarted since the cluster started).');
 });
 
 const policyCms = [configMap({}), { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } }] as KubeObject[];
