@@ -1,6 +1,12 @@
-// End to end on the test bed (scripts/testbed/up): the real CLI against a real kube-apiserver, the real admission
-// path (kube-apiserver → webhook → OPA over TLS with our certificates → the policy the kube-mgmt stand-in loaded from
-// our ConfigMaps), the real Docker engine and registry stand-in. Each test leaves the environment converged for the next.
+// End to end on real minikube, none driver (scripts/testbed/minikube-up --driver none): the real CLI against a real
+// cluster whose node is this machine (minikube's kubelet, this machine's containerd, runc and CNI), the real admission
+// path (kube-apiserver → webhook Service → OPA over TLS with our certificates → the policy the kube-mgmt stand-in loaded
+// from our ConfigMaps), the real Docker engine and registry. Faults are injected in place: OPA killed by its pid, the
+// webhook removed, the registry container killed, the state directory deleted, Ctrl-C in each step. The none driver
+// serves that best: pod IPs are routed on this machine and the containers' processes are its own.
+// The profile is made once by the product's main path (`up --driver none`); the tests then use it as an existing
+// cluster (`--cluster existing`), so that `down` between tests removes our objects and not the cluster.
+// Each test leaves the environment converged for the next. Skipped, saying why, when minikube-up ran for another driver.
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -13,21 +19,31 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { readTestbedEnv } from '../helpers/testbed-env.js';
+import { readMinikubeEnv } from '../helpers/minikube-env.js';
 import { until } from '../helpers/poll.js';
 import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const env = readTestbedEnv();
-const registryHost = env.REGISTRY_HOST;
+const env = readMinikubeEnv();
+const onNone = env.TESTBED_MINIKUBE_DRIVER === 'none';
+if (!onNone) console.log(`test/e2e/none-faults.test.ts: skipped (minikube-up ran with --driver ${env.TESTBED_MINIKUBE_DRIVER})`);
+const serial = onNone ? test.serial : test.serial.skip;
+/** The none driver's profile and kubeconfig context (minikube names both `minikube` there). */
+const CONTEXT = 'minikube';
+/** What minikube's none driver maps to this machine, and what `up --driver none` passed as --insecure-registry. */
+const registryHost = 'host.minikube.internal:5000';
+/** The state directory `--cluster existing` keeps for this context. */
+const stateDir = () => path.join(stateHome, 'opa-trusted-registry-bootstrap', `context-${CONTEXT}`);
 let stateHome: string;
 
+// The kubeconfig exists once the profile does (the before hook): the clients are made there.
 const kc = new k8s.KubeConfig();
-kc.loadFromFile(env.KUBECONFIG);
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const apps = kc.makeApiClient(k8s.AppsV1Api);
-const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+let core: k8s.CoreV1Api;
+let apps: k8s.AppsV1Api;
+let admission: k8s.AdmissionregistrationV1Api;
 const docker = new Docker();
+
+const CRI = ['--runtime-endpoint', 'unix:///run/containerd/containerd.sock'];
 
 interface Run {
   exitCode: number;
@@ -36,14 +52,14 @@ interface Run {
   ms: number;
 }
 
-/** The CLI as a user runs it, in CI mode (plain renderer), against the test bed. */
+/** The CLI as a user runs it, in CI mode (plain renderer), in the environment minikube.env gives. */
 async function bootstrap(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   const start = Date.now();
   const result = await execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), ...args], {
     cwd: repo,
     reject: false,
     all: true,
-    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA, ...extraEnv },
+    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA!, ...extraEnv },
   });
   return { exitCode: result.exitCode ?? -1, output: result.all ?? '', stdout: result.stdout, ms: Date.now() - start };
 }
@@ -97,16 +113,25 @@ const namespaceGone = () =>
   );
 
 test.before(async () => {
-  stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-e2e-'));
+  stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-none-faults-'));
+  if (!onNone) return;
+  // The profile, made by the main path (it passes --insecure-registry and AlwaysPullImages); converged if it is there.
+  const made = await bootstrap(['up', '--driver', 'none']);
+  if (made.exitCode !== 0) throw new Error(`up --driver none failed:\n${made.output}`);
+  kc.loadFromFile(env.KUBECONFIG);
+  kc.setCurrentContext(CONTEXT);
+  core = kc.makeApiClient(k8s.CoreV1Api);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
+  admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 });
 
 test.after.always(async () => {
-  // Never leave a webhook behind for the next test file.
-  await bootstrap(['down', ...existing]);
+  // Never leave a webhook behind for the next test file; the profile goes with scripts/testbed/minikube-down.
+  if (onNone) await bootstrap(['down', ...existing]);
   await rm(stateHome, { recursive: true, force: true });
 });
 
-test.serial('cold up: the article end to end, with its three results and messages', async (t) => {
+serial('cold up: the article end to end, with its three results and messages', async (t) => {
   await bootstrap(['down', ...existing, '--purge']);
   await namespaceGone();
   const run = await up();
@@ -143,10 +168,10 @@ test.serial('cold up: the article end to end, with its three results and message
   t.is(doctor.exitCode, 0, doctor.output);
   // The checks run side by side and report as they finish, in any order.
   t.regex(doctor.output, /Docker engine: Docker \d+/);
-  t.regex(doctor.output, /Cluster: context testbed, Kubernetes v1\.\d+/);
+  t.regex(doctor.output, /Cluster: context minikube, Kubernetes v1\.\d+/);
 });
 
-test.serial('verify --json reports 3/3; up again changes nothing', async (t) => {
+serial('verify --json reports 3/3; up again changes nothing', async (t) => {
   const { run, report } = await verifyJson();
   t.is(run.exitCode, 0, run.output);
   t.is(report.passed, 3);
@@ -171,7 +196,7 @@ test.serial('verify --json reports 3/3; up again changes nothing', async (t) => 
   t.log(`converged up: ${again.ms} ms`);
 });
 
-test.serial('verify --suite extended: no bypass is admitted (create, update, ephemeral containers)', async (t) => {
+serial('verify --suite extended: no bypass is admitted (create, update, ephemeral containers)', async (t) => {
   const { run, report } = await verifyJson('--suite', 'extended');
   t.is(run.exitCode, 0, run.output);
   t.is(report.failed, 0);
@@ -180,11 +205,10 @@ test.serial('verify --suite extended: no bypass is admitted (create, update, eph
   t.true(report.checks.some((c) => c.name.startsWith('update:') && c.actual.startsWith('denied')));
 });
 
-test.serial(
+serial(
   'workloads: a bad Deployment is refused at apply with the policy’s words; a good one, its ReplicaSet and pod are admitted',
   async (t) => {
-    // The test bed's node runs only OPA: the rollout itself is shown by test/e2e/workloads-any-cluster.test.ts.
-    await workloadScenario(t, kc, { namespace: 'default', registryHost, podsRun: false });
+    await workloadScenario(t, kc, { namespace: 'default', registryHost, podsRun: true });
     const { report } = await verifyJson('--suite', 'extended');
     const workloadRows = report.checks.filter((c) =>
       /^(create|update): (Deployment|ReplicaSet|StatefulSet|DaemonSet|Job|ReplicationController|CronJob) /.test(c.name),
@@ -203,7 +227,7 @@ test.serial(
   },
 );
 
-test.serial(
+serial(
   'audit: pods and workloads made before the policy applied are listed, by the running OPA; exempt ones apart; --require-digest shows more',
   async (t) => {
     const ns = `e2e-audit-${Date.now().toString(36)}`;
@@ -275,7 +299,7 @@ test.serial(
   },
 );
 
-test.serial(
+serial(
   'watch: a save changes the cluster’s answers and only the changes are printed; a broken save shows file:line:column and applies nothing; Ctrl-C exits 0',
   async (t) => {
     t.timeout(240_000);
@@ -289,7 +313,7 @@ test.serial(
       cwd: repo,
       reject: false,
       all: true,
-      env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
+      env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA! },
     });
     let output = '';
     child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -357,7 +381,7 @@ async function opaRequest(method: string, urlPath: string, body?: unknown, token
   const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
     (p) => p.status?.podIP && !p.metadata?.deletionTimestamp,
   );
-  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed', 'ca.crt'));
+  const ca = await readFile(path.join(stateDir(), 'ca.crt'));
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = https.request(
@@ -394,7 +418,7 @@ const review = (uid: string, image: string) => ({
   },
 });
 
-test.serial('OPA alone, over TLS with our certificates: AdmissionReview v1 answers with uid, allowed and the message', async (t) => {
+serial('OPA alone, over TLS with our certificates: AdmissionReview v1 answers with uid, allowed and the message', async (t) => {
   const cases: [string, boolean, string | undefined][] = [
     ['nginx:1.21.1', false, "Image 'nginx:1.21.1' comes from untrusted registry"],
     [`${registryHost}/nginx:latest`, false, `Image '${registryHost}/nginx:latest' used latest image`],
@@ -411,7 +435,7 @@ test.serial('OPA alone, over TLS with our certificates: AdmissionReview v1 answe
   }
 });
 
-test.serial("OPA's API is locked: anonymous clients cannot read or replace policies; kube-mgmt's token can", async (t) => {
+serial("OPA's API is locked: anonymous clients cannot read or replace policies; kube-mgmt's token can", async (t) => {
   t.is((await opaRequest('GET', '/v1/policies')).status, 401);
   t.is((await opaRequest('PUT', '/v1/policies/evil', undefined)).status, 401);
   t.is((await opaRequest('GET', '/v1/data/kubernetes/validating/images')).status, 401);
@@ -426,8 +450,8 @@ test.serial("OPA's API is locked: anonymous clients cannot read or replace polic
   t.is((await opaRequest('GET', '/health')).status, 200, 'probes stay open');
 });
 
-test.serial('private keys and the token never appear in output: up, dry run, verify --json, status --json', async (t) => {
-  const dir = path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed');
+serial('private keys and the token never appear in output: up, dry run, verify --json, status --json', async (t) => {
+  const dir = stateDir();
   const secrets = [
     await readFile(path.join(dir, 'tls.key'), 'utf8'),
     await readFile(path.join(dir, 'ca.key'), 'utf8'),
@@ -452,7 +476,7 @@ test.serial('private keys and the token never appear in output: up, dry run, ver
   for (const file of ['ca.key', 'tls.key', 'kube-mgmt.token']) t.is((await stat(path.join(dir, file))).mode & 0o777, 0o600, file);
 });
 
-test.serial('the webhook really decides: removed, the bad pods are admitted; restored by up, denied again', async (t) => {
+serial('the webhook really decides: removed, the bad pods are admitted; restored by up, denied again', async (t) => {
   await admission.deleteValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   await until('webhook gone from the API server cache', async () => (await dryRunPod('default', 'nginx:1.21.1')) === undefined, 10_000);
   t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined);
@@ -506,7 +530,7 @@ test.serial('the webhook really decides: removed, the bad pods are admitted; res
   );
 });
 
-test.serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {
+serial('OPA down: kube-system and opa still admitted, other namespaces fail closed; down still works; up recovers', async (t) => {
   await apps.patchNamespacedDeployment(
     { namespace: 'opa', name: 'opa', body: { spec: { replicas: 0 } } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
@@ -544,7 +568,7 @@ test.serial('OPA down: kube-system and opa still admitted, other namespaces fail
   t.regex(recovered.output, /3\/3 checks as expected/);
 });
 
-test.serial('kube-mgmt loads the policy: a Rego error shows in the status annotation and up reports it', async (t) => {
+serial('kube-mgmt loads the policy: a Rego error shows in the status annotation and up reports it', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-policy-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const broken = path.join(dir, 'broken.rego');
@@ -568,7 +592,7 @@ test.serial('kube-mgmt loads the policy: a Rego error shows in the status annota
   t.is(ok.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
 });
 
-test.serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) => {
+serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) => {
   await admission.patchValidatingWebhookConfiguration({
     name: 'opa-validating-webhook',
     body: [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }],
@@ -589,7 +613,7 @@ test.serial('a tampered policy ConfigMap and webhook are repaired by up', async 
   t.is(webhook.webhooks![0]!.failurePolicy, 'Fail');
 });
 
-test.serial(
+serial(
   'OPA restarted in place: the kubelet restarts kube-mgmt (liveness = OPA ready), which loads the policy again; nothing run by hand',
   async (t) => {
     const [opaPod] = (await core.listNamespacedPod({ namespace: 'opa', labelSelector: 'app=opa' })).items.filter(
@@ -598,13 +622,13 @@ test.serial(
     const container = (pod: k8s.V1Pod, name: string) => pod.status!.containerStatuses!.find((c) => c.name === name)!;
     const started = container(opaPod!, 'opa').state!.running!.startedAt!;
     const kubeMgmtRestarts = container(opaPod!, 'kube-mgmt').restartCount;
-    // The test bed's kubelet records the containers' pids in pod order: opa first.
-    const pids = (await readFile(path.join(env.TESTBED_DIR, 'pods', opaPod!.metadata!.uid!, 'pids'), 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    // The node is this machine: the container's process, as containerd reports it, is ours to kill.
+    const containerId = container(opaPod!, 'opa').containerID!.replace(/^containerd:\/\//, '');
+    const inspected = await execa('crictl', [...CRI, 'inspect', containerId]);
+    const pid = (JSON.parse(inspected.stdout) as { info: { pid: number } }).info.pid;
+    t.true(pid > 1, inspected.stdout.slice(0, 200));
     const killedAt = Date.now();
-    process.kill(pids[0]!, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
     await until('OPA container restarted', async () => {
       const live = await core.readNamespacedPod({ namespace: 'opa', name: opaPod!.metadata!.name! });
       const startedAt = container(live, 'opa').state?.running?.startedAt;
@@ -634,7 +658,7 @@ test.serial(
   },
 );
 
-test.serial('--trust and --require-digest reach the policy through kube-mgmt; up without them takes them back', async (t) => {
+serial('--trust and --require-digest reach the policy through kube-mgmt; up without them takes them back', async (t) => {
   const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
   const strict = await up('--trust', 'quay.io', '--require-digest');
   t.is(strict.exitCode, 0, strict.output);
@@ -652,7 +676,7 @@ test.serial('--trust and --require-digest reach the policy through kube-mgmt; up
   t.is(await dryRunPod('default', `${registryHost}/nginx:1.21.1`), undefined);
 });
 
-test.serial('state directory deleted: certificates renewed, and Secret, webhook CA bundle and OPA follow', async (t) => {
+serial('state directory deleted: certificates renewed, and Secret, webhook CA bundle and OPA follow', async (t) => {
   const before = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   await rm(path.join(stateHome, 'opa-trusted-registry-bootstrap'), { recursive: true, force: true });
   const run = await up();
@@ -660,7 +684,7 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   t.regex(run.output, /Certificates: created/);
   const after = await core.readNamespacedSecret({ namespace: 'opa', name: 'opa-server' });
   t.not(after.data!['tls.crt'], before.data!['tls.crt']);
-  const ca = await readFile(path.join(stateHome, 'opa-trusted-registry-bootstrap', 'context-testbed', 'ca.crt'));
+  const ca = await readFile(path.join(stateDir(), 'ca.crt'));
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
@@ -670,7 +694,7 @@ test.serial('state directory deleted: certificates renewed, and Secret, webhook 
   t.notRegex((await bootstrap(['audit', ...existing])).output, /Nothing to audit/);
 });
 
-test.serial('registry container killed, then removed: up restores it and the pushed image survived in the volume', async (t) => {
+serial('registry container killed, then removed: up restores it and the pushed image survived in the volume', async (t) => {
   await docker.getContainer('registry').kill();
   const restarted = await up();
   t.is(restarted.exitCode, 0, restarted.output);
@@ -699,7 +723,7 @@ async function interruptAt(step: string): Promise<{ reached: boolean; interrupte
     cwd: repo,
     reject: false,
     all: true,
-    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true' },
+    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true' },
   });
   let reached = false;
   let seen = '';
@@ -714,7 +738,7 @@ async function interruptAt(step: string): Promise<{ reached: boolean; interrupte
   return { reached, interrupted: result.exitCode === 130, output: result.all ?? '' };
 }
 
-test.serial('Ctrl-C in the middle of each step of up, then up again: converges, no duplicates', async (t) => {
+serial('Ctrl-C in the middle of each step of up, then up again: converges, no duplicates', async (t) => {
   // From nothing: no registry container, no certificates, nothing in the cluster.
   await bootstrap(['down', ...existing, '--purge']);
   await namespaceGone();
@@ -746,7 +770,7 @@ test.serial('Ctrl-C in the middle of each step of up, then up again: converges, 
   );
 });
 
-test.serial('bad input fails clearly and changes nothing', async (t) => {
+serial('bad input fails clearly and changes nothing', async (t) => {
   const snapshot = async () =>
     Promise.all([
       apps.readNamespacedDeployment({ namespace: 'opa', name: 'opa' }),
@@ -810,7 +834,7 @@ test.serial('bad input fails clearly and changes nothing', async (t) => {
   t.is(report.failed, 0);
 });
 
-test.serial('down removes what up created; twice, and on nothing, it still succeeds', async (t) => {
+serial('down removes what up created; twice, and on nothing, it still succeeds', async (t) => {
   const first = await bootstrap(['down', ...existing]);
   t.is(first.exitCode, 0, first.output);
   t.false(await webhookExists());
