@@ -19,7 +19,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { readMinikubeEnv } from '../helpers/minikube-env.js';
+import { readMinikubeEnv, upOnNoneDriver } from '../helpers/minikube-env.js';
 import { until } from '../helpers/poll.js';
 import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
@@ -37,7 +37,7 @@ const stateDir = () => path.join(stateHome, 'opa-trusted-registry-bootstrap', `c
 let stateHome: string;
 
 // The kubeconfig exists once the profile does (the before hook): the clients are made there.
-const kc = new k8s.KubeConfig();
+let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 let admission: k8s.AdmissionregistrationV1Api;
@@ -115,11 +115,7 @@ const namespaceGone = () =>
 test.before(async () => {
   stateHome = await mkdtemp(path.join(tmpdir(), 'bootstrap-none-faults-'));
   if (!onNone) return;
-  // The profile, made by the main path (it passes --insecure-registry and AlwaysPullImages); converged if it is there.
-  const made = await bootstrap(['up', '--driver', 'none']);
-  if (made.exitCode !== 0) throw new Error(`up --driver none failed:\n${made.output}`);
-  kc.loadFromFile(env.KUBECONFIG);
-  kc.setCurrentContext(CONTEXT);
+  kc = await upOnNoneDriver(env, stateHome);
   core = kc.makeApiClient(k8s.CoreV1Api);
   apps = kc.makeApiClient(k8s.AppsV1Api);
   admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);

@@ -1,4 +1,7 @@
 // The real-minikube test bed's coordinates, from the file scripts/testbed/minikube-up writes.
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { readEnvFile } from './env-file.js';
 
 export interface MinikubeEnv {
@@ -16,3 +19,22 @@ export const readMinikubeEnv = () =>
     ['PATH', 'MINIKUBE_HOME', 'KUBECONFIG', 'TESTBED_MINIKUBE_DRIVER'],
     'scripts/testbed/minikube-up',
   ) as MinikubeEnv;
+
+/**
+ * For the none-driver suites: makes sure the profile `minikube` runs, through the product's main path (`up --driver
+ * none`, which passes --insecure-registry and AlwaysPullImages; converged in about a second when it is there). Returns
+ * the kubeconfig with the context `minikube` current. Throws with up's output when up fails.
+ */
+export async function upOnNoneDriver(env: MinikubeEnv, stateHome: string): Promise<KubeConfig> {
+  const made = await execa('npx', ['bootstrap', 'up', '--driver', 'none'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    reject: false,
+    all: true,
+    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA },
+  });
+  if (made.exitCode !== 0) throw new Error(`up --driver none failed:\n${made.all}`);
+  const kc = new KubeConfig();
+  kc.loadFromFile(env.KUBECONFIG);
+  kc.setCurrentContext('minikube');
+  return kc;
+}
