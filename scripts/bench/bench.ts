@@ -1,5 +1,6 @@
-// `npm run bench`: bootstrap against the article's manual steps, on the test bed (scripts/testbed/up).
-// Hold the shared test bed's lock around it:  flock /tmp/testbed.lock npm run bench [-- --runs N | --quick] [--out FILE]
+// `npm run bench`: bootstrap against the article's manual steps, on real minikube (scripts/testbed/minikube-up, either
+// driver), used as an existing cluster so that only the sandbox comes and goes between runs (minikube start alone is
+// measured by `npm run bench:minikube`).  npm run bench [-- --runs N | --quick] [--out FILE]
 //
 // Prints ONE table (stdout; progress goes to stderr) and writes the same figures to bench/results.json.
 // Every figure is a median with its spread (min–max over runs, p10–p90 over requests), all from this invocation.
@@ -19,7 +20,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { readTestbedEnv } from '../../test/helpers/testbed-env.js';
+import { readMinikubeEnv } from '../../test/helpers/minikube-env.js';
 import { mergeConfig } from '../../src/config.js';
 import { renderPolicies } from '../../src/manifests.js';
 import {
@@ -59,10 +60,25 @@ const helpRuns = args.quick ? 5 : 20;
 const LOAD_MAX_MS = 60_000; // per batch of requests
 const COMMAND_TIMEOUT_MS = 300_000; // per CLI run
 
-const env = readTestbedEnv();
-const registryHost = env.REGISTRY_HOST;
+const env = readMinikubeEnv();
+/** What minikube maps to this machine on both drivers, and what the profile was made to pull from insecurely. */
+const registryHost = 'host.minikube.internal:5000';
+/** The profile the product makes on this driver, and so the kubeconfig context the runs use. */
+const [profileUp, context] =
+  env.TESTBED_MINIKUBE_DRIVER === 'none' ? [['up', '--driver', 'none'], 'minikube'] : [['up'], 'trusted-registry'];
+{
+  // The cluster, made (or found converged) by the product's main path before anything is measured.
+  const made = await execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), ...profileUp], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { ...env, CI: 'true', OPA: env.TESTBED_OPA },
+  });
+  if (made.exitCode !== 0) throw new Error(`bootstrap ${profileUp.join(' ')} failed:\n${made.all}`);
+}
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(env.KUBECONFIG);
+kc.setCurrentContext(context);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
@@ -111,10 +127,10 @@ async function bootstrap(name: string, argv: string[], stateHome: string, opts: 
   const [file, fileArgs] =
     opts.rss && haveTime ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, bin, ...argv]] : [process.execPath, [bin, ...argv]];
   const { ms, result, output } = await runStamped(name, file, fileArgs, {
-    KUBECONFIG: env.KUBECONFIG,
+    ...env,
     XDG_STATE_HOME: stateHome,
     CI: 'true',
-    OPA: env.OPA,
+    OPA: env.TESTBED_OPA,
   });
   if (result.exitCode !== 0)
     throw new Error(`bootstrap ${argv.join(' ')} exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}:\n${output}`);
@@ -122,7 +138,7 @@ async function bootstrap(name: string, argv: string[], stateHome: string, opts: 
   return { ms, output, rssMb: Number.isFinite(rssKb) ? rssKb / 1024 : undefined };
 }
 
-const existing = ['--cluster', 'existing', '--registry-host', registryHost];
+const existing = ['--cluster', 'existing', '--context', context, '--registry-host', registryHost];
 
 async function until(what: string, probe: () => Promise<boolean>, ms: number, every = 200): Promise<void> {
   const deadline = Date.now() + ms;
@@ -334,12 +350,23 @@ async function opaDecision() {
       await writeFile(input, JSON.stringify(review(image)));
       const files = ['image-policy.rego', 'settings.rego', 'system-main.rego'].flatMap((f) => ['-d', path.join(dir, f)]);
       // Sanity: the decision is the one the webhook gives.
-      const evaluated = await execa(env.OPA, ['eval', '--format=json', ...files, '-i', input, 'data.system.main.response.allowed']);
+      const evaluated = await execa(env.TESTBED_OPA!, [
+        'eval',
+        '--format=json',
+        ...files,
+        '-i',
+        input,
+        'data.system.main.response.allowed',
+      ]);
       const got = (JSON.parse(evaluated.stdout) as { result: { expressions: { value: boolean }[] }[] }).result[0]?.expressions[0]?.value;
       if (got !== allowed) throw new Error(`opa eval: ${name} pod allowed=${got}, expected ${allowed}`);
-      const bench = await execa(env.OPA, ['bench', '--format=json', '--count', String(runs), ...files, '-i', input, 'data.system.main'], {
-        timeout: 120_000,
-      });
+      const bench = await execa(
+        env.TESTBED_OPA!,
+        ['bench', '--format=json', '--count', String(runs), ...files, '-i', input, 'data.system.main'],
+        {
+          timeout: 120_000,
+        },
+      );
       out[name] = parseOpaBench(bench.stdout).map((r) => (r.medianNs ?? r.nsPerOp) / 1000);
     }
     return out as { ok: number[]; bad: number[] };
@@ -409,7 +436,7 @@ async function watchBench(stateHome: string): Promise<number[]> {
     cwd: repo,
     reject: false,
     all: true,
-    env: { KUBECONFIG: env.KUBECONFIG, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.OPA },
+    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA },
   });
   let output = '';
   child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -472,7 +499,7 @@ const started = new Date();
 const mach = machine();
 say(`${runs} run(s); logs in ${logDir}`);
 await core.readNamespace({ name: 'default' }).catch((error) => {
-  throw new Error(`the test bed does not answer (${String(error)}): run scripts/testbed/up`);
+  throw new Error(`the minikube cluster does not answer (${String(error)}): run scripts/testbed/minikube-up`);
 });
 const baselineOn = await haveKubectl();
 if (!baselineOn) notes.push(args['no-baseline'] ? 'baseline skipped (--no-baseline)' : 'baseline skipped: kubectl not found');
