@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { mergeConfig, needsCurrentContext, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
-import { errorText, isBootstrapError, rootError } from './errors.js';
+import { formatError, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import { takeInterrupt } from './interrupt.js';
 import type { Io } from './commands/run.js';
@@ -178,18 +178,17 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
     // Bad flags are bad input, like a bad config file: exit 2 (help and --version stay 0).
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
+  // The closing message of a failed run, the same for every command.
+  const fail = (thrown: unknown) => {
+    const error = rootError(thrown);
+    process.stderr.write(`\n${formatError(error)}\n`);
+    setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+  };
   const action = (name: CommandName) => async (flags: Flags) => {
     try {
       setExitCode(await execute(name, flags, io, cwd));
     } catch (thrown) {
-      const error = rootError(thrown);
-      if (isBootstrapError(error)) {
-        process.stderr.write(`\n✖ ${error.message}\n`);
-        setExitCode(error.exitCode);
-      } else {
-        process.stderr.write(`\n✖ ${errorText(error)}\n`);
-        setExitCode(1);
-      }
+      fail(thrown);
     }
   };
 
@@ -243,9 +242,7 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
         await (await import('./commands/watch.js')).initPolicy(path.resolve(cwd, dir), io);
         setExitCode(0);
       } catch (thrown) {
-        const error = rootError(thrown);
-        process.stderr.write(`\n✖ ${errorText(error)}\n`);
-        setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+        fail(thrown);
       }
     });
 

@@ -1,3 +1,11 @@
+/**
+ * The one shape of a failure on screen: `✖ problem`, and `  → fix` on the next line when there is a fix. Every `✖ … → …`
+ * the CLI prints is built here. `mark: false` leaves out the `✖ ` (a BootstrapError's message, a note).
+ */
+export function formatProblem(problem: string, fix?: string, options: { mark?: boolean } = {}): string {
+  return `${(options.mark ?? true) ? '✖ ' : ''}${problem}${fix === undefined ? '' : `\n  → ${fix}`}`;
+}
+
 /** An error the user can act on: what went wrong, and what to do about it. */
 export class BootstrapError extends Error {
   readonly problem: string;
@@ -6,7 +14,7 @@ export class BootstrapError extends Error {
   readonly exitCode: number;
 
   constructor(problem: string, fix: string, options: { cause?: unknown; exitCode?: number } = {}) {
-    super(`${problem}\n  → ${fix}`, { cause: options.cause });
+    super(formatProblem(problem, fix, { mark: false }), { cause: options.cause });
     this.name = 'BootstrapError';
     this.problem = problem;
     this.fix = fix;
@@ -38,4 +46,12 @@ export function isBootstrapError(error: unknown): error is BootstrapError {
 export function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/**
+ * The closing message of a failed run: a BootstrapError's problem and fix, anything else's message, through
+ * formatProblem.
+ */
+export function formatError(error: unknown): string {
+  return isBootstrapError(error) ? formatProblem(error.problem, error.fix) : formatProblem(errorText(error));
 }

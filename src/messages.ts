@@ -1,5 +1,5 @@
 // Every user-facing message in one place: what went wrong, and what to do about it.
-import { BootstrapError, errorText } from './errors.js';
+import { BootstrapError, errorText, formatProblem } from './errors.js';
 
 const usage = (problem: string, fix: string) => new BootstrapError(problem, fix, { exitCode: 2 });
 const fault = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause });
@@ -169,7 +169,11 @@ export const messages = {
     ),
 
   registryHostingNotOurs: (theirHost: string | undefined, ourHost: string) =>
-    `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).\n  → If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (\`kubectl -n kube-public delete configmap local-registry-hosting\`) and run \`bootstrap up\` again; bootstrap never changes objects it did not create.`,
+    formatProblem(
+      `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).`,
+      "If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (`kubectl -n kube-public delete configmap local-registry-hosting`) and run `bootstrap up` again; bootstrap never changes objects it did not create.",
+      { mark: false },
+    ),
 
   // Verify
   environmentNotUp: (command: string, problem: string) =>
@@ -215,9 +219,11 @@ export const messages = {
     ),
 
   // Interruptions
-  interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
-  stalled:
-    '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
+  interrupted: formatProblem('Interrupted.', 'Run the command again: every step picks up where it stopped.'),
+  stalled: formatProblem(
+    'bootstrap stopped while a step was still waiting on an answer that never came.',
+    'Run the command again: every step picks up where it stopped.',
+  ),
 
   // Down
   profileKept: (profile: string) =>
