@@ -1,7 +1,7 @@
 // Every user-facing message in one place: what went wrong, and what to do about it.
 import { BootstrapError, errorText, formatProblem } from './errors.js';
 
-const usage = (problem: string, fix: string) => new BootstrapError(problem, fix, { exitCode: 2 });
+const usage = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause, exitCode: 2 });
 const fault = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause });
 
 /** A request to the Kubernetes API that failed, as the kube adapter describes it. */
@@ -66,9 +66,9 @@ export const messages = {
   configBadValue: (key: string, value: unknown, expected: string) =>
     usage(`Invalid ${key}: ${JSON.stringify(value)}.`, `Set ${key} to ${expected}.`),
   configUnreadable: (file: string, cause: unknown) =>
-    usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
+    usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.', cause),
   configUnparsable: (file: string, cause: unknown) =>
-    usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
+    usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.', cause),
 
   // Preflight
   dockerUnreachable: (cause: unknown) =>

@@ -1,9 +1,10 @@
 // How failures are shown: one formatter for every `✖ problem / → fix` block, byte for byte what it was before.
+import { ApiException } from '@kubernetes/client-node';
 import test from 'ava';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BootstrapError, formatError, formatProblem, GroupFailed, rootError } from '../../src/errors.js';
+import { BootstrapError, causeChain, debugDetails, formatError, formatProblem, GroupFailed, rootError } from '../../src/errors.js';
 import { messages } from '../../src/messages.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -52,4 +53,33 @@ test('no source file but errors.ts writes a ✖ mark or a → fix line itself (s
     });
   }
   t.deepEqual(offenders, []);
+});
+
+test('causeChain: each level once, through Error causes, ending at a non-Error cause or a cycle', (t) => {
+  const inner = new Error('inner', { cause: 'a string' });
+  const outer = new BootstrapError('Outer.', 'Fix.', { cause: inner });
+  t.deepEqual(causeChain(outer), [outer, inner, 'a string']);
+  const loop = new Error('loop');
+  loop.cause = loop;
+  t.deepEqual(causeChain(loop), [loop]);
+  t.deepEqual(causeChain(undefined), []);
+});
+
+test('formatError with debug: the block unchanged, then each cause’s class and message, then each stack', (t) => {
+  const api = new ApiException(403, 'Unsuccessful HTTP Request', '{"message":"forbidden"}', {});
+  const error = new BootstrapError('Cannot apply ConfigMap opa/image-policy: 403 Forbidden: forbidden', 'Use cluster-admin.', {
+    cause: api,
+  });
+  const text = formatError(error, { debug: true });
+  const block = '✖ Cannot apply ConfigMap opa/image-policy: 403 Forbidden: forbidden\n  → Use cluster-admin.';
+  t.is(formatError(error), block);
+  t.true(
+    text.startsWith(
+      `${block}\n\nCause chain:\n  BootstrapError: Cannot apply ConfigMap opa/image-policy: 403 Forbidden: forbidden\n  ← ApiException: HTTP-Code: 403\n    Message: Unsuccessful HTTP Request\n`,
+    ),
+    text,
+  );
+  t.regex(text, /\nStack:\n  BootstrapError\n {6}at .*errors\.test\.ts/);
+  t.regex(text, /\n  ← ApiException\n {6}at /);
+  t.is(debugDetails('just a string'), '\nCause chain:\n  string: just a string\nStack:\n  string (no stack)');
 });
