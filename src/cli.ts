@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { mergeConfig, needsCurrentContext, readConfigFile, type Config } from './config.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './context.js';
-import { errorText, isBootstrapError, rootError } from './errors.js';
+import { debugFromEnv, formatError, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import { takeInterrupt } from './interrupt.js';
 import type { Io } from './commands/run.js';
@@ -169,27 +169,39 @@ function commonOptions(command: Command): Command {
     .option('--dry-run', 'print every command and object, change nothing');
 }
 
-export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) => void): Command {
+/**
+ * The command line. `writeErr` takes what goes to stderr outside the tasks' own output: commander's errors and the
+ * closing message of a failed run.
+ */
+export function buildProgram(
+  io: Io,
+  cwd: string,
+  setExitCode: (code: number) => void,
+  writeErr: (text: string) => void = (text) => process.stderr.write(text),
+): Command {
   const program = new Command('bootstrap')
     .description('A local Kubernetes sandbox where only images from a trusted registry may run, enforced by OPA.')
     .version(packageVersion(), '-V, --version', "print bootstrap's version")
+    // A program option: accepted before or after the command's name (bootstrap --debug up, bootstrap up --debug).
+    .option('--debug', 'when a run fails, also print the cause chain and the stack (or set BOOTSTRAP_DEBUG=1)')
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({ writeErr })
     // Bad flags are bad input, like a bad config file: exit 2 (help and --version stay 0).
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
+  // The closing message of a failed run, the same for every command; --debug adds the cause chain and the stack.
+  const fail = (thrown: unknown) => {
+    const error = rootError(thrown);
+    const debug = Boolean(program.opts<{ debug?: boolean }>().debug) || debugFromEnv(io.env);
+    writeErr(`\n${formatError(error, { debug })}\n`);
+    setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+  };
   const action = (name: CommandName) => async (flags: Flags) => {
     try {
       setExitCode(await execute(name, flags, io, cwd));
     } catch (thrown) {
-      const error = rootError(thrown);
-      if (isBootstrapError(error)) {
-        process.stderr.write(`\n✖ ${error.message}\n`);
-        setExitCode(error.exitCode);
-      } else {
-        process.stderr.write(`\n✖ ${errorText(error)}\n`);
-        setExitCode(1);
-      }
+      fail(thrown);
     }
   };
 
@@ -243,9 +255,7 @@ export function buildProgram(io: Io, cwd: string, setExitCode: (code: number) =>
         await (await import('./commands/watch.js')).initPolicy(path.resolve(cwd, dir), io);
         setExitCode(0);
       } catch (thrown) {
-        const error = rootError(thrown);
-        process.stderr.write(`\n✖ ${errorText(error)}\n`);
-        setExitCode(isBootstrapError(error) ? error.exitCode : 1);
+        fail(thrown);
       }
     });
 

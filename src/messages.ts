@@ -1,8 +1,56 @@
 // Every user-facing message in one place: what went wrong, and what to do about it.
-import { BootstrapError, errorText } from './errors.js';
+import { BootstrapError, errorText, formatProblem } from './errors.js';
 
-const usage = (problem: string, fix: string) => new BootstrapError(problem, fix, { exitCode: 2 });
+const usage = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause, exitCode: 2 });
 const fault = (problem: string, fix: string, cause?: unknown) => new BootstrapError(problem, fix, { cause });
+
+/** A request to the Kubernetes API that failed, as the kube adapter describes it. */
+export interface KubeRequest {
+  /** What bootstrap was doing: apply, get, delete, list, patch, create, replace, post to. */
+  operation: string;
+  /** What it was done to: `ConfigMap opa/image-policy`, `Pods in namespace opa`. */
+  target: string;
+  /** RBAC's verb and resource (`patch`, `configmaps`), for `kubectl auth can-i`. */
+  verb: string;
+  resource: string;
+  /** The object's name and namespace, when the request is about one. */
+  name?: string;
+  namespace?: string;
+  /** The kubeconfig context and its API server. */
+  context: string;
+  server: string;
+}
+
+/** Why it failed: the API server's answer, no connection, a certificate that does not match, or something else. */
+export type KubeFailure =
+  { kind: 'status'; code: number; reason: string; message: string } | { kind: 'unreachable' | 'tls' | 'other'; message: string };
+
+function kubeFix(r: KubeRequest, failure: KubeFailure): string {
+  const ns = r.namespace ? ` -n ${r.namespace}` : '';
+  const canI = `\`kubectl --context ${r.context} auth can-i ${r.verb} ${r.resource}${ns}\``;
+  switch (failure.kind) {
+    case 'unreachable':
+      return `The Kubernetes API at ${r.server} (context '${r.context}') does not answer: is the cluster running? \`bootstrap status\` shows each part; \`bootstrap up\` (or \`minikube start -p <profile>\`) starts a minikube profile again; another cluster, start it or point the kubeconfig at one that runs.`;
+    case 'tls':
+      return `The API server at ${r.server} does not present the certificate context '${r.context}' expects (a cluster made anew?): refresh the kubeconfig (\`minikube update-context -p <profile>\`, \`kind export kubeconfig\`), then run the command again.`;
+    case 'other':
+      return '`bootstrap status` shows each part; run the command again with --debug to see the cause and its stack.';
+  }
+  const { code } = failure;
+  if (code === 401)
+    return `The API server did not accept the credentials of context '${r.context}' (expired, or from an earlier cluster): refresh the kubeconfig (for minikube, \`minikube update-context -p <profile>\`), then run the command again.`;
+  if (code === 403)
+    return `The user of context '${r.context}' lacks the RBAC permission to ${r.verb} ${r.resource}${r.namespace ? ` in namespace ${r.namespace}` : ''} (${canI} says so). bootstrap installs a cluster-wide webhook and needs cluster-admin: use a context that has it (--context).`;
+  if (code === 404)
+    return `It is not there, or its namespace or API is not: \`bootstrap status\` shows what is missing, and \`bootstrap up\` creates what bootstrap owns.`;
+  if (code === 409)
+    return `Another writer got there first: another field manager owns those fields, or the object changed meanwhile (\`kubectl --context ${r.context} get ${r.resource}${r.name ? ` ${r.name}` : ''}${ns} -o yaml --show-managed-fields\` shows who owns what). Run the command again: it reads the object anew.`;
+  if (code === 400 || code === 422)
+    return 'The API server refused the request as written (its message names the field): check the values given by flag or config file; if they are right, it is a bootstrap bug: report it with the output of --debug.';
+  if (code === 429 || code >= 500)
+    return "The API server, or what it forwards to, is overloaded or failing: wait a moment and run the command again; `bootstrap status` shows each part, `kubectl get --raw='/readyz?verbose'` the API server's own checks.";
+  return '`bootstrap status` shows each part; run the command again with --debug to see the cause and its stack.';
+}
 
 export const messages = {
   // Configuration
@@ -18,9 +66,9 @@ export const messages = {
   configBadValue: (key: string, value: unknown, expected: string) =>
     usage(`Invalid ${key}: ${JSON.stringify(value)}.`, `Set ${key} to ${expected}.`),
   configUnreadable: (file: string, cause: unknown) =>
-    usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.'),
+    usage(`Cannot read config file ${file}: ${errorText(cause)}.`, 'Check the path given to --config.', cause),
   configUnparsable: (file: string, cause: unknown) =>
-    usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.'),
+    usage(`Config file ${file} is not valid YAML or JSON: ${errorText(cause)}`, 'Fix the syntax at the position shown.', cause),
 
   // Preflight
   dockerUnreachable: (cause: unknown) =>
@@ -131,6 +179,16 @@ export const messages = {
       'Check that the cluster is running (`bootstrap status`) and your kubeconfig is current.',
       cause,
     ),
+  kubeRequestFailed: (request: KubeRequest, failure: KubeFailure, cause: unknown) =>
+    fault(
+      `Cannot ${request.operation} ${request.target}: ${
+        failure.kind === 'status'
+          ? `${failure.code}${failure.reason ? ` ${failure.reason}` : ''}${failure.message ? `: ${failure.message}` : ''}`
+          : failure.message
+      }`,
+      kubeFix(request, failure),
+      cause,
+    ),
   registryHostRequired: () =>
     usage(
       'With --cluster existing, bootstrap cannot tell at which address your cluster reaches the registry.',
@@ -169,7 +227,11 @@ export const messages = {
     ),
 
   registryHostingNotOurs: (theirHost: string | undefined, ourHost: string) =>
-    `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).\n  → If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (\`kubectl -n kube-public delete configmap local-registry-hosting\`) and run \`bootstrap up\` again; bootstrap never changes objects it did not create.`,
+    formatProblem(
+      `ConfigMap kube-public/local-registry-hosting exists, but bootstrap did not create it (it lacks the label app.kubernetes.io/managed-by=bootstrap), so it was left unchanged: Tilt and Skaffold will use the registry it names${theirHost ? ` (${theirHost})` : ''}, not ours (${ourHost}).`,
+      "If it is left from another setup (kind's registry script, ctlptl, k3d), delete it (`kubectl -n kube-public delete configmap local-registry-hosting`) and run `bootstrap up` again; bootstrap never changes objects it did not create.",
+      { mark: false },
+    ),
 
   // Verify
   environmentNotUp: (command: string, problem: string) =>
@@ -215,9 +277,11 @@ export const messages = {
     ),
 
   // Interruptions
-  interrupted: '✖ Interrupted.\n  → Run the command again: every step picks up where it stopped.',
-  stalled:
-    '✖ bootstrap stopped while a step was still waiting on an answer that never came.\n  → Run the command again: every step picks up where it stopped.',
+  interrupted: formatProblem('Interrupted.', 'Run the command again: every step picks up where it stopped.'),
+  stalled: formatProblem(
+    'bootstrap stopped while a step was still waiting on an answer that never came.',
+    'Run the command again: every step picks up where it stopped.',
+  ),
 
   // Down
   profileKept: (profile: string) =>

@@ -1,5 +1,5 @@
 import type { Ctx } from '../context.js';
-import { errorText, rootError } from '../errors.js';
+import { errorText, formatError, rootError } from '../errors.js';
 import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
 import { ensureEnvironmentUp, formatChecks, verifyTasks } from '../steps/verify.js';
@@ -44,7 +44,7 @@ async function writeJunit(ctx: Ctx, io: Io, startedAt: Date, stopped: unknown): 
     await ctx.services.writeFile(file, xml);
   } catch (error) {
     // The error that stopped verify matters more than the report: say this one, raise that one.
-    if (stopped !== undefined) io.warn(`✖ ${messages.junitUnwritable(file, error).message}`);
+    if (stopped !== undefined) io.warn(formatError(messages.junitUnwritable(file, error)));
     else throw messages.junitUnwritable(file, error);
   }
 }

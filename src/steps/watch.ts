@@ -5,7 +5,7 @@ import path from 'node:path';
 import { withTempCopy } from '../adapters/files.js';
 import type { KubeClient, KubeObject } from '../adapters/kube.js';
 import type { CheckResult, Ctx } from '../context.js';
-import { errorText, isBootstrapError } from '../errors.js';
+import { errorText, formatProblem, isBootstrapError } from '../errors.js';
 import { MANAGED_BY, OPA_NAMESPACE, PART_OF, POLICY_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
 import { applyPolicyConfigMap, opaStartedAt, waitUntilServing } from '../opa-observe.js';
@@ -128,14 +128,14 @@ export async function handleSave(deps: WatchDeps, source: string, last: CheckRes
   const start = deps.now();
   const compileErrors = await deps.compile(source);
   if (compileErrors) {
-    deps.print(`✖ ${label}: ${deps.file} does not compile; nothing was applied:\n${compileErrors}`);
+    deps.print(formatProblem(`${label}: ${deps.file} does not compile; nothing was applied:\n${compileErrors}`));
     return last;
   }
   try {
     await deps.apply(source);
   } catch (error) {
     if (!isBootstrapError(error)) throw error;
-    deps.print(`✖ ${label}: ${error.problem}`);
+    deps.print(formatProblem(`${label}: ${error.problem}`));
     return last;
   }
   const now = await deps.check();
@@ -157,7 +157,7 @@ export async function watchLoop(deps: WatchDeps, initial: CheckResult[]): Promis
     try {
       last = await handleSave(deps, source, last, `save ${save}`);
     } catch (error) {
-      deps.print(`✖ save ${save}: ${errorText(error)}`);
+      deps.print(formatProblem(`save ${save}: ${errorText(error)}`));
     }
   }
 }

@@ -7,8 +7,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configFromFlags, optionsFromFlags } from '../../src/cli.js';
+import { buildProgram, configFromFlags, optionsFromFlags } from '../../src/cli.js';
+import type { Io } from '../../src/commands/run.js';
 import { defaultRunOptions } from '../../src/context.js';
+import { formatProblem } from '../../src/errors.js';
+import { messages } from '../../src/messages.js';
 
 const BIN = fileURLToPath(new URL('../../bin/bootstrap.js', import.meta.url));
 const NODE_DIR = path.dirname(process.execPath);
@@ -245,4 +248,67 @@ test('--cluster existing: each context has its own state directory; down --purge
   t.is(second.exitCode, 0, second.all);
   t.true(second.all.includes(`removed state directory ${path.join(root, 'context-kind-b')}`), second.all);
   t.deepEqual(await readdir(root), []);
+});
+
+/** The program in this process: what it writes to stderr and the exit code it sets. */
+async function inProcess(dir: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stderr = '';
+  let exitCode: number | undefined;
+  const io: Io = { env, isTTY: false, print: () => {}, warn: (text) => (stderr += `${text}\n`) };
+  const program = buildProgram(
+    io,
+    dir,
+    (code) => (exitCode = code),
+    (text) => (stderr += text),
+  );
+  await program.parseAsync(args, { from: 'user' });
+  return { stderr, exitCode };
+}
+
+/** The closing message for a config file that is not there, built as the CLI builds it. */
+async function missingConfig(dir: string) {
+  const file = path.join(dir, 'missing.yaml');
+  const cause = await readFile(file, 'utf8').catch((error: unknown) => error);
+  const expected = messages.configUnreadable(file, cause);
+  return { block: `\n${formatProblem(expected.problem, expected.fix)}\n`, cause: String((cause as Error).message) };
+}
+
+test('a failed run ends with the ✖ problem / → fix block from formatProblem, and nothing else without --debug', async (t) => {
+  const dir = await sandbox(t);
+  const { block } = await missingConfig(dir);
+  const result = await inProcess(dir, ['up', '--config', 'missing.yaml']);
+  t.is(result.exitCode, 2);
+  t.is(result.stderr, block);
+  t.true(block.startsWith(`\n✖ Cannot read config file ${path.join(dir, 'missing.yaml')}: ENOENT`), block);
+  t.true(block.endsWith('.\n  → Check the path given to --config.\n'), block);
+});
+
+test('--debug (before or after the command) and BOOTSTRAP_DEBUG=1: the same block, then the cause chain and the stacks', async (t) => {
+  const dir = await sandbox(t);
+  const { block, cause } = await missingConfig(dir);
+  for (const [args, env] of [
+    [['up', '--config', 'missing.yaml', '--debug'], {}],
+    [['--debug', 'verify', '--config', 'missing.yaml'], {}],
+    [['status', '--config', 'missing.yaml'], { BOOTSTRAP_DEBUG: '1' }],
+  ] as const) {
+    const result = await inProcess(dir, [...args], env);
+    const label = args.join(' ');
+    t.is(result.exitCode, 2, label);
+    t.true(result.stderr.startsWith(`${block}\nCause chain:\n  BootstrapError: Cannot read config file `), `${label}\n${result.stderr}`);
+    t.true(result.stderr.includes(`\n  ← Error: ${cause}\n`), `${label}\n${result.stderr}`);
+    t.regex(result.stderr, /\nStack:\n  BootstrapError\n {6}at .*messages\.ts:\d+:\d+\)?\n/, label);
+    t.regex(result.stderr, /\n  ← Error\n {6}at /, label);
+  }
+  t.is((await inProcess(dir, ['up', '--config', 'missing.yaml'], { BOOTSTRAP_DEBUG: '0' })).stderr, block, 'BOOTSTRAP_DEBUG=0 is off');
+});
+
+test('bootstrap --help, and each command’s --help under Global Options, name --debug', (t) => {
+  const program = buildProgram({ env: {}, isTTY: false, print: () => {}, warn: () => {} }, '.', () => {});
+  const option = /^\s+--debug\s+when a run fails, also print the cause\s+chain\s+and\s+the\s+stack/m;
+  t.regex(program.helpInformation(), option);
+  for (const command of program.commands) {
+    const help = command.helpInformation();
+    t.regex(help, /^Global Options:$/m, command.name());
+    t.regex(help, option, command.name());
+  }
 });
