@@ -15,9 +15,9 @@
 #   --junit FILE        verify --junit FILE (a relative FILE is taken from the current directory)
 #   ARGS                passed unchanged to up, verify and down alike, so only the options all three take:
 #                       --cluster, --profile, --context, --registry-port, --registry-host, --state-dir,
-#                       --verify-namespace, --config, --yes, --dry-run. For example, against the test bed:
-#                         set -a; . .testbed/env; set +a
-#                         bash scripts/smoke.sh --cluster existing --registry-host "$REGISTRY_HOST"
+#                       --verify-namespace, --config, --yes, --dry-run. For example, on the test bed's minikube:
+#                         set -a; . .testbed/minikube.env; set +a
+#                         bash scripts/smoke.sh
 #
 # Exit status: 0 when up, verify (every check as expected) and down all succeed; otherwise the
 # status of the first command that failed. The verify JSON is kept in a temporary file (printed).

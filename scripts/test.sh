@@ -5,17 +5,15 @@
 #   3. builds the Go tools               scripts/testbed/build-tools.sh all   (cached by version; times printed)
 #   4. builds the local stand-in images  scripts/images/build-standins.sh
 #   5. readies real minikube offline     scripts/testbed/minikube-up (node image, pod images, wrappers)
-#   6. starts the test bed               scripts/testbed/up
-#   7. runs every ava test but the real-minikube ones, as TAP (shown as they come)
-#   8. stops the test bed                scripts/testbed/down  (frees the registry port and the CPUs)
-#   9. runs test/e2e/minikube-*.test.ts  real minikube, docker driver (appended to the same TAP)
-#  10. runs test/e2e/none-driver.test.ts real minikube, none driver: minikube-down, minikube-up --driver none
-#  11. undoes minikube-up                scripts/testbed/minikube-down (always, from the EXIT trap)
-#  The benchmark runs once (npm run bench -- --quick; a smoke run, not counted) after step 7.
+#   6. runs the unit, integration and lint tiers, as TAP (shown as they come)
+#   7. runs test/e2e/minikube-*.test.ts  real minikube, docker driver (appended to the same TAP)
+#   8. runs test/e2e/none-*.test.ts      real minikube, none driver: minikube-down, minikube-up --driver none;
+#                                        then the benchmark once (npm run bench -- --quick; a smoke run, not counted)
+#   9. undoes minikube-up                scripts/testbed/minikube-down (always, from the EXIT trap)
 # The last line of output is always `N passed, N failed[, N skipped]`, counted from the TAP
 # (`# SKIP` / `# TODO` count as skipped). Exit status is non-zero when a test failed, when ava
 # failed or ran no test, or when a setup step failed. The TAP and the up/down logs are kept in a
-# fresh directory under $TMPDIR (printed), not in .testbed/, which scripts/testbed/down deletes.
+# fresh directory under $TMPDIR (printed), not in .testbed/, which scripts/testbed/minikube-down deletes.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,14 +23,13 @@ tap="$logs/ava.tap"
 
 step="setup"
 ava_status=""
-testbed_started=0
 minikube_ready=0
 
 say() { printf '==> %s\n' "$*"; }
 
 # run_logged NAME CMD...: runs CMD with its output in $logs/NAME.log, then shows that log.
-# The test bed starts daemons; writing to a file keeps them from holding our stdout (a CI pipe
-# would otherwise stay open, and their late output could land after the summary line).
+# minikube-up starts daemons (dockerd's containers, the none driver's kubelet); writing to a file keeps them from
+# holding our stdout (a CI pipe would otherwise stay open, and their late output could land after the summary line).
 run_logged() {
   local name=$1 status=0; shift
   "$@" </dev/null >"$logs/$name.log" 2>&1 || status=$?
@@ -40,20 +37,11 @@ run_logged() {
   return "$status"
 }
 
-stop_testbed() {
-  if [[ $testbed_started == 1 ]]; then
-    testbed_started=0
-    say "stopping the test bed (scripts/testbed/down)"
-    run_logged testbed-down bash scripts/testbed/down || echo "warning: scripts/testbed/down failed (see $logs/testbed-down.log)"
-  fi
-}
-
 # summary: the final line, counted from the TAP ava wrote.
 finish() {
   local status=$?
   trap - EXIT INT TERM
   set +e
-  stop_testbed
   if [[ $minikube_ready == 1 ]]; then
     say "undoing scripts/testbed/minikube-up (scripts/testbed/minikube-down)"
     run_logged minikube-down bash scripts/testbed/minikube-down || echo "warning: scripts/testbed/minikube-down failed (see $logs/minikube-down.log)"
@@ -145,31 +133,15 @@ started=$SECONDS
 run_logged minikube-up bash scripts/testbed/minikube-up --driver docker
 say "minikube-up took $((SECONDS - started))s"
 
-# 6. Test bed ---------------------------------------------------------------------------------
-step="testbed up"
-say "starting the test bed (scripts/testbed/up)"
-testbed_started=1
-run_logged testbed-up bash scripts/testbed/up
-
-# 7. Tests on the test bed, and every other tier ------------------------------------------------
-# ava runs test files side by side; the real-minikube suite uses the same registry container and port as the
-# test bed's, so it runs on its own afterwards.
+# 6. The tiers that need no cluster ----------------------------------------------------------------
 step="ava"
-say "running the tests (npx ava --tap; TAP kept in $tap)"
+say "running the unit, integration and lint tiers (npx ava --tap; TAP kept in $tap)"
 set +e
-npx --no-install ava --tap 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/lint/**/*.test.ts' \
-  'test/e2e/testbed*.test.ts' </dev/null 2>&1 | tee "$tap"
+npx --no-install ava --tap 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/lint/**/*.test.ts' </dev/null 2>&1 | tee "$tap"
 ava_status=${PIPESTATUS[0]}
 set -e
 
-# 8. Benchmark smoke run ----------------------------------------------------------------------
-# One iteration, so the benchmark cannot rot; its figures and exit status do not count.
-step="bench smoke"
-say "benchmark smoke run (npm run bench -- --quick; not counted)"
-npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1 | sed 's/^/[bench] /' || true
-stop_testbed
-
-# 9 and 10. Real minikube ------------------------------------------------------------------------
+# 7 and 8. Real minikube ------------------------------------------------------------------------
 # run_minikube_suite PATTERN...: one file at a time, in order (they share the profile), in the environment a user gets
 # from `set -a; . .testbed/minikube.env; set +a`; TAP appended.
 run_minikube_suite() {
@@ -200,6 +172,11 @@ say "readying this machine as the node (scripts/testbed/minikube-down; scripts/t
 run_logged minikube-down bash scripts/testbed/minikube-down
 run_logged minikube-up-none bash scripts/testbed/minikube-up --driver none
 step="ava (minikube, none driver)"
-say "running the real-minikube tests, none driver (test/e2e/none-driver.test.ts)"
-run_minikube_suite 'test/e2e/none-driver.test.ts'
+say "running the real-minikube tests, none driver (test/e2e/none-*.test.ts)"
+run_minikube_suite 'test/e2e/none-*.test.ts'
+
+# One iteration on the none driver's cluster, so the benchmark cannot rot; its figures and exit status do not count.
+step="bench smoke"
+say "benchmark smoke run (npm run bench -- --quick; not counted)"
+(set -a; . .testbed/minikube.env; set +a; npm run --silent bench -- --quick --out "$logs/bench.json" </dev/null 2>&1) | sed 's/^/[bench] /' || true
 # finish (EXIT trap) undoes minikube-up and prints the summary as the last line.

@@ -177,7 +177,7 @@ export function kubeRequestError(request: KubeRequest, error: unknown) {
   return messages.kubeRequestFailed(request, kubeFailure(error), error);
 }
 
-const LOCAL_CONTEXT = /^(minikube|kind-|k3d-|docker-desktop|docker-for-desktop|rancher-desktop|colima|orbstack|microk8s|testbed)/;
+const LOCAL_CONTEXT = /^(minikube|kind-|k3d-|docker-desktop|docker-for-desktop|rancher-desktop|colima|orbstack|microk8s)/;
 
 /**
  * Whether a kubeconfig context points at a cluster on this machine: a loopback address, or a context a local tool

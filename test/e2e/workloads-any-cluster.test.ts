@@ -4,7 +4,7 @@
 //   E2E_KUBECONFIG=~/.kube/config E2E_REGISTRY_HOST=host.minikube.internal:5000 npx ava test/e2e/workloads-any-cluster.test.ts
 //
 // E2E_CONTEXT picks a context (default: the current one), E2E_NAMESPACE the namespace (default: default; it must not
-// be exempt). Without E2E_KUBECONFIG the test is skipped; on the test bed, test/e2e/testbed.test.ts runs the same
+// be exempt). Without E2E_KUBECONFIG the test is skipped; on the none driver, test/e2e/none-faults.test.ts runs the same
 // scenario without the rollout.
 import * as k8s from '@kubernetes/client-node';
 import test from 'ava';

@@ -1,4 +1,4 @@
-// The files the test beds write for `set -a; . FILE; set +a`, read the way that shell line would.
+// The files the test bed writes for `set -a; . FILE; set +a`, read the way that shell line would.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,8 +1,7 @@
 // Workloads on a real cluster, as a user meets them: `kubectl apply` of a Deployment (server-side apply through
 // @kubernetes/client-node, and a plain create as client-side apply does) is refused with the policy's words when an
-// image is untrusted; a good one is accepted, its ReplicaSet and pod pass the webhook too, and — where the cluster
-// runs pods (not the test bed's mini-kubelet) — it rolls out and its pod runs. Shared by test/e2e/testbed.test.ts and
-// test/e2e/workloads-any-cluster.test.ts.
+// image is untrusted; a good one is accepted, its ReplicaSet and pod pass the webhook too, and (podsRun) it rolls out
+// and its pod runs. Shared by test/e2e/none-faults.test.ts and test/e2e/workloads-any-cluster.test.ts.
 import * as k8s from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
 import { setTimeout as delay } from 'node:timers/promises';

@@ -1,8 +1,8 @@
 // kube-mgmt stand-in for the test bed.
 //
 // WHY: the test bed runs exactly the pods our tool deploys, but the Go module proxy here refuses
-// github.com/open-policy-agent/kube-mgmt (403), so the real binary cannot be built. The mini-kubelet
-// (test/testbed/kubelet.ts) maps image `openpolicyagent/kube-mgmt:*` (entrypoint /kube-mgmt) to this file.
+// github.com/open-policy-agent/kube-mgmt (403), so the real binary cannot be built. The test bed's image
+// `openpolicyagent/kube-mgmt:11.0.7` (scripts/testbed/minikube/images.sh) holds this file, bundled with Node.
 //
 // MIRRORED from kube-mgmt 11.0.7 (tag 11.0.7 = commit 9b4deae0; cmd/kube-mgmt/main.go, flag.go,
 // pkg/configmap/configmap.go, pkg/opa/opa.go, pkg/data/generic.go):
@@ -43,8 +43,8 @@
 // JSON is exact for connect errors (refused/unreachable/timeout) and OPA answers; other transport errors
 // (reset, TLS) are written as {"Op":..,"URL":..,"Err":{}}, JSON syntax errors as {"Offset":N} with N taken
 // from V8's message where it gives one. Startup is slower than the Go binary (node + tsx, about 1 s), so
-// inside a pod it usually loses the race against OPA that the real one can win; test/e2e/testbed-itself.test.ts
-// reproduces the lost race explicitly.
+// inside a pod it usually loses the race against OPA that the real one can win;
+// test/e2e/none-kube-mgmt-standin.test.ts reproduces the lost race explicitly.
 import fs from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import https from 'node:https';

@@ -1,6 +1,6 @@
 // audit: the AdmissionReview sent for each existing object, OPA's answer turned into rows, exempt namespaces apart,
 // the report and the exit code. OPA itself is a stand-in here (FakeKube.serviceAnswer); the real one is asked in
-// test/e2e/testbed.test.ts.
+// test/e2e/none-faults.test.ts.
 import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { audit } from '../../src/commands/audit.js';

@@ -153,6 +153,8 @@ test('looksLocal table', (t) => {
     ['gke_p_z_c', 'https://35.200.1.2', false],
     ['prod', 'not a url', false],
     ['prod-kind-', 'https://example.com', false],
+    // The product knows no test bed's name: a context called so is judged by its address alone.
+    ['testbed', 'https://10.0.0.5:6443', false],
   ];
   for (const [context, server, expected] of table) t.is(looksLocal(context, server), expected, `${context} ${server}`);
 });
