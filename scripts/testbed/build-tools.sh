@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the test bed's real components from the Go module proxy, cached by version:
-#   opa, kube-apiserver, kube-controller-manager and etcd (etcd at the version that Kubernetes release pins),
-#   and for real minikube (scripts/testbed/minikube-up): kubeadm, kubelet, kubectl, kube-proxy, kube-scheduler
-#   (one `go build` of all the Kubernetes commands, so they share their packages), minikube itself (a wrapper
-#   module: its go.mod has replace lines, so `go install` is refused), crictl and coredns.
+# Builds the test bed's real components from the Go module proxy, cached by version, for real minikube
+# (scripts/testbed/minikube-up) and the tests: opa; kube-apiserver, kube-controller-manager, kube-scheduler,
+# kube-proxy, kubelet, kubeadm and kubectl (one `go build` of all the Kubernetes commands, so they share their
+# packages); etcd (at the version that Kubernetes release pins); minikube itself (a wrapper module: its go.mod has
+# replace lines, so `go install` is refused), crictl and coredns.
 # kube-mgmt is not among them: the Go module proxy refuses github.com/open-policy-agent/kube-mgmt here
-# (403 "This module version is not available"), so the test bed runs test/testbed/kube-mgmt-standin.ts.
+# (403 "This module version is not available"), so the test bed's kube-mgmt image holds
+# test/testbed/kube-mgmt-standin.ts.
 # Usage: scripts/testbed/build-tools.sh [opa|kube|minikube|all]   (default: all; minikube = everything real
 #        minikube needs: the Kubernetes commands above, minikube, crictl, coredns)
 # Prints the cache directory's bin path last. A second run with the same versions takes seconds.
