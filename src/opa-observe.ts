@@ -145,10 +145,18 @@ export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
 const WEBHOOK_UNREACHABLE = /failed calling webhook/;
 
 /**
+ * How long an admitted probe is taken for "the API server has not loaded the new webhook configuration yet" before
+ * it is taken for the policy's answer (a policy of the user's own may admit the probe's image), in seconds.
+ */
+export const ADMITTED_PROBE_GRACE_SECONDS = 10;
+
+/**
  * Waits until the API server really reaches the webhook: on a fresh cluster kube-proxy may program the Service a few
  * seconds after OPA is ready, and until then every pod in a covered namespace is refused. Probes with a server-side
- * dry run of an untrusted pod (nothing is created); any answer but "failed calling webhook" means the path works.
- * Throws webhookNotAnswering after waitSeconds.
+ * dry run of an untrusted pod (nothing is created). Done when the webhook denies it; "failed calling webhook" means
+ * not yet. An admitted probe usually means the API server has not loaded the webhook configuration yet (nothing was
+ * called), so it counts as an answer only after ADMITTED_PROBE_GRACE_SECONDS of admitting. Throws
+ * webhookNotAnswering after waitSeconds.
  */
 export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promise<void> {
   const probe: KubeObject = {
@@ -158,13 +166,17 @@ export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promi
     spec: { containers: [{ name: 'probe', image: 'bootstrap.invalid/probe:1' }] },
   };
   let last = '';
+  let admittedSince: number | undefined;
   await waitFor(
     ctx.services,
     ctx.config.waitSeconds,
     async () => {
       const outcome = await kube.createPod(ctx.config.verifyNamespace, probe, { dryRun: true });
-      last = outcome.message;
-      return WEBHOOK_UNREACHABLE.test(outcome.message) ? undefined : true;
+      last = outcome.allowed ? 'the probe pod was admitted (no webhook called yet?)' : outcome.message;
+      if (!outcome.allowed) return WEBHOOK_UNREACHABLE.test(outcome.message) ? undefined : true;
+      const now = ctx.services.now().getTime();
+      admittedSince ??= now;
+      return now - admittedSince >= ADMITTED_PROBE_GRACE_SECONDS * 1000 ? true : undefined;
     },
     () => messages.webhookNotAnswering(ctx.config.waitSeconds, last),
   );

@@ -11,6 +11,7 @@ import {
   statusWrittenAt,
   waitUntilServing,
   waitUntilWebhookAnswers,
+  ADMITTED_PROBE_GRACE_SECONDS,
 } from '../../src/opa-observe.js';
 import { applyAll, refuseForeignObjects } from '../../src/steps/opa.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
@@ -349,6 +350,34 @@ test('waitUntilWebhookAnswers: waits while the API server cannot call the webhoo
     kube.calls.every((c) => c.op === 'createPod' && c.dryRun === true),
     'only server-side dry runs: nothing is created',
   );
+});
+
+test('waitUntilWebhookAnswers: an admitted probe is the API server without the webhook yet: waits for the denial', async (t) => {
+  const ctx = makeCtx();
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube();
+  let probes = 0;
+  kube.admission = () =>
+    ++probes < 3
+      ? { allowed: true, code: 201, message: '' }
+      : {
+          allowed: false,
+          code: 403,
+          message: "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry",
+        };
+  await waitUntilWebhookAnswers(ctx, kube);
+  t.is(probes, 3);
+});
+
+test('waitUntilWebhookAnswers: a policy that admits the probe is accepted after the grace period, not waited on to the end', async (t) => {
+  const ctx = makeCtx({ waitSeconds: 60 });
+  t.teardown(ctx.services.fakes.cleanup);
+  const kube = new FakeKube();
+  kube.admission = () => ({ allowed: true, code: 201, message: '' });
+  const start = ctx.services.fakes.clock.time;
+  await waitUntilWebhookAnswers(ctx, kube);
+  const waited = ctx.services.fakes.clock.time - start;
+  t.true(waited >= ADMITTED_PROBE_GRACE_SECONDS * 1000 && waited < ADMITTED_PROBE_GRACE_SECONDS * 1000 + 500, `${waited} ms`);
 });
 
 test('waitUntilWebhookAnswers: never reached → the error names the API server’s last answer and where to look', async (t) => {
