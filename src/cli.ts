@@ -278,6 +278,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const io: Io = {
     env: process.env,
     isTTY: process.stdout.isTTY,
+    // Read when a table is printed: the terminal may have been resized during the run.
+    get columns() {
+      return process.stdout.columns;
+    },
     print: (text) => process.stdout.write(`${text}\n`),
     warn: (text) => process.stderr.write(`${text}\n`),
   };

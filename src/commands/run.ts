@@ -8,6 +8,8 @@ import { watchTimings } from '../timings.js';
 export interface Io {
   env: NodeJS.ProcessEnv;
   isTTY: boolean | undefined;
+  /** The terminal's width (undefined when stdout is not a terminal): tables fit it, see tableWidth. */
+  columns?: number;
   /** Where results go (tables, JSON). */
   print(text: string): void;
   /** Where notes go, so that --json output stays pure JSON. */

@@ -10,6 +10,7 @@ import { readRegistryHosting, registryHosting, REGISTRY_HOSTING_REF, sameHosting
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../opa-observe.js';
+import { formatTable, tableWidth } from '../table.js';
 import type { Io } from './run.js';
 
 export interface ComponentStatus {
@@ -122,8 +123,8 @@ export async function status(ctx: Ctx, io: Io): Promise<boolean> {
   const components = await collectStatus(ctx);
   if (ctx.options.json) io.print(JSON.stringify({ ok: components.every((c) => c.ok), components }, null, 2));
   else {
-    const width = Math.max(...components.map((c) => c.component.length));
-    for (const c of components) io.print(`${c.ok ? '✔' : '✖'} ${c.component.padEnd(width)}  ${c.state}`);
+    const rows = components.map((c) => [c.ok ? '✔' : '✖', c.component, c.state]);
+    for (const line of formatTable(rows, { columns: tableWidth(io.columns), gap: [' ', '  '] })) io.print(line);
   }
   return components.every((c) => c.ok);
 }

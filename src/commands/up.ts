@@ -9,6 +9,7 @@ import { registryTasks } from '../steps/registry.js';
 import { formatChecks, verifyTasks } from '../steps/verify.js';
 import type { Task } from '../tasks.js';
 import { messages } from '../messages.js';
+import { tableWidth } from '../table.js';
 import { runTasks, type Io } from './run.js';
 
 /** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order, with the registry's KEP-1755 ConfigMap; then verify. */
@@ -43,7 +44,7 @@ export async function up(ctx: Ctx, io: Io): Promise<void> {
   if (!ctx.options.dryRun) prepareKeys(await keysNeeded(ctx));
   await runTasks(upTasks(), ctx, io);
   if (ctx.checks.length) {
-    io.print(formatChecks(ctx.checks));
+    io.print(formatChecks(ctx.checks, tableWidth(io.columns)));
     const failed = ctx.checks.filter((c) => !c.passed).length;
     if (failed) throw messages.verifyFailed(failed, ctx.checks.length);
   }

@@ -2,6 +2,7 @@ import type { Ctx } from '../context.js';
 import { errorText, formatError, rootError } from '../errors.js';
 import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
+import { tableWidth } from '../table.js';
 import { ensureEnvironmentUp, formatChecks, verifyTasks } from '../steps/verify.js';
 import { runTasks, type Io } from './run.js';
 
@@ -21,7 +22,7 @@ export async function verify(ctx: Ctx, io: Io): Promise<void> {
     if (ctx.options.json) {
       io.print(JSON.stringify({ passed: ctx.checks.length - failed, failed, registryHost: ctx.registryHost, checks: ctx.checks }, null, 2));
     } else if (ctx.checks.length) {
-      io.print(formatChecks(ctx.checks));
+      io.print(formatChecks(ctx.checks, tableWidth(io.columns)));
     }
   }
   // Written whatever happened, so CI shows a verify that stopped early as an error rather than as no results.

@@ -10,6 +10,7 @@ import { isMinikube, type Task } from '../tasks.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from '../opa-observe.js';
+import { DEFAULT_COLUMNS, formatTable } from '../table.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
 /** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
@@ -357,14 +358,17 @@ export function verifyTasks(): Task[] {
   ];
 }
 
-/** The table printed after verify: one row per check; a failed check also shows what was expected. */
-export function formatChecks(checks: CheckResult[]): string {
-  const width = Math.max(5, ...checks.map((c) => c.name.length));
-  const lines = [`${'      '}${'check'.padEnd(width)}  outcome`];
+/**
+ * The table printed after verify: one row per check; a failed check also shows what was expected. Fits `columns`
+ * characters (the terminal's width, see tableWidth): a long cell wraps at spaces within its column.
+ */
+export function formatChecks(checks: CheckResult[], columns = DEFAULT_COLUMNS): string {
+  const rows = [['', 'check', 'outcome']];
   for (const c of checks) {
-    lines.push(`${c.passed ? 'PASS' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.actual}`);
-    if (!c.passed) lines.push(`      ${''.padEnd(width)}  expected ${c.expected}`);
+    rows.push([c.passed ? 'PASS' : 'FAIL', c.name, c.actual]);
+    if (!c.passed) rows.push(['', '', `expected ${c.expected}`]);
   }
+  const lines = formatTable(rows, { columns });
   lines.push(`${checks.filter((c) => c.passed).length}/${checks.length} checks as expected`);
   return lines.join('\n');
 }

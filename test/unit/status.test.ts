@@ -2,7 +2,7 @@
 import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { base64 } from '../../src/certs.js';
-import { collectStatus } from '../../src/commands/status.js';
+import { collectStatus, status } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
@@ -143,4 +143,33 @@ test('status: registry hosting written for another address → outdated; someone
     ok: false,
     state: 'kube-public/local-registry-hosting is not ours: tools use localhost:5001',
   });
+});
+
+test('status printed on a 50-column terminal: cells wrap at spaces under their column; 120 without a terminal', async (t) => {
+  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
+  t.teardown(ctx.services.fakes.cleanup);
+  const printed = async (columns: number | undefined) => {
+    const lines: string[] = [];
+    t.false(await status(ctx, { env: {}, isTTY: columns !== undefined, columns, print: (s) => lines.push(s), warn: () => {} }));
+    return lines;
+  };
+  // The column of states keeps its longest word (kube-public/local-registry-hosting) whole: the names give way.
+  t.deepEqual(await printed(50), [
+    '✖ registry      absent',
+    '✖ trusted       nginx:1.21.1 missing',
+    '  image',
+    '✔ cluster       minikube: Kubernetes v1.33.1',
+    '✖ OPA           no Deployment opa/opa',
+    '✖ policy        opa-default-system-main: not',
+    '                loaded; image-policy: not loaded',
+    '✖ webhook       not registered',
+    '✖ registry      no ConfigMap',
+    '  hosting       kube-public/local-registry-hosting',
+    '                (run bootstrap up)',
+  ]);
+  t.deepEqual((await printed(undefined)).slice(-3), [
+    '✖ policy            opa-default-system-main: not loaded; image-policy: not loaded',
+    '✖ webhook           not registered',
+    '✖ registry hosting  no ConfigMap kube-public/local-registry-hosting (run bootstrap up)',
+  ]);
 });
