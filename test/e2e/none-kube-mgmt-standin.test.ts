@@ -5,7 +5,6 @@
 // test/e2e/none-faults.test.ts and the minikube suites. Skipped, saying why, when minikube-up ran for another driver.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import test from 'ava';
 import { readMinikubeEnv, upOnNoneDriver } from '../helpers/minikube-env.js';
 import { until as waitFor } from '../helpers/poll.js';
+import { freePort } from '../helpers/ports.js';
 import { httpStatus, mergePatch } from '../testbed/k8s.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,14 +34,6 @@ async function createNamespace(name: string) {
   namespaces.push(name);
   await core.createNamespace({
     body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'openpolicyagent.org/webhook': 'ignore' } } },
-  });
-}
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
   });
 }
 function policyConfigMap(ns: string, name: string, key: string, rego: string, labelled = true) {

@@ -400,7 +400,13 @@ export interface Fakes {
 
 export type FakeServices = Services & { fakes: Fakes };
 
-export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fakes> } = {}): FakeServices {
+/** What a factory needs of a test to clean up after it: ava's `t`. */
+export interface Owner {
+  teardown(fn: () => void): void;
+}
+
+/** Fake services over a temporary state directory, which `owner` removes when the test ends. */
+export function fakeServices(owner: Owner, overrides: Partial<Services> & { fakes?: Partial<Fakes> } = {}): FakeServices {
   const { fakes: fakeOverrides, ...serviceOverrides } = overrides;
   const root = mkdtempSync(path.join(tmpdir(), 'bootstrap-test-'));
   const stateDir = path.join(root, 'state');
@@ -436,16 +442,21 @@ export function fakeServices(overrides: Partial<Services> & { fakes?: Partial<Fa
     },
     ...serviceOverrides,
   };
+  owner.teardown(fakes.cleanup);
   return Object.assign(services, { fakes });
 }
 
 export type FakeCtx = Ctx & { services: FakeServices };
 
-/** A context from defaultConfig() (state dir = the fake services' temp dir) and default run options. */
+/**
+ * A context from defaultConfig() (state dir = the fake services' temp dir) and default run options, for the test
+ * `owner`: its state directory is removed when the test ends.
+ */
 export function makeCtx(
+  owner: Owner,
   configOverrides: Partial<Config> = {},
   optionOverrides: Partial<RunOptions> = {},
-  services: FakeServices = fakeServices(),
+  services: FakeServices = fakeServices(owner),
 ): FakeCtx {
   const config: Config = { ...defaultConfig({}), stateDir: services.state.dir, ...configOverrides };
   return newContext(config, { ...defaultRunOptions(), ...optionOverrides }, services) as FakeCtx;

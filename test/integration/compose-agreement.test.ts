@@ -2,7 +2,7 @@
 // through dockerode from the same file agree on every setting (real Docker engine, real docker-compose).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -12,13 +12,6 @@ import { createDockerClient } from '../../src/adapters/docker.js';
 import { COMPOSE_FILE, containerDrift, specFromCompose } from '../../src/registry-spec.js';
 
 const id = randomBytes(3).toString('hex');
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** The project's compose file with a unique name, port and volume, so that it never meets a real `registry`. */
 async function isolatedCompose(name: string, port: number, volume: string): Promise<string> {

@@ -5,14 +5,14 @@
 import test from 'ava';
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createDockerClient, type ContainerSpec, type DockerClient } from '../../src/adapters/docker.js';
 import { registryApi } from '../../src/adapters/net.js';
 import { waitFor } from '../../src/context.js';
 import { containerDrift, isOurs, loadRegistrySpec } from '../../src/registry-spec.js';
 import { planRegistry, pushTrustedImage } from '../../src/registry-container.js';
-import { fakeServices, fakeTask, makeCtx } from '../helpers/fakes.js';
+import { fakeServices, fakeTask, makeCtx, type Owner } from '../helpers/fakes.js';
 
 const REGISTRY_IMAGE = 'registry:2.7.1';
 const NGINX_IMAGE = 'nginx:1.21.1';
@@ -27,17 +27,6 @@ let docker: DockerClient;
 let port: number;
 let spec: ContainerSpec;
 const realTime = { now: () => new Date(), sleep: (ms: number) => delay(ms) };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 const url = () => `http://127.0.0.1:${port}`;
 const waitForRegistry = () =>
@@ -141,15 +130,13 @@ test.serial('a same-named container without our label → not-ours error', async
   t.throws(() => planRegistry(state, { ...spec, name: FOREIGN }, true), { message: new RegExp(`docker rm -f ${FOREIGN}`) });
 });
 
-function pushCtx() {
-  const services = fakeServices({ docker: async () => docker, registryApi, ...realTime });
-  const ctx = makeCtx({ registryPort: port }, {}, services);
-  return ctx;
+function pushCtx(t: Owner) {
+  const services = fakeServices(t, { docker: async () => docker, registryApi, ...realTime });
+  return makeCtx(t, { registryPort: port }, {}, services);
 }
 
 test.serial('pushTrustedImage pushes nginx:1.21.1 into it; a second call skips', async (t) => {
-  const ctx = pushCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = pushCtx(t);
   t.false(await registryApi.hasManifest(url(), 'nginx', '1.21.1'));
   t.true(await pushTrustedImage(ctx, fakeTask().task));
   t.true(await registryApi.hasManifest(url(), 'nginx', '1.21.1'));
@@ -166,7 +153,6 @@ test.serial('removing the container keeps the volume: the pushed image survives 
   await docker.startContainer(NAME);
   await waitForRegistry();
   t.true(await registryApi.hasManifest(url(), 'nginx', '1.21.1'));
-  const ctx = pushCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = pushCtx(t);
   t.false(await pushTrustedImage(ctx, fakeTask().task));
 });

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports.js';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,18 +46,6 @@ let dir = '';
 let server: ChildProcess | undefined;
 let serverLog = '';
 let baseUrl = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test.before(async () => {
   if (!existsSync(OPA)) {
@@ -180,8 +168,7 @@ test('watch compiles a save with the real OPA: errors name the user’s file, li
   const { compilePolicy } = await import('../../src/steps/watch.js');
   const { makeCtx } = await import('../helpers/fakes.js');
   const { execaRunner } = await import('../../src/adapters/cmd.js');
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.cmd = execaRunner;
   ctx.services.opaBinary = async () => OPA;
   const file = join(POLICY_DIR, 'image-policy.rego'); // only named: the content checked is the one passed

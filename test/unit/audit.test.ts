@@ -4,10 +4,10 @@
 import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { audit } from '../../src/commands/audit.js';
-import type { Io } from '../../src/commands/run.js';
 import { isBootstrapError } from '../../src/errors.js';
 import { admissionReviewFor, AUDITED_KINDS, formatAudit, rowsFor, runAudit, splitMessages } from '../../src/steps/audit.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
+import { recordingIo } from '../helpers/run.js';
 
 const pod = (namespace: string, name: string, images: string[], init: string[] = []): KubeObject => ({
   apiVersion: 'v1',
@@ -154,8 +154,6 @@ test('formatAudit: the table, the exempt table, one summary line', async (t) => 
   t.is(formatAudit({ checked: 3, violations: [], exempt: [], exemptNamespaces: [] }), '0 violations in 0 of 3 objects');
 });
 
-const io = (printed: string[]): Io => ({ env: { CI: 'true' }, isTTY: false, print: (x) => printed.push(x), warn: () => {} });
-
 function upCluster(kube: FakeKube): FakeKube {
   return kube.seed(
     {
@@ -175,37 +173,34 @@ function upCluster(kube: FakeKube): FakeKube {
 }
 
 test('audit command: --json prints every finding and exits 1 when anything violates', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing' }, { json: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing' }, { json: true });
   ctx.kube = upCluster(cluster());
-  const printed: string[] = [];
-  const error = await t.throwsAsync(audit(ctx, io(printed)));
+  const io = recordingIo();
+  const error = await t.throwsAsync(audit(ctx, io));
   t.true(isBootstrapError(error) && error.exitCode === 1, String(error));
   t.regex(String(error?.message), /2 container images in existing pods and workloads would be denied/);
-  const report = JSON.parse(printed[0]!) as { checked: number; violations: unknown[]; exempt: unknown[] };
+  const report = JSON.parse(io.printed[0]!) as { checked: number; violations: unknown[]; exempt: unknown[] };
   t.is(report.checked, 5, 'OPA’s own Deployment is audited too (namespace opa)');
   t.is(report.violations.length, 2);
   t.is(report.exempt.length, 1);
 });
 
 test('audit command: nothing violating exits 0; an environment that is not up is refused first', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing' }, { json: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing' }, { json: true });
   const kube = upCluster(new FakeKube());
   kube.serviceAnswer = (_p, body) => ({
     kind: 'AuditResponse',
     responses: (body as { reviews: unknown[] }).reviews.map(() => allow.response),
   });
   ctx.kube = kube;
-  await t.notThrowsAsync(audit(ctx, io([])));
+  await t.notThrowsAsync(audit(ctx, recordingIo()));
 
-  const down = makeCtx({ cluster: 'existing' }, { json: true });
-  t.teardown(down.services.fakes.cleanup);
-  const printed: string[] = [];
-  await t.throwsAsync(audit(down, io(printed)), {
+  const down = makeCtx(t, { cluster: 'existing' }, { json: true });
+  const io = recordingIo();
+  await t.throwsAsync(audit(down, io), {
     message: /^Nothing to audit: the admission webhook opa-validating-webhook is not registered\./,
   });
-  t.deepEqual(printed, []);
+  t.deepEqual(io.printed, []);
   t.false(down.services.fakes.kube.calls.some((c) => c.op === 'postToService'));
 });
 

@@ -4,11 +4,10 @@ import { execa } from 'execa';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../../src/adapters/state.js';
 import { convergeCertificates } from '../../src/steps/certificates.js';
-import { FakeClock, fakeServices, makeCtx, type FakeCtx } from '../helpers/fakes.js';
+import { FakeClock, fakeServices, makeCtx, type FakeCtx, type Owner } from '../helpers/fakes.js';
 
-function ctxAt(time = Date.now()): FakeCtx {
-  const ctx = makeCtx({}, {}, fakeServices({ fakes: { clock: new FakeClock(time) } }));
-  return ctx;
+function ctxAt(t: Owner, time = Date.now()): FakeCtx {
+  return makeCtx(t, {}, {}, fakeServices(t, { fakes: { clock: new FakeClock(time) } }));
 }
 
 const ALL = [...Object.values(FILES), TOKEN_FILE];
@@ -18,8 +17,7 @@ async function snapshot(ctx: FakeCtx): Promise<Record<string, string>> {
 const mode = async (file: string) => (await stat(file)).mode & 0o777;
 
 test('first run creates the CA, the server pair and the token; keys and token 0600', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   t.is(await convergeCertificates(ctx), 'created (no CA yet)');
   const state = ctx.services.state;
   for (const secret of [FILES.caKey, FILES.serverKey, TOKEN_FILE]) t.is(await mode(state.file(secret)), 0o600, secret);
@@ -39,8 +37,7 @@ test('first run creates the CA, the server pair and the token; keys and token 06
 });
 
 test('second run reuses everything, byte for byte', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
   const before = await snapshot(ctx);
   t.is(await convergeCertificates(ctx), 'reused');
@@ -49,8 +46,7 @@ test('second run reuses everything, byte for byte', async (t) => {
 });
 
 test('a widened key file mode is put back to 0600 when rewritten', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
   const { chmod } = await import('node:fs/promises');
   await chmod(ctx.services.state.file(FILES.serverKey), 0o644);
@@ -60,8 +56,7 @@ test('a widened key file mode is put back to 0600 when rewritten', async (t) => 
 });
 
 test('340 days later the server certificate is renewed, the CA kept', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
   const before = await snapshot(ctx);
   ctx.services.fakes.clock.advanceDays(340);
@@ -76,8 +71,7 @@ test('340 days later the server certificate is renewed, the CA kept', async (t) 
 });
 
 test('a corrupt CA regenerates everything (but keeps the token)', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
   const before = await snapshot(ctx);
   await writeFile(ctx.services.state.file(FILES.caCert), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n');
@@ -88,11 +82,9 @@ test('a corrupt CA regenerates everything (but keeps the token)', async (t) => {
 });
 
 test('a CA key that does not match its certificate regenerates everything', async (t) => {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
-  const other = ctxAt();
-  t.teardown(other.services.fakes.cleanup);
+  const other = ctxAt(t);
   await convergeCertificates(other);
   await writeFile(ctx.services.state.file(FILES.caKey), await readFile(other.services.state.file(FILES.caKey), 'utf8'));
   t.is(await convergeCertificates(ctx), 'created (CA key does not match its certificate)');
@@ -101,8 +93,7 @@ test('a CA key that does not match its certificate regenerates everything', asyn
 // --- real openssl -------------------------------------------------------------------------------------------
 
 async function made(t: { teardown(fn: () => void): void }) {
-  const ctx = ctxAt();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxAt(t);
   await convergeCertificates(ctx);
   const f = (name: string) => ctx.services.state.file(name);
   return { ctx, ca: f(FILES.caCert), cert: f(FILES.serverCert), key: f(FILES.serverKey), caKey: f(FILES.caKey) };

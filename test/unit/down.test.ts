@@ -3,12 +3,12 @@ import test from 'ava';
 import { stopKubeletCommand } from '../../src/adapters/minikube.js';
 import { convergeRegistry } from '../../src/registry-container.js';
 import { existsSync } from 'node:fs';
-import { Listr } from 'listr2';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { deleteIfOurs, downTasks } from '../../src/steps/down.js';
-import { FakeKube, fakeTask, makeCtx, stateFromSpec, type FakeCtx } from '../helpers/fakes.js';
+import { FakeKube, fakeTask, makeCtx, stateFromSpec, type FakeCtx, type Owner } from '../helpers/fakes.js';
+import { runSilently } from '../helpers/run.js';
 
 const OURS = { 'app.kubernetes.io/managed-by': 'bootstrap' };
 const WEBHOOK_REF = {
@@ -27,8 +27,7 @@ const BINDING_KEY = 'rbac.authorization.k8s.io/v1/ClusterRoleBinding//opa-viewer
 const HOSTING_REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-public', name: 'local-registry-hosting' };
 const HOSTING_KEY = 'v1/ConfigMap/kube-public/local-registry-hosting';
 
-const run = (ctx: Ctx) =>
-  new Listr<Ctx, 'silent', 'silent'>(downTasks() as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
+const run = (ctx: Ctx) => runSilently(downTasks(), ctx);
 
 test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t) => {
   const kube = new FakeKube();
@@ -54,8 +53,8 @@ test('deleteIfOurs: absent, not ours (never deleted), ours (deleted)', async (t)
   t.is(kube.stored(WEBHOOK_REF), undefined);
 });
 
-async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeCtx> {
-  const ctx = makeCtx({}, options);
+async function world(t: Owner, options: Parameters<typeof makeCtx>[2] = {}): Promise<FakeCtx> {
+  const ctx = makeCtx(t, {}, options);
   const { kube, docker, cmd } = ctx.services.fakes;
   kube.seed(
     obj(WEBHOOK_REF, OURS),
@@ -79,8 +78,7 @@ async function world(options: Parameters<typeof makeCtx>[1] = {}): Promise<FakeC
 }
 
 test('downTasks: webhook first, then pods, binding and namespace, then the kube-system label; cluster; registry', async (t) => {
-  const ctx = await world();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await world(t);
   const { kube, docker, cmd } = ctx.services.fakes;
   await run(ctx);
   t.deepEqual(kube.log(), [
@@ -128,8 +126,7 @@ test('downTasks: webhook first, then pods, binding and namespace, then the kube-
 });
 
 test('downTasks: objects without our label are left alone', async (t) => {
-  const ctx = makeCtx({}, { keepCluster: true, keepRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { keepCluster: true, keepRegistry: true });
   const { kube } = ctx.services.fakes;
   kube.seed(
     obj(WEBHOOK_REF),
@@ -148,8 +145,7 @@ test('downTasks: objects without our label are left alone', async (t) => {
 });
 
 test('downTasks: a profile of the user’s (not created by bootstrap) is kept; a foreign registry container too', async (t) => {
-  const ctx = makeCtx({ profile: 'users-profile' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { profile: 'users-profile' });
   const { kube, docker, cmd } = ctx.services.fakes;
   ctx.kube = kube;
   cmd.on(['minikube', 'profile'], { stdout: JSON.stringify({ valid: [{ Name: 'users-profile', Status: 'Running', Config: {} }] }) });
@@ -161,8 +157,7 @@ test('downTasks: a profile of the user’s (not created by bootstrap) is kept; a
 });
 
 test('downTasks: a profile bootstrap created is deleted even under another name', async (t) => {
-  const ctx = makeCtx({ profile: 'mine' }, { keepRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { profile: 'mine' }, { keepRegistry: true });
   const { kube, cmd } = ctx.services.fakes;
   ctx.kube = kube;
   await ctx.services.state.updateRecord({ createdProfile: true });
@@ -176,8 +171,7 @@ test('downTasks, none driver: the kubelet is stopped before minikube delete (as 
     [true, ['systemctl', 'stop', 'kubelet']],
     [false, ['service', 'kubelet', 'stop']],
   ] as const) {
-    const ctx = makeCtx({}, { keepRegistry: true });
-    t.teardown(ctx.services.fakes.cleanup);
+    const ctx = makeCtx(t, {}, { keepRegistry: true });
     const { kube, cmd } = ctx.services.fakes;
     ctx.kube = kube;
     await ctx.services.state.updateRecord({ createdProfile: true });
@@ -201,8 +195,7 @@ test('stopKubeletCommand: systemd or OpenRC, sudo unless root', (t) => {
 });
 
 test('downTasks --purge: removes the volume and the state directory', async (t) => {
-  const ctx = await world({ purge: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await world(t, { purge: true });
   await ctx.services.state.write('ca.crt', 'x');
   await run(ctx);
   t.deepEqual(ctx.services.fakes.docker.calls.at(-1), ['removeVolume', 'bootstrap-registry-data']);
@@ -211,8 +204,7 @@ test('downTasks --purge: removes the volume and the state directory', async (t) 
 });
 
 test('downTasks --dry-run: changes nothing anywhere', async (t) => {
-  const ctx = await world({ dryRun: true, purge: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await world(t, { dryRun: true, purge: true });
   await run(ctx);
   t.deepEqual(ctx.services.fakes.kube.calls, []);
   t.deepEqual(ctx.services.fakes.cmd.calls, []);
@@ -220,8 +212,7 @@ test('downTasks --dry-run: changes nothing anywhere', async (t) => {
 });
 
 test('downTasks: an unreachable cluster skips the cluster objects with a note', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing' }, { keepRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing' }, { keepRegistry: true });
   const kube = ctx.services.fakes.kube;
   kube.serverVersion = async () => {
     throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
@@ -232,16 +223,14 @@ test('downTasks: an unreachable cluster skips the cluster objects with a note', 
 });
 
 test('downTasks: without a record of creating it, even the default profile is kept', async (t) => {
-  const ctx = await world();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await world(t);
   await ctx.services.state.updateRecord({ createdProfile: false });
   await run(ctx);
   t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'profile', 'list', '--output=json']]);
 });
 
 test('downTasks, docker driver: the registry leaves the profile network before minikube delete (else the network stays); the VM address is forgotten', async (t) => {
-  const ctx = makeCtx({}, { keepRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { keepRegistry: true });
   const { kube, cmd, docker } = ctx.services.fakes;
   ctx.kube = kube;
   docker.images.add('registry:2.7.1');

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, type TestSuite, type TestSuites } from 'junit2json';
 import { writeTextFile } from '../../src/adapters/files.js';
-import type { Io } from '../../src/commands/run.js';
 import { verify } from '../../src/commands/verify.js';
 import type { CheckResult } from '../../src/context.js';
 import { BootstrapError } from '../../src/errors.js';
 import { junitXml } from '../../src/junit.js';
 import { makeCtx, upEnvironment } from '../helpers/fakes.js';
+import { recordingIo } from '../helpers/run.js';
 
 const CHECKS: CheckResult[] = [
   {
@@ -98,18 +98,11 @@ test('junitXml: a verify that stopped before judging is one errored test case ca
   ]);
 });
 
-function capture(): Io & { printed: string[]; warned: string[] } {
-  const printed: string[] = [];
-  const warned: string[] = [];
-  return { env: {}, isTTY: false, print: (s) => printed.push(s), warn: (s) => warned.push(s), printed, warned };
-}
-
 test('verify --junit: the checks of a real run are written to the file asked for, and a miss still fails the command', async (t) => {
   // The fake cluster holds what up makes, but its admission admits everything, so the two denials are missed.
-  const ctx = makeCtx({ registryHost: 'r.test:5000' }, { json: true, junit: '/results/junit.xml' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryHost: 'r.test:5000' }, { json: true, junit: '/results/junit.xml' });
   ctx.services.fakes.kube.seed(...upEnvironment());
-  const io = capture();
+  const io = recordingIo();
   const error = await t.throwsAsync(verify(ctx, io), { instanceOf: BootstrapError });
   t.regex(error!.message, /2 of 3 checks did not give the expected result/);
   t.deepEqual([...ctx.services.fakes.files.keys()], ['/results/junit.xml']);
@@ -122,15 +115,13 @@ test('verify --junit: the checks of a real run are written to the file asked for
 });
 
 test('verify without --junit writes no file', async (t) => {
-  const ctx = makeCtx({ registryHost: 'r.test:5000' }, { json: true });
-  t.teardown(ctx.services.fakes.cleanup);
-  await t.throwsAsync(verify(ctx, capture()));
+  const ctx = makeCtx(t, { registryHost: 'r.test:5000' }, { json: true });
+  await t.throwsAsync(verify(ctx, recordingIo()));
   t.is(ctx.services.fakes.files.size, 0);
 });
 
 test('verify --junit: an unwritable file is an error naming the path and the fix', async (t) => {
-  const ctx = makeCtx({ registryHost: 'r.test:5000' }, { json: true, junit: '/ro/junit.xml' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryHost: 'r.test:5000' }, { json: true, junit: '/ro/junit.xml' });
   ctx.services.fakes.kube.seed(...upEnvironment());
   // Every check passes here, so the only failure is the write.
   ctx.services.fakes.kube.admission = (_op, pod) => {
@@ -148,7 +139,7 @@ test('verify --junit: an unwritable file is an error naming the path and the fix
   ctx.services.writeFile = async () => {
     throw Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' });
   };
-  const error = await t.throwsAsync(verify(ctx, capture()), { instanceOf: BootstrapError });
+  const error = await t.throwsAsync(verify(ctx, recordingIo()), { instanceOf: BootstrapError });
   t.is(error!.problem, 'Cannot write the JUnit results to /ro/junit.xml: EROFS: read-only file system.');
   t.regex(error!.fix, /--junit/);
 });

@@ -7,7 +7,7 @@ import { redact, trustedRegistries } from '../../src/manifests.js';
 import { toYaml } from '../../src/manifests.js';
 import { desiredObjects } from '../../src/steps/opa.js';
 import { renderText, renderYaml } from '../../src/templates.js';
-import { makeCtx, type FakeCtx } from '../helpers/fakes.js';
+import { makeCtx, type FakeCtx, type Owner } from '../helpers/fakes.js';
 import { WORKLOAD_KINDS } from '../../src/workloads.js';
 
 // --- renderYaml -----------------------------------------------------------------------------------------------
@@ -64,8 +64,8 @@ test.before(async () => {
   certificates = { ...ca, ...(await generateServerCertificate(ca)) };
 });
 
-function ctxWithCerts(config: Parameters<typeof makeCtx>[0] = {}): FakeCtx {
-  const ctx = makeCtx(config);
+function ctxWithCerts(t: Owner, config: Parameters<typeof makeCtx>[1] = {}): FakeCtx {
+  const ctx = makeCtx(t, config);
   ctx.certificates = certificates;
   ctx.kubeMgmtToken = TOKEN;
   return ctx;
@@ -79,8 +79,7 @@ const all = async (ctx: FakeCtx) => {
 };
 
 test('desiredObjects: kinds and names, in apply order', async (t) => {
-  const ctx = ctxWithCerts();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t);
   const objects = await desiredObjects(ctx);
   t.deepEqual(names(objects.namespace), ['Namespace opa', 'Namespace kube-system', 'Secret opa/opa-server', 'Secret opa/opa-authz']);
   t.deepEqual(names(objects.workload), [
@@ -96,8 +95,7 @@ test('desiredObjects: kinds and names, in apply order', async (t) => {
 });
 
 test('desiredObjects: every object labelled managed-by=bootstrap, except the kube-system label object', async (t) => {
-  const ctx = ctxWithCerts();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t);
   for (const object of await all(ctx)) {
     const labels = (object.metadata?.labels ?? {}) as Record<string, string>;
     if (object.kind === 'Namespace' && object.metadata?.name === 'kube-system') {
@@ -112,8 +110,7 @@ test('desiredObjects: every object labelled managed-by=bootstrap, except the kub
 });
 
 test('webhook: admissionregistration.k8s.io/v1 with the v1 fields, caBundle = base64 of the CA', async (t) => {
-  const ctx = ctxWithCerts({ webhookFailurePolicy: 'Ignore', webhookTimeoutSeconds: 7 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t, { webhookFailurePolicy: 'Ignore', webhookTimeoutSeconds: 7 });
   const [webhook] = (await desiredObjects(ctx)).webhook as (KubeObject & { webhooks: Record<string, any>[] })[];
   t.is(webhook!.apiVersion, 'admissionregistration.k8s.io/v1');
   t.is(webhook!.webhooks.length, 1);
@@ -146,16 +143,14 @@ test('webhook: admissionregistration.k8s.io/v1 with the v1 fields, caBundle = ba
   t.is(w.clientConfig.caBundle, Buffer.from(certificates.caCert).toString('base64'));
   t.is(Buffer.from(w.clientConfig.caBundle, 'base64').toString(), certificates.caCert);
   t.deepEqual(w.clientConfig.service, { namespace: 'opa', name: 'opa', port: 443 });
-  const defaults = ctxWithCerts();
-  t.teardown(defaults.services.fakes.cleanup);
+  const defaults = ctxWithCerts(t);
   const [d] = (await desiredObjects(defaults)).webhook as (KubeObject & { webhooks: Record<string, any>[] })[];
   t.is(d!.webhooks[0]!.failurePolicy, 'Fail');
   t.is(d!.webhooks[0]!.timeoutSeconds, 10);
 });
 
 test('Deployment: images from config, kube-mgmt and OPA args', async (t) => {
-  const ctx = ctxWithCerts({ opaImage: 'openpolicyagent/opa:9.9.9', kubeMgmtImage: 'openpolicyagent/kube-mgmt:8.8.8' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t, { opaImage: 'openpolicyagent/opa:9.9.9', kubeMgmtImage: 'openpolicyagent/kube-mgmt:8.8.8' });
   const deployment = (await desiredObjects(ctx)).workload.find((o) => o.kind === 'Deployment') as KubeObject & { spec: any };
   const [opa, kubeMgmt] = deployment.spec.template.spec.containers as { name: string; image: string; args: string[] }[];
   t.is(opa!.image, 'openpolicyagent/opa:9.9.9');
@@ -180,8 +175,7 @@ type Probe = {
 type Container = { name: string; args: string[]; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
 
 test('Deployment: kube-mgmt lives only while OPA is ready (kube-mgmt issue 189), with time for the first load', async (t) => {
-  const ctx = ctxWithCerts();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t);
   const deployment = (await desiredObjects(ctx)).workload.find((o) => o.kind === 'Deployment') as KubeObject & { spec: any };
   const [opa, kubeMgmt] = deployment.spec.template.spec.containers as Container[];
   const probe = kubeMgmt!.livenessProbe!;
@@ -206,8 +200,7 @@ test('Deployment: kube-mgmt lives only while OPA is ready (kube-mgmt issue 189),
 
 test('Deployment: the secrets hash changes with the token (so OPA restarts)', async (t) => {
   const hash = async (token: string) => {
-    const ctx = ctxWithCerts();
-    t.teardown(ctx.services.fakes.cleanup);
+    const ctx = ctxWithCerts(t);
     ctx.kubeMgmtToken = token;
     const d = (await desiredObjects(ctx)).workload.find((o) => o.kind === 'Deployment') as KubeObject & { spec: any };
     return d.spec.template.metadata.annotations['bootstrap.openpolicyagent.org/secrets-hash'] as string;
@@ -217,8 +210,7 @@ test('Deployment: the secrets hash changes with the token (so OPA restarts)', as
 });
 
 test('policy ConfigMaps: labelled for kube-mgmt; settings hold the registry host and extra registries', async (t) => {
-  const ctx = ctxWithCerts({ registryPort: 5001, extraTrustedRegistries: ['quay.io'], requireDigest: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t, { registryPort: 5001, extraTrustedRegistries: ['quay.io'], requireDigest: true });
   const policy = (await desiredObjects(ctx)).policy as (KubeObject & { data: Record<string, string> })[];
   for (const cm of policy) t.is((cm.metadata!.labels as Record<string, string>)['openpolicyagent.org/policy'], 'rego');
   t.deepEqual(Object.keys(policy[0]!.data), ['main']);
@@ -231,8 +223,7 @@ test('policy ConfigMaps: labelled for kube-mgmt; settings hold the registry host
 });
 
 test('Secrets: TLS pair and authz (with the token), base64', async (t) => {
-  const ctx = ctxWithCerts();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t);
   const [, , tls, authz] = (await desiredObjects(ctx)).namespace as (KubeObject & { data: Record<string, string>; type: string })[];
   t.is(tls!.type, 'kubernetes.io/tls');
   t.is(Buffer.from(tls!.data['tls.crt']!, 'base64').toString(), certificates.serverCert);
@@ -250,8 +241,7 @@ test('redact hides Secret data and leaves other objects alone', (t) => {
 });
 
 test('toYaml of the whole plan never contains a private key or the token', async (t) => {
-  const ctx = ctxWithCerts();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = ctxWithCerts(t);
   const objects = await all(ctx);
   const text = toYaml(objects);
   t.false(text.includes('PRIVATE KEY'));

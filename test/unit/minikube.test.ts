@@ -27,7 +27,7 @@ import {
   planCluster,
   startOptions,
 } from '../../src/steps/cluster.js';
-import { FakeCmdRunner, fakeTask, makeCtx } from '../helpers/fakes.js';
+import { FakeCmdRunner, fakeTask, makeCtx, type Owner } from '../helpers/fakes.js';
 
 const HOST = 'host.minikube.internal:5000';
 const PLUGINS_FLAG =
@@ -219,10 +219,10 @@ const START = [
 ];
 
 test('startOptions and registryHostFor follow the config', (t) => {
-  t.is(registryHostFor(makeCtx({ registryPort: 5001 })), 'host.minikube.internal:5001');
-  t.is(registryHostFor(makeCtx({ registryHost: '192.168.49.1:5000' })), '192.168.49.1:5000');
-  t.throws(() => registryHostFor(makeCtx({ cluster: 'existing' })), { message: /--registry-host/ });
-  t.deepEqual(startOptions(makeCtx({ minikubeDriver: 'docker', kubernetesVersion: 'v1.32.0' })), {
+  t.is(registryHostFor(makeCtx(t, { registryPort: 5001 })), 'host.minikube.internal:5001');
+  t.is(registryHostFor(makeCtx(t, { registryHost: '192.168.49.1:5000' })), '192.168.49.1:5000');
+  t.throws(() => registryHostFor(makeCtx(t, { cluster: 'existing' })), { message: /--registry-host/ });
+  t.deepEqual(startOptions(makeCtx(t, { minikubeDriver: 'docker', kubernetesVersion: 'v1.32.0' })), {
     profile: 'trusted-registry',
     insecureRegistry: HOST,
     kubernetesVersion: 'v1.32.0',
@@ -231,8 +231,7 @@ test('startOptions and registryHostFor follow the config', (t) => {
 });
 
 test('convergeMinikube: create runs list then start, and records createdProfile', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'minikube', status: 'Running', insecure: null }]) });
   cmd.on(['minikube', 'start'], { stdout: '* Done! kubectl is now configured' });
@@ -244,8 +243,7 @@ test('convergeMinikube: create runs list then start, and records createdProfile'
 });
 
 test('convergeMinikube: recreate deletes then starts, with driver and version', async (t) => {
-  const ctx = makeCtx({ minikubeDriver: 'docker', kubernetesVersion: 'v1.33.1' }, { recreateCluster: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { minikubeDriver: 'docker', kubernetesVersion: 'v1.33.1' }, { recreateCluster: true });
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: null }]) });
   t.is(await convergeMinikube(ctx, fakeTask().task), 'recreate');
@@ -268,8 +266,7 @@ test('convergeMinikube: recreate deletes then starts, with driver and version', 
 });
 
 test('convergeMinikube: stopped profile is started and not recorded as created', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Stopped', insecure: [HOST] }]) });
   const before = ctx.services.now();
@@ -281,8 +278,7 @@ test('convergeMinikube: stopped profile is started and not recorded as created',
 });
 
 test('convergeMinikube: running profile → only the list call', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: [HOST] }]) });
   t.is(await convergeMinikube(ctx, fakeTask().task), 'none');
@@ -291,8 +287,7 @@ test('convergeMinikube: running profile → only the list call', async (t) => {
 });
 
 test('convergeMinikube: a failing start throws minikube’s stderr and records nothing', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: '' });
   cmd.on(['minikube', 'start'], { exitCode: 80, stderr: 'X Exiting due to PROVIDER_DOCKER_NOT_RUNNING' });
@@ -304,8 +299,7 @@ test('convergeMinikube: a failing start throws minikube’s stderr and records n
 });
 
 test('Minikube.profile: "no profile" is none; any other failure to list stops, so an existing profile is never started over', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], {
     exitCode: 85,
@@ -326,8 +320,8 @@ test('Minikube.profile: "no profile" is none; any other failure to list stops, s
 });
 
 /** The node step against a fake minikube whose profile has `driver`, with our registry container in the fake Docker. */
-async function nodeStep(driver: string) {
-  const ctx = makeCtx();
+async function nodeStep(t: Owner, driver: string) {
+  const ctx = makeCtx(t);
   const { cmd, docker } = ctx.services.fakes;
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: [HOST], driver }]) });
   docker.images.add('registry:2.7.1');
@@ -358,8 +352,7 @@ test('nodeMirrorArgs, nodeHostAddressArgs: the exact commands', (t) => {
 });
 
 test('docker driver: the registry joins the profile network and the node pulls through it; once, then nothing changes', async (t) => {
-  const { ctx, cmd, docker, run } = await nodeStep('docker');
-  t.teardown(ctx.services.fakes.cleanup);
+  const { ctx, cmd, docker, run } = await nodeStep(t, 'docker');
   docker.networks.add('trusted-registry');
   cmd.on(['minikube', 'ssh'], { stdout: 'changed\n200' });
   t.is(
@@ -392,23 +385,20 @@ test('docker driver: the registry joins the profile network and the node pulls t
 });
 
 test('docker driver without its network: a clear error, nothing connected', async (t) => {
-  const { ctx, docker, run } = await nodeStep('docker');
-  t.teardown(ctx.services.fakes.cleanup);
+  const { ctx, docker, run } = await nodeStep(t, 'docker');
   await t.throwsAsync(run(), { message: /Docker has no network 'trusted-registry'/ });
   t.false(docker.calls.some((c) => c[0] === 'connectNetwork'));
 });
 
 test('none driver: the node is this machine; the registry is probed here, no ssh', async (t) => {
-  const { ctx, cmd, run } = await nodeStep('none');
-  t.teardown(ctx.services.fakes.cleanup);
+  const { ctx, cmd, run } = await nodeStep(t, 'none');
   t.is(await run(), `Registry reachable from the node at ${HOST} (the node is this machine)`);
   t.false(cmd.calls.some((c) => c[1] === 'ssh'));
   t.deepEqual(ctx.services.fakes.registryApi.calls.at(-1), ['ping', `http://${HOST}`]);
 });
 
 test('VM driver: the registry is published on the host address the node resolves too, then probed from the node', async (t) => {
-  const { ctx, cmd, docker, run } = await nodeStep('qemu2');
-  t.teardown(ctx.services.fakes.cleanup);
+  const { ctx, cmd, docker, run } = await nodeStep(t, 'qemu2');
   cmd.on(['minikube', 'ssh', '--profile=trusted-registry', '--', 'getent ahostsv4 host.minikube.internal'], {
     stdout: '192.168.105.1   STREAM host.minikube.internal\n192.168.105.1   DGRAM\n',
   });
@@ -427,8 +417,7 @@ test('VM driver: the registry is published on the host address the node resolves
 });
 
 test('docker driver: the mirror is written through the Docker API into the node container when it is there (no minikube ssh)', async (t) => {
-  const { ctx, cmd, docker, run } = await nodeStep('docker');
-  t.teardown(ctx.services.fakes.cleanup);
+  const { ctx, cmd, docker, run } = await nodeStep(t, 'docker');
   docker.networks.add('trusted-registry');
   docker.execAnswers.set('trusted-registry', { exitCode: 0, stdout: 'changed\n200', stderr: '' });
   t.is(
@@ -468,8 +457,7 @@ test('nodeMirrorScript, run by a real shell: writes once, then reports no change
 });
 
 test('--cluster existing (kind, k3d): each node that is a container here gets the registry on its network and the mirror', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: 'localhost:5001' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: 'localhost:5001' });
   const { docker, kube } = ctx.services.fakes;
   ctx.kube = kube;
   kube.seed({
@@ -497,8 +485,7 @@ test('--cluster existing (kind, k3d): each node that is a container here gets th
 });
 
 test('--cluster existing with no node in a container here (the test bed, a remote node): nothing is joined', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const { docker, kube } = ctx.services.fakes;
   ctx.kube = kube;
   kube.seed({

@@ -119,8 +119,7 @@ test('policyStatus parsing', (t) => {
 });
 
 test('waitUntilServing: a transport error (OPA not answering yet) asks kube-mgmt to retry and keeps waiting', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const refused = '{"status":"error","error":{"Op":"Put","URL":"http://127.0.0.1:8181/v1/policies/opa/image-policy/a.rego"}}';
   const kube = new FakeKube().seed(configMap({ 'a.rego': 'package a' }, { [POLICY_STATUS_ANNOTATION]: refused }), readyDeployment());
   // kube-mgmt's retry, once asked (the merge patch after the first poll), succeeds.
@@ -165,8 +164,7 @@ test('rolloutState table', (t) => {
 });
 
 test('waitUntilServing: returns once the Deployment becomes available', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 60 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 60 });
   const kube = new FakeKube();
   kube.onGet = (_ref, count) => {
     if (count === 3)
@@ -178,8 +176,7 @@ test('waitUntilServing: returns once the Deployment becomes available', async (t
 });
 
 test('waitUntilServing: times out with the rollout’s last detail (fake clock)', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 5 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 5 });
   const kube = new FakeKube().seed(
     deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }) as KubeObject,
   );
@@ -218,8 +215,7 @@ test('staleOpaPod: the status from before the cluster started is stale; a restar
 });
 
 test('waitUntilServing after this run started the cluster: waits until the kubelet reports OPA again, not the status from before the stop', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 60 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 60 });
   ctx.clusterStartedAt = ctx.services.now();
   // What the API server shows right after `minikube start` of a stopped profile: all of it from before the stop.
   const kube = new FakeKube().seed(readyDeployment(), opaPod('opa-1', '2025-06-01T11:00:00Z', true));
@@ -233,8 +229,7 @@ test('waitUntilServing after this run started the cluster: waits until the kubel
 });
 
 test('waitUntilServing times out naming the pod the kubelet has not reported since the start', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 5 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 5 });
   ctx.clusterStartedAt = ctx.services.now();
   const kube = new FakeKube().seed(readyDeployment(), opaPod('opa-1', '2025-06-01T11:00:00Z', true));
   const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
@@ -244,8 +239,7 @@ test('waitUntilServing times out naming the pod the kubelet has not reported sin
 const policyCms = [configMap({}), { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } }] as KubeObject[];
 
 test('waitUntilServing: throws kube-mgmt’s error text for a rejected policy', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const kube = new FakeKube().seed(
     configMap(
       {},
@@ -268,8 +262,7 @@ test('waitUntilServing: throws kube-mgmt’s error text for a rejected policy', 
 });
 
 test('waitUntilServing: resolves when every ConfigMap reports ok and OPA is ready; times out naming the silent one', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 3 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 3 });
   const kube = new FakeKube().seed(
     configMap({}, { [POLICY_STATUS_ANNOTATION]: OK }),
     { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } } as KubeObject,
@@ -332,8 +325,7 @@ const UNREACHABLE =
   'Internal error occurred: failed calling webhook "validating-webhook.openpolicyagent.org": failed to call webhook: Post "https://opa.opa.svc:443/?timeout=10s": dial tcp 10.100.246.209:443: connect: connection refused';
 
 test('waitUntilWebhookAnswers: waits while the API server cannot call the webhook (kube-proxy not ready yet), then goes on', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const kube = new FakeKube();
   let probes = 0;
   kube.admission = () =>
@@ -353,8 +345,7 @@ test('waitUntilWebhookAnswers: waits while the API server cannot call the webhoo
 });
 
 test('waitUntilWebhookAnswers: an admitted probe is the API server without the webhook yet: waits for the denial', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const kube = new FakeKube();
   let probes = 0;
   kube.admission = () =>
@@ -370,8 +361,7 @@ test('waitUntilWebhookAnswers: an admitted probe is the API server without the w
 });
 
 test('waitUntilWebhookAnswers: a policy that admits the probe is accepted after the grace period, not waited on to the end', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 60 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 60 });
   const kube = new FakeKube();
   kube.admission = () => ({ allowed: true, code: 201, message: '' });
   const start = ctx.services.fakes.clock.time;
@@ -381,8 +371,7 @@ test('waitUntilWebhookAnswers: a policy that admits the probe is accepted after 
 });
 
 test('waitUntilWebhookAnswers: never reached → the error names the API server’s last answer and where to look', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 1 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 1 });
   const kube = new FakeKube();
   kube.admission = () => ({ allowed: false, code: 500, message: UNREACHABLE });
   const error = await t.throwsAsync(waitUntilWebhookAnswers(ctx, kube), { instanceOf: BootstrapError });

@@ -1,6 +1,5 @@
 // Preflight: each prerequisite's failure names its fix; nothing here changes anything.
 import test from 'ava';
-import { Listr } from 'listr2';
 import { looksLocal } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { BootstrapError, errorText, GroupFailed, rootError } from '../../src/errors.js';
@@ -14,21 +13,19 @@ import {
   preflightTask,
 } from '../../src/steps/preflight.js';
 import { FakeKube, fakeServices, makeCtx, stateFromSpec } from '../helpers/fakes.js';
+import { runSilently } from '../helpers/run.js';
 
-const runSilently = (ctx: Ctx) =>
-  new Listr<Ctx, 'silent', 'silent'>([preflightTask()] as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
+const runPreflight = (ctx: Ctx) => runSilently([preflightTask()], ctx);
 
 test('checkDocker: reports the engine version', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.docker.engineVersion = '28.1.0';
   t.is(await checkDocker(ctx), 'Docker 28.1.0');
   t.deepEqual(ctx.services.fakes.docker.calls, [['ping'], ['version']]);
 });
 
 test('checkDocker: engine down → says how to start Docker', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.docker.pingError = new Error('connect ENOENT /var/run/docker.sock');
   const error = await t.throwsAsync(checkDocker(ctx), { instanceOf: BootstrapError });
   t.true(error!.problem.includes('connect ENOENT /var/run/docker.sock'));
@@ -37,16 +34,14 @@ test('checkDocker: engine down → says how to start Docker', async (t) => {
 });
 
 test('checkMinikube: version found and new enough', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'v1.36.0\n' });
   t.is(await checkMinikube(ctx), 'minikube 1.36.0');
   t.deepEqual(ctx.services.fakes.cmd.calls, [['minikube', 'version', '--short']]);
 });
 
 test('checkMinikube: not on PATH (CommandNotFoundError) → install hint', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.cmd.on(['minikube'], 'not-found');
   const error = await t.throwsAsync(checkMinikube(ctx), { instanceOf: BootstrapError });
   t.true(error!.problem.includes('minikube is not installed'));
@@ -54,8 +49,7 @@ test('checkMinikube: not on PATH (CommandNotFoundError) → install hint', async
 });
 
 test('checkMinikube: too old, and unreadable version', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'v1.25.2' });
   await t.throwsAsync(checkMinikube(ctx), { message: /minikube 1\.25\.2 is too old; bootstrap needs 1\.26\.0 or newer/ });
   ctx.services.fakes.cmd.on(['minikube', 'version'], { stdout: 'garbage' });
@@ -63,14 +57,12 @@ test('checkMinikube: too old, and unreadable version', async (t) => {
 });
 
 test('checkRegistryPort: free port', async (t) => {
-  const ctx = makeCtx({ registryPort: 5005 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryPort: 5005 });
   t.is(await checkRegistryPort(ctx), 'port 5005 free');
 });
 
 test('checkRegistryPort: held by another process → error naming --registry-port', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.portsInUse.add(5000);
   const error = await t.throwsAsync(checkRegistryPort(ctx), { instanceOf: BootstrapError });
   t.true(error!.problem.includes('Port 5000 is already in use by another process'));
@@ -78,16 +70,14 @@ test('checkRegistryPort: held by another process → error naming --registry-por
 });
 
 test('checkRegistryPort: held by our running container → fine', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.portsInUse.add(5000);
   ctx.services.fakes.docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
   t.is(await checkRegistryPort(ctx), 'port 5000 held by our registry');
 });
 
 test('checkRegistryPort: held by a same-named container that is not ours, or ours on another port → error', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.portsInUse.add(5000);
   ctx.services.fakes.docker.addContainer('registry', { ...stateFromSpec(await loadRegistrySpec(5000), true), labels: {} });
   await t.throwsAsync(checkRegistryPort(ctx), { message: /Port 5000 is already in use/ });
@@ -97,8 +87,7 @@ test('checkRegistryPort: held by a same-named container that is not ours, or our
 
 test('checkExistingCluster: a context that does not look local is refused without --yes', async (t) => {
   const kube = new FakeKube('gke_project_europe-west1_prod', 'https://34.118.10.20');
-  const ctx = makeCtx({ cluster: 'existing', context: 'gke_project_europe-west1_prod' }, {}, fakeServices({ fakes: { kube } }));
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', context: 'gke_project_europe-west1_prod' }, {}, fakeServices(t, { fakes: { kube } }));
   const error = await t.throwsAsync(checkExistingCluster(ctx), { instanceOf: BootstrapError });
   t.is(error!.exitCode, 2);
   t.true(error!.problem.includes("Context 'gke_project_europe-west1_prod' (https://34.118.10.20) does not look like a local cluster"));
@@ -109,23 +98,21 @@ test('checkExistingCluster: a context that does not look local is refused withou
 
 test('checkExistingCluster: --yes accepts it; a local one needs no --yes', async (t) => {
   const remote = new FakeKube('prod', 'https://34.118.10.20', 'v1.31.4');
-  const ctx = makeCtx({ cluster: 'existing' }, { yes: true }, fakeServices({ fakes: { kube: remote } }));
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing' }, { yes: true }, fakeServices(t, { fakes: { kube: remote } }));
   t.is(await checkExistingCluster(ctx), 'context prod, Kubernetes v1.31.4');
   t.is(ctx.kube, remote);
   const local = makeCtx(
+    t,
     { cluster: 'existing' },
     {},
-    fakeServices({ fakes: { kube: new FakeKube('kind-sandbox', 'https://127.0.0.1:40123') } }),
+    fakeServices(t, { fakes: { kube: new FakeKube('kind-sandbox', 'https://127.0.0.1:40123') } }),
   );
-  t.teardown(local.services.fakes.cleanup);
   t.is(await checkExistingCluster(local), 'context kind-sandbox, Kubernetes v1.33.1');
 });
 
 test('checkExistingCluster: an API server that is a container on this Docker (a minikube profile of any name) is local', async (t) => {
   const kube = new FakeKube('sandbox', 'https://192.168.49.2:8443', 'v1.37.2');
-  const ctx = makeCtx({ cluster: 'existing', context: 'sandbox' }, {}, fakeServices({ fakes: { kube } }));
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', context: 'sandbox' }, {}, fakeServices(t, { fakes: { kube } }));
   ctx.services.fakes.docker.addresses.set('sandbox', '192.168.49.2');
   t.is(await checkExistingCluster(ctx), 'context sandbox, Kubernetes v1.37.2');
   // The same private address with no such container: not local.
@@ -160,9 +147,8 @@ test('looksLocal table', (t) => {
 });
 
 test('checkPolicyFile: compiles with the opa binary found; a syntax error is reported with OPA output', async (t) => {
-  const services = fakeServices({ opaBinary: async () => '/usr/local/bin/opa' });
-  const ctx = makeCtx({ policyFile: '/tmp/p.rego' }, {}, services);
-  t.teardown(services.fakes.cleanup);
+  const services = fakeServices(t, { opaBinary: async () => '/usr/local/bin/opa' });
+  const ctx = makeCtx(t, { policyFile: '/tmp/p.rego' }, {}, services);
   t.is(await checkPolicyFile(ctx), '/tmp/p.rego compiles');
   t.deepEqual(services.fakes.cmd.calls, [['/usr/local/bin/opa', 'check', '--strict', '/tmp/p.rego']]);
   services.fakes.cmd.on(['/usr/local/bin/opa'], { exitCode: 1, stderr: '1 error occurred: /tmp/p.rego:3: rego_parse_error' });
@@ -170,8 +156,7 @@ test('checkPolicyFile: compiles with the opa binary found; a syntax error is rep
 });
 
 test('checkPolicyFile: no opa binary and no OPA image → a note, not an error', async (t) => {
-  const ctx = makeCtx({ policyFile: '/tmp/p.rego' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { policyFile: '/tmp/p.rego' });
   t.is(await checkPolicyFile(ctx), 'not checked (no opa binary or OPA image here)');
   t.is(ctx.notes.length, 1);
   t.deepEqual(ctx.services.fakes.cmd.calls, []);
@@ -179,8 +164,7 @@ test('checkPolicyFile: no opa binary and no OPA image → a note, not an error',
 });
 
 test('checkPolicyFile: no opa binary but the OPA image → docker run opa check, file mounted read-only', async (t) => {
-  const ctx = makeCtx({ policyFile: '/tmp/rules/p.rego' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { policyFile: '/tmp/rules/p.rego' });
   ctx.services.fakes.docker.images.add('openpolicyagent/opa:1.22.3');
   t.is(await checkPolicyFile(ctx), '/tmp/rules/p.rego compiles');
   t.deepEqual(ctx.services.fakes.cmd.calls, [
@@ -199,22 +183,20 @@ test('checkPolicyFile: no opa binary but the OPA image → docker run opa check,
 });
 
 test('preflight: in a dry run, failures become notes and the run goes on', async (t) => {
-  const ctx = makeCtx({}, { dryRun: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { dryRun: true });
   ctx.services.fakes.docker.pingError = new Error('docker down');
   ctx.services.fakes.cmd.on(['minikube'], 'not-found');
-  await runSilently(ctx);
+  await runPreflight(ctx);
   t.is(ctx.notes.length, 2);
   t.true(ctx.notes.some((n) => n.includes('Cannot reach the Docker engine (docker down)')));
   t.true(ctx.notes.some((n) => n.includes('minikube is not installed')));
 });
 
 test('preflight: outside a dry run, every check reports, then the first failure stops the run', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.services.fakes.docker.pingError = new Error('docker down');
   ctx.services.fakes.cmd.on(['minikube'], 'not-found');
-  const error = await t.throwsAsync(runSilently(ctx), { instanceOf: GroupFailed });
+  const error = await t.throwsAsync(runPreflight(ctx), { instanceOf: GroupFailed });
   // Both failures are kept; the first decides the closing message and exit code.
   const failures = (error as GroupFailed).failures.map(errorText);
   t.true(

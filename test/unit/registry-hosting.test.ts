@@ -1,6 +1,5 @@
 // KEP-1755: the addresses advertised in kube-public/local-registry-hosting, the object, and how up treats one that is not ours.
 import test from 'ava';
-import { Listr } from 'listr2';
 import { parse } from 'yaml';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
@@ -15,6 +14,7 @@ import {
 import { upTasks } from '../../src/commands/up.js';
 import { applyRegistryHosting, registryHostingTask } from '../../src/steps/hosting.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
+import { runSilently } from '../helpers/run.js';
 
 const KEY = 'v1/ConfigMap/kube-public/local-registry-hosting';
 const REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-public', name: 'local-registry-hosting' };
@@ -114,12 +114,10 @@ test('applyRegistryHosting: one without our label is never changed, and what it 
   );
 });
 
-const run = (ctx: Ctx) =>
-  new Listr<Ctx, 'silent', 'silent'>([registryHostingTask()] as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' }).run();
+const run = (ctx: Ctx) => runSilently([registryHostingTask()], ctx);
 
 test('registryHostingTask: applies ours with the node’s pull address; a foreign one leaves a note with the fix', async (t) => {
-  const ctx = makeCtx({ registryPort: 5001 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryPort: 5001 });
   const { kube } = ctx.services.fakes;
   await run(ctx);
   t.deepEqual(readRegistryHosting(kube.stored(REF)), {
@@ -129,8 +127,7 @@ test('registryHostingTask: applies ours with the node’s pull address; a foreig
   });
   t.deepEqual(ctx.notes, []);
 
-  const other = makeCtx({ cluster: 'existing', registryHost: '10.0.0.1:5000' });
-  t.teardown(other.services.fakes.cleanup);
+  const other = makeCtx(t, { cluster: 'existing', registryHost: '10.0.0.1:5000' });
   other.services.fakes.kube.seed(kinds());
   await run(other);
   t.deepEqual(other.services.fakes.kube.stored(REF), kinds());
@@ -141,8 +138,7 @@ test('registryHostingTask: applies ours with the node’s pull address; a foreig
 });
 
 test('registryHostingTask --dry-run: touches nothing', async (t) => {
-  const ctx = makeCtx({}, { dryRun: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { dryRun: true });
   await run(ctx);
   t.deepEqual(ctx.services.fakes.kube.calls, []);
   t.deepEqual(ctx.services.fakes.kubeRequests, []);

@@ -133,8 +133,7 @@ test('planRegistry: ours and matching → none when running, start when stopped,
 // --- convergeRegistry -------------------------------------------------------------------------------------
 
 test('convergeRegistry: create pulls the image when missing, then create, start, ping', async (t) => {
-  const ctx = makeCtx({ registryPort: 5001 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryPort: 5001 });
   const { docker, registryApi } = ctx.services.fakes;
   const { task, outputs } = fakeTask();
   t.is(await convergeRegistry(ctx, task), 'create');
@@ -153,8 +152,7 @@ test('convergeRegistry: create pulls the image when missing, then create, start,
 });
 
 test('convergeRegistry: create does not pull an image that is there', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { docker } = ctx.services.fakes;
   docker.images.add('registry:2.7.1');
   t.is(await convergeRegistry(ctx, fakeTask().task), 'create');
@@ -167,8 +165,7 @@ test('convergeRegistry: create does not pull an image that is there', async (t) 
 });
 
 test('convergeRegistry: recreate removes (keeping the volume), creates, starts', async (t) => {
-  const ctx = makeCtx({}, { recreateRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { recreateRegistry: true });
   const { docker } = ctx.services.fakes;
   docker.images.add('registry:2.7.1');
   docker.addContainer('registry', { ...stateFromSpec(EXPECTED), image: 'registry:2' });
@@ -185,8 +182,7 @@ test('convergeRegistry: recreate removes (keeping the volume), creates, starts',
 });
 
 test('convergeRegistry: stopped → start only; running → nothing but the ping', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { docker } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(EXPECTED, false));
   t.is(await convergeRegistry(ctx, fakeTask().task), 'start');
@@ -200,8 +196,7 @@ test('convergeRegistry: stopped → start only; running → nothing but the ping
 });
 
 test('convergeRegistry: not ours → throws before changing anything', async (t) => {
-  const ctx = makeCtx({}, { recreateRegistry: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, {}, { recreateRegistry: true });
   const { docker } = ctx.services.fakes;
   docker.addContainer('registry', { ...stateFromSpec(EXPECTED), labels: {} });
   await t.throwsAsync(convergeRegistry(ctx, fakeTask().task), { message: /docker rm -f registry/ });
@@ -209,8 +204,7 @@ test('convergeRegistry: not ours → throws before changing anything', async (t)
 });
 
 test('convergeRegistry: a registry that never answers times out after 30s of (fake) time', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { docker, registryApi, clock } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(EXPECTED, true));
   registryApi.upAfterPings = Number.POSITIVE_INFINITY;
@@ -224,8 +218,7 @@ test('convergeRegistry: a registry that never answers times out after 30s of (fa
 });
 
 test('convergeRegistry: waits until the registry answers', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { docker, registryApi, clock } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(EXPECTED, true));
   registryApi.upAfterPings = 3;
@@ -237,8 +230,7 @@ test('convergeRegistry: waits until the registry answers', async (t) => {
 // --- pushTrustedImage -------------------------------------------------------------------------------------
 
 test('pushTrustedImage: pull, tag, push into localhost:<port>; skipped when the manifest is there', async (t) => {
-  const ctx = makeCtx({ registryPort: 5002 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryPort: 5002 });
   const { docker, registryApi } = ctx.services.fakes;
   t.true(await pushTrustedImage(ctx, fakeTask().task));
   t.deepEqual(docker.calls, [
@@ -255,8 +247,7 @@ test('pushTrustedImage: pull, tag, push into localhost:<port>; skipped when the 
 });
 
 test('pushTrustedImage: docker.io/library/ prefixes are dropped from the registry path', async (t) => {
-  const ctx = makeCtx({ trustedImage: 'docker.io/library/nginx:1.21.1' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { trustedImage: 'docker.io/library/nginx:1.21.1' });
   const { docker } = ctx.services.fakes;
   docker.images.add('docker.io/library/nginx:1.21.1');
   t.true(await pushTrustedImage(ctx, fakeTask().task));
@@ -264,8 +255,7 @@ test('pushTrustedImage: docker.io/library/ prefixes are dropped from the registr
 });
 
 test('pushTrustedImage: a push failure names the target and the cause', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const { docker } = ctx.services.fakes;
   docker.images.add('nginx:1.21.1');
   docker.pushError = new Error('connection refused');

@@ -6,7 +6,8 @@ import { collectStatus, status } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
-import { makeCtx, stateFromSpec, upEnvironment } from '../helpers/fakes.js';
+import { makeCtx, stateFromSpec, upEnvironment, type Owner } from '../helpers/fakes.js';
+import { recordingIo } from '../helpers/run.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const OK = '{"status":"ok"}';
@@ -29,8 +30,8 @@ const policyConfigMap = (name: string, writtenAt: string): KubeObject =>
     },
   }) as unknown as KubeObject;
 
-async function healthyCtx(opaStartedAt: string, kubeMgmtStartedAt?: string) {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
+async function healthyCtx(t: Owner, opaStartedAt: string, kubeMgmtStartedAt?: string) {
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const { docker, kube, registryApi } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
   registryApi.manifests.add('nginx:1.21.1');
@@ -62,8 +63,7 @@ async function healthyCtx(opaStartedAt: string, kubeMgmtStartedAt?: string) {
 }
 
 test('status: every component fine', async (t) => {
-  const ctx = await healthyCtx('2026-11-26T10:00:00Z');
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await healthyCtx(t, '2026-11-26T10:00:00Z');
   const components = await collectStatus(ctx);
   t.deepEqual(
     components.map((c) => [c.component, c.ok]),
@@ -82,8 +82,7 @@ test('status: every component fine', async (t) => {
 });
 
 test('status: OPA started after kube-mgmt loaded the policy → stale, with the fix', async (t) => {
-  const ctx = await healthyCtx('2026-11-26T10:05:00Z');
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await healthyCtx(t, '2026-11-26T10:05:00Z');
   const policy = (await collectStatus(ctx)).find((c) => c.component === 'policy')!;
   t.false(policy.ok);
   t.regex(
@@ -93,19 +92,16 @@ test('status: OPA started after kube-mgmt loaded the policy → stale, with the 
 });
 
 test('status: kube-mgmt restarted after OPA (its liveness probe) loaded every policy again: not stale, though the annotation kept its time', async (t) => {
-  const healed = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T10:05:09Z');
-  t.teardown(healed.services.fakes.cleanup);
+  const healed = await healthyCtx(t, '2026-11-26T10:05:00Z', '2026-11-26T10:05:09Z');
   const policy = (await collectStatus(healed)).find((c) => c.component === 'policy')!;
   t.deepEqual([policy.ok, policy.state], [true, 'opa-default-system-main: ok; image-policy: ok']);
   // kube-mgmt started before that OPA: the OPA restarted in place and nobody loaded it since.
-  const stale = await healthyCtx('2026-11-26T10:05:00Z', '2026-11-26T09:59:00Z');
-  t.teardown(stale.services.fakes.cleanup);
+  const stale = await healthyCtx(t, '2026-11-26T10:05:00Z', '2026-11-26T09:59:00Z');
   t.false((await collectStatus(stale)).find((c) => c.component === 'policy')!.ok);
 });
 
 test('status: nothing there → every component says what is missing', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const components = await collectStatus(ctx);
   t.deepEqual(
     components.map((c) => [c.component, c.ok, c.state]),
@@ -122,8 +118,7 @@ test('status: nothing there → every component says what is missing', async (t)
 });
 
 test('status: registry hosting written for another address → outdated; someone else’s → not ours, naming what tools use', async (t) => {
-  const ctx = await healthyCtx('2026-11-26T10:00:00Z');
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = await healthyCtx(t, '2026-11-26T10:00:00Z');
   const { kube } = ctx.services.fakes;
   const hosting = async () => (await collectStatus(ctx)).find((c) => c.component === 'registry hosting')!;
   kube.seed(registryHostingConfigMap(registryHosting({ config: { registryPort: 5000 }, registryHost: '10.9.9.9:5000' })));
@@ -146,12 +141,11 @@ test('status: registry hosting written for another address → outdated; someone
 });
 
 test('status printed on a 50-column terminal: cells wrap at spaces under their column; 120 without a terminal', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const printed = async (columns: number | undefined) => {
-    const lines: string[] = [];
-    t.false(await status(ctx, { env: {}, isTTY: columns !== undefined, columns, print: (s) => lines.push(s), warn: () => {} }));
-    return lines;
+    const io = recordingIo({ isTTY: columns !== undefined, columns });
+    t.false(await status(ctx, io));
+    return io.printed;
   };
   // The column of states keeps its longest word (kube-public/local-registry-hosting) whole: the names give way.
   t.deepEqual(await printed(50), [

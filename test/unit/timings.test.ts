@@ -1,13 +1,13 @@
 // How long each step took: the plain renderer's per-step timer (what CI logs show) and the summary at the end.
 import test from 'ava';
 import { execa } from 'execa';
-import { Listr, PRESET_TIMER } from 'listr2';
+import { PRESET_TIMER } from 'listr2';
 import { fileURLToPath } from 'node:url';
 import { makeListr } from '../../src/commands/run.js';
-import type { Ctx } from '../../src/context.js';
 import type { Task } from '../../src/tasks.js';
 import { formatTimings, watchTimings, type StepTiming } from '../../src/timings.js';
 import { makeCtx } from '../helpers/fakes.js';
+import { silentListr } from '../helpers/run.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/timed-steps.ts', import.meta.url));
 
@@ -36,8 +36,7 @@ test('formatTimings: one line per step, subtasks indented, durations right-align
 });
 
 test('watchTimings: steps and announced subtasks in start order, with the clock given, failed ones too', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const clock = ctx.services.fakes.clock;
   const tasks: Task[] = [
     { title: 'one', task: () => clock.sleep(1500) },
@@ -59,7 +58,7 @@ test('watchTimings: steps and announced subtasks in start order, with the clock 
     },
     { title: 'never', task: () => {} },
   ];
-  const listr = new Listr<Ctx, 'silent', 'silent'>(tasks as never, { ctx, renderer: 'silent', fallbackRenderer: 'silent' });
+  const listr = silentListr(tasks, ctx);
   const timings = watchTimings(listr.tasks, () => clock.now().getTime());
   await t.throwsAsync(listr.run());
   t.deepEqual(timings(), [
@@ -72,8 +71,7 @@ test('watchTimings: steps and announced subtasks in start order, with the clock 
 });
 
 test('makeListr: the live renderer and the plain one both carry the timer', (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   const options = (isTTY: boolean, env: NodeJS.ProcessEnv) =>
     (
       makeListr([], ctx, { env, isTTY, print: () => {}, warn: () => {} }) as unknown as {

@@ -2,12 +2,12 @@
 import test from 'ava';
 import type { KubeObject } from '../../src/adapters/kube.js';
 import { verify } from '../../src/commands/verify.js';
-import type { Io } from '../../src/commands/run.js';
 import { isBootstrapError } from '../../src/errors.js';
 import { messages } from '../../src/messages.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { environmentProblem, readEnvironment, type EnvironmentFacts } from '../../src/steps/verify.js';
 import { upEnvironment, FakeKube, makeCtx } from '../helpers/fakes.js';
+import { recordingIo } from '../helpers/run.js';
 
 const up: EnvironmentFacts = {
   webhookRegistered: true,
@@ -70,21 +70,18 @@ test('readEnvironment: reads the webhook, the OPA Deployment and both policy Con
   t.is(environmentProblem(facts), undefined);
 });
 
-const silentIo = (printed: string[]): Io => ({ env: { CI: 'true' }, isTTY: false, print: (x) => printed.push(x), warn: () => {} });
-
 test('verify after down: one error with the fix, exit code 1, no pod request and no table', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' }, { suite: 'extended', json: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' }, { suite: 'extended', json: true });
   const kube = ctx.services.fakes.kube; // empty: nothing registered, nothing deployed
-  const printed: string[] = [];
-  const error = await t.throwsAsync(verify(ctx, silentIo(printed)));
+  const io = recordingIo();
+  const error = await t.throwsAsync(verify(ctx, io));
   t.true(isBootstrapError(error));
   if (!isBootstrapError(error)) return;
   t.is(error.exitCode, 1);
   t.is(error.problem, 'Nothing to verify: the admission webhook opa-validating-webhook is not registered.');
   t.false(error.problem.includes('\n'));
   t.regex(error.fix, /`bootstrap up`/);
-  t.deepEqual(printed, []);
+  t.deepEqual(io.printed, []);
   t.deepEqual(ctx.checks, []);
   t.false(
     kube.calls.some((c) => c.op !== 'get' && c.op !== 'list'),
@@ -93,25 +90,23 @@ test('verify after down: one error with the fix, exit code 1, no pod request and
 });
 
 test('verify on an environment that is up runs the checks', async (t) => {
-  const ctx = makeCtx({ cluster: 'existing', registryHost: '127.0.0.1:5000' }, { json: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' }, { json: true });
   const kube = healthyKube();
   ctx.kube = kube;
-  const printed: string[] = [];
+  const io = recordingIo();
   // Everything admitted by the fake: the two bad pods fail, so verify throws, but after running the checks.
-  await t.throwsAsync(verify(ctx, silentIo(printed)), { message: /2 of 3 checks/ });
+  await t.throwsAsync(verify(ctx, io), { message: /2 of 3 checks/ });
   t.is(ctx.checks.length, 3);
   t.is(kube.log((c) => c.op === 'createPod').length, 3);
-  t.is(printed.length, 1);
+  t.is(io.printed.length, 1);
 });
 
 test('verify before any up (minikube: no context named after the profile): nothing to verify, run bootstrap up', async (t) => {
-  const ctx = makeCtx({ registryHost: 'host.minikube.internal:5000' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { registryHost: 'host.minikube.internal:5000' });
   ctx.services.kube = async (name) => {
     throw messages.unknownKubeContext(name ?? '', []);
   };
-  const error = await t.throwsAsync(verify(ctx, silentIo([])));
+  const error = await t.throwsAsync(verify(ctx, recordingIo()));
   t.true(isBootstrapError(error));
   if (!isBootstrapError(error)) return;
   t.is(error.exitCode, 1);

@@ -73,8 +73,7 @@ const articlePolicy =
   };
 
 test('runArticleSuite: still 3/3 while the ok pod really runs (left by verify --create)', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   kube.admission = articlePolicy(REGISTRY);
@@ -86,8 +85,7 @@ test('runArticleSuite: still 3/3 while the ok pod really runs (left by verify --
 });
 
 test('runArticleSuite: three server-side dry-run creates, judged', async (t) => {
-  const ctx = makeCtx({ verifyNamespace: 'sandbox' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { verifyNamespace: 'sandbox' });
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   kube.admission = articlePolicy(REGISTRY);
@@ -129,8 +127,7 @@ test('runArticleSuite: three server-side dry-run creates, judged', async (t) => 
 });
 
 test('runArticleSuite: a cluster without the webhook fails the two denials', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.registryHost = REGISTRY;
   const results = await runArticleSuite(ctx, new FakeKube());
   t.deepEqual(
@@ -228,8 +225,7 @@ test('formatChecks: a row per check and the summary line', (t) => {
 });
 
 test('the ok pod refers to the repository pushTrustedImage pushed to (trustedImage with docker.io/library/)', async (t) => {
-  const ctx = makeCtx({ trustedImage: 'docker.io/library/nginx:1.21.1' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { trustedImage: 'docker.io/library/nginx:1.21.1' });
   ctx.registryHost = REGISTRY;
   ctx.services.fakes.docker.images.add('docker.io/library/nginx:1.21.1');
   await pushTrustedImage(ctx, fakeTask().task);
@@ -240,8 +236,7 @@ test('the ok pod refers to the repository pushTrustedImage pushed to (trustedIma
 });
 
 test('--create: the ok pod is created for real (labelled ours) and waited for until Running', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 30 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 30 });
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   const ref = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'web-server' };
@@ -259,8 +254,7 @@ test('--create: the ok pod is created for real (labelled ours) and waited for un
 });
 
 test('--create: a pod that never runs is reported with its phase after the wait', async (t) => {
-  const ctx = makeCtx({ waitSeconds: 5 });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { waitSeconds: 5 });
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   const result = await createOkPod(ctx, kube);
@@ -270,8 +264,7 @@ test('--create: a pod that never runs is reported with its phase after the wait'
 });
 
 test('--require-digest: tag-only images are denied for it too, and the ok pod pinned by the registry digest is admitted', async (t) => {
-  const ctx = makeCtx({ requireDigest: true });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { requireDigest: true });
   ctx.registryHost = REGISTRY;
   ctx.services.fakes.registryApi.manifests.add('nginx:1.21.1');
   const digest = await ctx.services.fakes.registryApi.manifestDigest('', 'nginx', '1.21.1');
@@ -297,8 +290,7 @@ test('--require-digest: tag-only images are denied for it too, and the ok pod pi
 });
 
 test('runExtendedSuite: a 409 because the kubelet wrote the base pod meanwhile is read again and retried, not a miss', async (t) => {
-  const ctx = makeCtx();
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t);
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   const conflicts = new Map<string, number>();

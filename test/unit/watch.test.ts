@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { watchFile } from '../../src/adapters/files.js';
-import type { Io } from '../../src/commands/run.js';
 import { initPolicy } from '../../src/commands/watch.js';
 import type { CheckResult } from '../../src/context.js';
 import { messages } from '../../src/messages.js';
@@ -20,6 +19,7 @@ import {
   withPolicySource,
   type WatchDeps,
 } from '../../src/steps/watch.js';
+import { recordingIo } from '../helpers/run.js';
 
 const check = (name: string, actual: string): CheckResult => ({ name, expected: '', actual, passed: true });
 
@@ -144,19 +144,17 @@ test('handleSave: an unexpected failure is thrown to the loop, which reports it 
   t.regex(printed[1]!, /^save 2: 1 decision changed/);
 });
 
-const quietIo = (printed: string[]): Io => ({ env: {}, isTTY: false, print: (x) => printed.push(x), warn: () => {} });
-
 test('init-policy: copies the shipped policy and its tests; refuses to overwrite', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-init-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const printed: string[] = [];
-  await initPolicy(path.join(dir, 'policy'), quietIo(printed));
+  const io = recordingIo();
+  await initPolicy(path.join(dir, 'policy'), io);
   const shipped = await readFile(new URL('../../templates/policy/image-policy.rego', import.meta.url), 'utf8');
   t.is(await readFile(path.join(dir, 'policy/image-policy.rego'), 'utf8'), shipped);
   t.regex(await readFile(path.join(dir, 'policy/image_policy_test.rego'), 'utf8'), /package kubernetes\.validating\.images_test/);
-  t.regex(printed[0]!, /bootstrap watch --policy-file .*policy\/image-policy\.rego/);
+  t.regex(io.printed[0]!, /bootstrap watch --policy-file .*policy\/image-policy\.rego/);
   await writeFile(path.join(dir, 'policy/image-policy.rego'), 'mine');
-  await t.throwsAsync(initPolicy(path.join(dir, 'policy'), quietIo([])), { message: /already exists; nothing was copied/ });
+  await t.throwsAsync(initPolicy(path.join(dir, 'policy'), recordingIo()), { message: /already exists; nothing was copied/ });
   t.is(await readFile(path.join(dir, 'policy/image-policy.rego'), 'utf8'), 'mine');
 });
 

@@ -51,8 +51,7 @@ test('caseObject: a case with kind becomes that workload, its name fit for a Cro
 });
 
 test('runExtendedSuite: a workload create is a dry-run create of the workload; an update creates the base, replaces it (dry run), deletes it', async (t) => {
-  const ctx = makeCtx({ verifyNamespace: 'v' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
   ctx.registryHost = 'reg:5000';
   const kube = new FakeKube();
   // A stand-in for the policy: deny anything that is not from reg:5000.
@@ -93,8 +92,7 @@ test('runExtendedSuite: a workload create is a dry-run create of the workload; a
 });
 
 test('runExtendedSuite: an update that meets a conflict (a controller wrote in between) reads again and retries', async (t) => {
-  const ctx = makeCtx({ verifyNamespace: 'v' });
-  t.teardown(ctx.services.fakes.cleanup);
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
   ctx.registryHost = 'reg:5000';
   const kube = new FakeKube();
   let conflicts = 2;

@@ -1,0 +1,14 @@
+// One free-port helper for the suites that start servers (OPA, registries, the kube-mgmt stand-in's OPA).
+import { createServer, type AddressInfo } from 'node:net';
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now: the kernel picks it, the probe closes it again. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
