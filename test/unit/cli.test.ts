@@ -3,39 +3,22 @@ import test from 'ava';
 import { execa } from 'execa';
 import { parse, type TestSuites } from 'junit2json';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildProgram, configFromFlags, optionsFromFlags } from '../../src/cli.js';
 import type { Io } from '../../src/commands/run.js';
 import { defaultRunOptions } from '../../src/context.js';
 import { formatProblem } from '../../src/errors.js';
 import { messages } from '../../src/messages.js';
+import { BIN, offlineDir, offlineEnv } from '../helpers/offline.js';
 
-const BIN = fileURLToPath(new URL('../../bin/bootstrap.js', import.meta.url));
-const NODE_DIR = path.dirname(process.execPath);
-
-async function sandbox(t: { teardown(fn: () => Promise<void>): void }) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-cli-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Runs the CLI with a private state dir, no minikube on PATH, and a Docker engine that is not there. */
+/** Runs the CLI in an offline sandbox (no minikube on PATH, no Docker engine) with a kubeconfig file of its own. */
 function cli(dir: string, args: string[]) {
   return execa(process.execPath, [BIN, ...args], {
     cwd: dir,
     reject: false,
     all: true,
-    env: {
-      PATH: NODE_DIR,
-      HOME: dir,
-      XDG_STATE_HOME: path.join(dir, 'state'),
-      DOCKER_HOST: `unix://${path.join(dir, 'no-docker.sock')}`,
-      KUBECONFIG: path.join(dir, 'kubeconfig'),
-      CI: '1',
-    },
+    env: { ...offlineEnv(dir), KUBECONFIG: path.join(dir, 'kubeconfig'), CI: '1' },
     extendEnv: false,
     timeout: 60_000,
   });
@@ -104,7 +87,7 @@ test('optionsFromFlags: defaults, flags, and keepRegistry', (t) => {
 });
 
 test('bootstrap --help lists the commands', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const result = await cli(dir, ['--help']);
   t.is(result.exitCode, 0, result.all);
   for (const command of ['up', 'verify', 'down', 'status', 'doctor'])
@@ -112,7 +95,7 @@ test('bootstrap --help lists the commands', async (t) => {
 });
 
 test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the start argv, the webhook, no private key', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const result = await cli(dir, ['up', '--dry-run', '--cluster', 'minikube']);
   t.is(result.exitCode, 0, result.all);
   const out = result.all;
@@ -137,7 +120,7 @@ test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the st
 });
 
 test('a config file with an unknown key → exit 2 and the message', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'registryPort: 5001\nregsitryHost: x\n');
   const result = await cli(dir, ['up', '--dry-run']);
   t.is(result.exitCode, 2, result.all);
@@ -146,7 +129,7 @@ test('a config file with an unknown key → exit 2 and the message', async (t) =
 });
 
 test('--registry-port 99999 → exit 2', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const result = await cli(dir, ['up', '--dry-run', '--registry-port', '99999']);
   t.is(result.exitCode, 2, result.all);
   t.true(result.stderr.includes('--registry-port'), result.stderr);
@@ -154,14 +137,14 @@ test('--registry-port 99999 → exit 2', async (t) => {
 });
 
 test('an invalid --registry-host → exit 2 naming registryHost', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const result = await cli(dir, ['up', '--dry-run', '--registry-host', 'http://x:5000']);
   t.is(result.exitCode, 2, result.all);
   t.true(result.stderr.includes('Invalid registryHost: "http://x:5000"'), result.stderr);
 });
 
 test('bootstrap --version and -V print the package version, exit 0', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   t.regex(version, /^\d+\.\d+\.\d+/);
   for (const flag of ['--version', '-V']) {
@@ -172,7 +155,7 @@ test('bootstrap --version and -V print the package version, exit 0', async (t) =
 });
 
 test('bootstrap doctor: its version, Node, and the images it deploys (as configured), then the preflight', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'opaImage: example.com/opa:9.9.9\n');
   const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const result = await cli(dir, ['doctor']);
@@ -188,7 +171,7 @@ test('bootstrap doctor: its version, Node, and the images it deploys (as configu
 });
 
 test('bootstrap verify --junit FILE (relative): written even when verify cannot reach a cluster, as one errored test case', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const result = await cli(dir, ['verify', '--cluster', 'existing', '--registry-host', '127.0.0.1:5000', '--junit', 'out/junit.xml']);
   t.is(result.exitCode, 1, result.all);
   const { testsuite } = (await parse(await readFile(path.join(dir, 'out', 'junit.xml'), 'utf8'))) as TestSuites;
@@ -220,7 +203,7 @@ current-context: ${current}
 `;
 
 test('--cluster existing: each context has its own state directory; down --purge on one leaves the other’s record alone', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const root = path.join(dir, 'state', 'opa-trusted-registry-bootstrap');
   // What `up` left on each cluster: its record and its CA, in the directory named after the context.
   for (const name of ['kind-a', 'kind-b']) {
@@ -274,7 +257,7 @@ async function missingConfig(dir: string) {
 }
 
 test('a failed run ends with the ✖ problem / → fix block from formatProblem, and nothing else without --debug', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const { block } = await missingConfig(dir);
   const result = await inProcess(dir, ['up', '--config', 'missing.yaml']);
   t.is(result.exitCode, 2);
@@ -284,7 +267,7 @@ test('a failed run ends with the ✖ problem / → fix block from formatProblem,
 });
 
 test('--debug (before or after the command) and BOOTSTRAP_DEBUG=1: the same block, then the cause chain and the stacks', async (t) => {
-  const dir = await sandbox(t);
+  const dir = await offlineDir(t);
   const { block, cause } = await missingConfig(dir);
   for (const [args, env] of [
     [['up', '--config', 'missing.yaml', '--debug'], {}],
