@@ -35,54 +35,34 @@ test('configFromFlags: only given flags, in Config terms', (t) => {
       requireDigest: true,
     },
   );
-  t.deepEqual(
-    configFromFlags({
-      cluster: 'existing',
-      context: 'kind-x',
-      registryHost: 'kind-registry:5000',
-      stateDir: '/s',
-      verifyNamespace: 'ns',
-      waitSeconds: 9,
-    }),
-    {
-      cluster: 'existing',
-      context: 'kind-x',
-      registryHost: 'kind-registry:5000',
-      stateDir: '/s',
-      verifyNamespace: 'ns',
-      waitSeconds: 9,
-    },
-  );
+  // Flags named as the settings they set pass through as they are.
+  const sameNames = {
+    cluster: 'existing',
+    context: 'kind-x',
+    registryHost: 'kind-registry:5000',
+    stateDir: '/s',
+    verifyNamespace: 'ns',
+    waitSeconds: 9,
+  } as const;
+  t.deepEqual(configFromFlags({ ...sameNames }), sameNames);
 });
 
 test('optionsFromFlags: defaults, flags, and keepRegistry', (t) => {
   t.deepEqual(optionsFromFlags({}), defaultRunOptions());
-  t.deepEqual(
-    optionsFromFlags({
-      dryRun: true,
-      yes: true,
-      recreateRegistry: true,
-      recreateCluster: true,
-      keepCluster: true,
-      keepRegistry: true,
-      purge: true,
-      create: true,
-      suite: 'extended',
-      json: true,
-    }),
-    {
-      dryRun: true,
-      yes: true,
-      recreateRegistry: true,
-      recreateCluster: true,
-      keepCluster: true,
-      keepRegistry: true,
-      purge: true,
-      create: true,
-      suite: 'extended',
-      json: true,
-    },
-  );
+  // Every option given: each one as given.
+  const every = {
+    dryRun: true,
+    yes: true,
+    recreateRegistry: true,
+    recreateCluster: true,
+    keepCluster: true,
+    keepRegistry: true,
+    purge: true,
+    create: true,
+    suite: 'extended',
+    json: true,
+  } as const;
+  t.deepEqual(optionsFromFlags({ ...every }), every);
   t.false(optionsFromFlags({ cluster: 'existing' }).keepRegistry);
 });
 
@@ -119,29 +99,34 @@ test('bootstrap up --dry-run --cluster minikube without minikube: exit 0, the st
   t.deepEqual(stateEntries, []);
 });
 
-test('a config file with an unknown key → exit 2 and the message', async (t) => {
-  const dir = await offlineDir(t);
-  await writeFile(path.join(dir, 'bootstrap.config.yaml'), 'registryPort: 5001\nregsitryHost: x\n');
-  const result = await cli(dir, ['up', '--dry-run']);
-  t.is(result.exitCode, 2, result.all);
-  t.true(result.stderr.includes(`Unknown setting 'regsitryHost' in ${path.join(dir, 'bootstrap.config.yaml')}.`), result.stderr);
-  t.true(result.stderr.includes('known settings: cluster, profile'));
-});
-
-test('--registry-port 99999 → exit 2', async (t) => {
-  const dir = await offlineDir(t);
-  const result = await cli(dir, ['up', '--dry-run', '--registry-port', '99999']);
-  t.is(result.exitCode, 2, result.all);
-  t.true(result.stderr.includes('--registry-port'), result.stderr);
-  t.true(result.stderr.includes('a port number from 1 to 65535'));
-});
-
-test('an invalid --registry-host → exit 2 naming registryHost', async (t) => {
-  const dir = await offlineDir(t);
-  const result = await cli(dir, ['up', '--dry-run', '--registry-host', 'http://x:5000']);
-  t.is(result.exitCode, 2, result.all);
-  t.true(result.stderr.includes('Invalid registryHost: "http://x:5000"'), result.stderr);
-});
+// Settings refused before anything runs: exit 2, and stderr names the setting and what it takes.
+const refusals: { title: string; args: string[]; configFile?: string; stderr: (dir: string) => string[] }[] = [
+  {
+    title: 'a config file with an unknown key → exit 2 and the message',
+    args: ['up', '--dry-run'],
+    configFile: 'registryPort: 5001\nregsitryHost: x\n',
+    stderr: (dir) => [`Unknown setting 'regsitryHost' in ${path.join(dir, 'bootstrap.config.yaml')}.`, 'known settings: cluster, profile'],
+  },
+  {
+    title: '--registry-port 99999 → exit 2',
+    args: ['up', '--dry-run', '--registry-port', '99999'],
+    stderr: () => ['--registry-port', 'a port number from 1 to 65535'],
+  },
+  {
+    title: 'an invalid --registry-host → exit 2 naming registryHost',
+    args: ['up', '--dry-run', '--registry-host', 'http://x:5000'],
+    stderr: () => ['Invalid registryHost: "http://x:5000"'],
+  },
+];
+for (const refusal of refusals) {
+  test(refusal.title, async (t) => {
+    const dir = await offlineDir(t);
+    if (refusal.configFile) await writeFile(path.join(dir, 'bootstrap.config.yaml'), refusal.configFile);
+    const result = await cli(dir, refusal.args);
+    t.is(result.exitCode, 2, result.all);
+    for (const text of refusal.stderr(dir)) t.true(result.stderr.includes(text), result.stderr);
+  });
+}
 
 test('bootstrap --version and -V print the package version, exit 0', async (t) => {
   const dir = await offlineDir(t);
