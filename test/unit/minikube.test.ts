@@ -27,7 +27,8 @@ import {
   planCluster,
   startOptions,
 } from '../../src/steps/cluster.js';
-import { FakeCmdRunner, fakeTask, makeCtx, type Owner } from '../helpers/fakes.js';
+import { FakeCmdRunner, fakeTask, makeCtx, type FakeCtx, type Owner } from '../helpers/fakes.js';
+import type { Task } from '../../src/tasks.js';
 
 const HOST = 'host.minikube.internal:5000';
 const PLUGINS_FLAG =
@@ -250,17 +251,8 @@ test('convergeMinikube: recreate deletes then starts, with driver and version', 
   t.deepEqual(cmd.calls, [
     LIST,
     ['minikube', 'delete', '--profile=trusted-registry'],
-    [
-      'minikube',
-      'start',
-      '--profile=trusted-registry',
-      `--insecure-registry=${HOST}`,
-      '--container-runtime=containerd',
-      PLUGINS_FLAG,
-      '--driver=docker',
-      '--kubernetes-version=v1.33.1',
-      '--wait=apiserver',
-    ],
+    // START with the driver and the version, before --wait.
+    [...START.slice(0, -1), '--driver=docker', '--kubernetes-version=v1.33.1', '--wait=apiserver'],
   ]);
   t.true((await ctx.services.state.readRecord()).createdProfile);
 });
@@ -326,12 +318,24 @@ async function nodeStep(t: Owner, driver: string) {
   cmd.on(['minikube', 'profile'], { stdout: profileListJson([{ name: 'trusted-registry', status: 'Running', insecure: [HOST], driver }]) });
   docker.images.add('registry:2.7.1');
   await convergeRegistry(ctx, fakeTask().task);
-  const run = async () => {
-    const { task } = fakeTask();
-    await (nodeReachesRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
-    return (task as unknown as { title: string }).title;
-  };
+  const run = async () => (await runStep(nodeReachesRegistryTask(), ctx)).title;
   return { ctx, cmd, docker, run };
+}
+
+/** Runs one step's task function with a stand-in task wrapper: the title it ends with, the skips it asked for. */
+async function runStep(step: Task, ctx: FakeCtx) {
+  const { task, skips } = fakeTask();
+  await (step.task as (c: FakeCtx, task: unknown) => Promise<void>)(ctx, task);
+  return { title: (task as unknown as { title: string }).title, skips };
+}
+
+/** --cluster existing (registry at `registryHost`) whose API server lists one Node, `name` at `address`. */
+function existingClusterWithNode(t: Owner, registryHost: string, name: string, address: string) {
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost });
+  const { docker, kube } = ctx.services.fakes;
+  ctx.kube = kube;
+  kube.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address }] } } as never);
+  return { ctx, docker };
 }
 
 test('nodeMirrorArgs, nodeHostAddressArgs: the exact commands', (t) => {
@@ -457,25 +461,15 @@ test('nodeMirrorScript, run by a real shell: writes once, then reports no change
 });
 
 test('--cluster existing (kind, k3d): each node that is a container here gets the registry on its network and the mirror', async (t) => {
-  const ctx = makeCtx(t, { cluster: 'existing', registryHost: 'localhost:5001' });
-  const { docker, kube } = ctx.services.fakes;
-  ctx.kube = kube;
-  kube.seed({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: 'kind-control-plane' },
-    status: { addresses: [{ type: 'InternalIP', address: '172.18.0.2' }] },
-  } as never);
+  const { ctx, docker } = existingClusterWithNode(t, 'localhost:5001', 'kind-control-plane', '172.18.0.2');
   docker.images.add('registry:2.7.1');
   await convergeRegistry(ctx, fakeTask().task);
   docker.addresses.set('kind-control-plane', '172.18.0.2');
   docker.containerNetworks.set('kind-control-plane', 'kind');
   docker.networks.add('kind');
   docker.execAnswers.set('kind-control-plane', { exitCode: 0, stdout: 'changed\n200', stderr: '' });
-  const { task } = fakeTask();
-  await (existingNodesReachRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
   t.is(
-    (task as unknown as { title: string }).title,
+    (await runStep(existingNodesReachRegistryTask(), ctx)).title,
     'Registry reachable from the nodes: kind-control-plane through registry:5000 on network kind (joined network kind, containerd mirror written)',
   );
   t.true((await docker.inspectContainer('registry'))!.networks.includes('kind'));
@@ -485,17 +479,8 @@ test('--cluster existing (kind, k3d): each node that is a container here gets th
 });
 
 test('--cluster existing with no node in a container here (the test bed, a remote node): nothing is joined', async (t) => {
-  const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
-  const { docker, kube } = ctx.services.fakes;
-  ctx.kube = kube;
-  kube.seed({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: 'n' },
-    status: { addresses: [{ type: 'InternalIP', address: '10.0.0.9' }] },
-  } as never);
-  const { task, skips } = fakeTask();
-  await (existingNodesReachRegistryTask().task as (c: typeof ctx, task: unknown) => Promise<void>)(ctx, task);
+  const { ctx, docker } = existingClusterWithNode(t, '127.0.0.1:5000', 'n', '10.0.0.9');
+  const { skips } = await runStep(existingNodesReachRegistryTask(), ctx);
   t.deepEqual(skips, ['Registry and nodes: no node is a container on this Docker; nothing to join']);
   t.false(docker.calls.some((c) => c[0] === 'connectNetwork' || c[0] === 'exec'));
 });

@@ -121,29 +121,42 @@ test('checkExistingCluster: an API server that is a container on this Docker (a 
 });
 
 test('looksLocal table', (t) => {
-  const table: [string, string, boolean][] = [
-    ['any', 'https://127.0.0.1:6443', true],
-    ['any', 'https://127.5.6.7:6443', true],
-    ['any', 'https://localhost:6443', true],
-    ['any', 'https://[::1]:6443', true],
-    // A private address alone is not local: company clusters live there too.
-    ['any', 'https://10.1.2.3:6443', false],
-    ['any', 'https://172.16.0.1:6443', false],
-    ['any', 'https://192.168.49.2:8443', false],
-    ['any', 'https://kubernetes.docker.internal:6443', true],
-    ['any', 'https://0.0.0.0:6443', true],
-    ['kind-dev', 'https://34.1.2.3', true],
-    ['k3d-mycluster', 'https://0.0.0.0:41234', true],
-    ['docker-desktop', 'https://kubernetes.docker.internal:6443', true],
-    ['minikube', 'https://192.168.49.2:8443', true],
-    ['arn:aws:eks:eu-west-1:123456789012:cluster/prod', 'https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com', false],
-    ['gke_p_z_c', 'https://35.200.1.2', false],
-    ['prod', 'not a url', false],
-    ['prod-kind-', 'https://example.com', false],
-    // The product knows no test bed's name: a context called so is judged by its address alone.
-    ['testbed', 'https://10.0.0.5:6443', false],
-  ];
-  for (const [context, server, expected] of table) t.is(looksLocal(context, server), expected, `${context} ${server}`);
+  const expect = (local: boolean, rows: [context: string, server: string][]) => {
+    for (const [context, server] of rows) t.is(looksLocal(context, server), local, `${context} ${server}`);
+  };
+  // By the API server's address, whatever the context is called.
+  expect(
+    true,
+    [
+      'https://127.0.0.1:6443',
+      'https://127.5.6.7:6443',
+      'https://localhost:6443',
+      'https://[::1]:6443',
+      'https://kubernetes.docker.internal:6443',
+      'https://0.0.0.0:6443',
+    ].map((server) => ['any', server]),
+  );
+  // A private address alone is not local: company clusters live there too.
+  expect(
+    false,
+    ['https://10.1.2.3:6443', 'https://172.16.0.1:6443', 'https://192.168.49.2:8443'].map((server) => ['any', server]),
+  );
+  // By the name a local tool gives its context, wherever its server is.
+  expect(true, [
+    ['kind-dev', 'https://34.1.2.3'],
+    ['k3d-mycluster', 'https://0.0.0.0:41234'],
+    ['docker-desktop', 'https://kubernetes.docker.internal:6443'],
+    ['minikube', 'https://192.168.49.2:8443'],
+  ]);
+  // Clouds, names that only look alike, and a server that is no URL.
+  expect(false, [
+    ['arn:aws:eks:eu-west-1:123456789012:cluster/prod', 'https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com'],
+    ['gke_p_z_c', 'https://35.200.1.2'],
+    ['prod', 'not a url'],
+    ['prod-kind-', 'https://example.com'],
+  ]);
+  // The product knows no test bed's name: a context called so is judged by its address alone.
+  expect(false, [['testbed', 'https://10.0.0.5:6443']]);
 });
 
 test('checkPolicyFile: compiles with the opa binary found; a syntax error is reported with OPA output', async (t) => {
