@@ -132,18 +132,19 @@ test('planRegistry: ours and matching → none when running, start when stopped,
 
 // --- convergeRegistry -------------------------------------------------------------------------------------
 
+const INSPECT = ['inspectContainer', 'registry'];
+/** The Docker calls that make the registry container once its image is there. */
+const CREATE_AND_START = [
+  ['createContainer', 'registry'],
+  ['startContainer', 'registry'],
+];
+
 test('convergeRegistry: create pulls the image when missing, then create, start, ping', async (t) => {
   const ctx = makeCtx(t, { registryPort: 5001 });
   const { docker, registryApi } = ctx.services.fakes;
   const { task, outputs } = fakeTask();
   t.is(await convergeRegistry(ctx, task), 'create');
-  t.deepEqual(docker.calls, [
-    ['inspectContainer', 'registry'],
-    ['imageExists', 'registry:2.7.1'],
-    ['pullImage', 'registry:2.7.1'],
-    ['createContainer', 'registry'],
-    ['startContainer', 'registry'],
-  ]);
+  t.deepEqual(docker.calls, [INSPECT, ['imageExists', 'registry:2.7.1'], ['pullImage', 'registry:2.7.1'], ...CREATE_AND_START]);
   t.deepEqual(outputs, ['pulling registry:2.7.1']);
   t.deepEqual(registryApi.calls, [['ping', 'http://127.0.0.1:5001']]);
   const created = docker.containers.get('registry')!;
@@ -156,12 +157,7 @@ test('convergeRegistry: create does not pull an image that is there', async (t) 
   const { docker } = ctx.services.fakes;
   docker.images.add('registry:2.7.1');
   t.is(await convergeRegistry(ctx, fakeTask().task), 'create');
-  t.deepEqual(docker.calls, [
-    ['inspectContainer', 'registry'],
-    ['imageExists', 'registry:2.7.1'],
-    ['createContainer', 'registry'],
-    ['startContainer', 'registry'],
-  ]);
+  t.deepEqual(docker.calls, [INSPECT, ['imageExists', 'registry:2.7.1'], ...CREATE_AND_START]);
 });
 
 test('convergeRegistry: recreate removes (keeping the volume), creates, starts', async (t) => {
@@ -170,13 +166,7 @@ test('convergeRegistry: recreate removes (keeping the volume), creates, starts',
   docker.images.add('registry:2.7.1');
   docker.addContainer('registry', { ...stateFromSpec(EXPECTED), image: 'registry:2' });
   t.is(await convergeRegistry(ctx, fakeTask().task), 'recreate');
-  t.deepEqual(docker.calls, [
-    ['inspectContainer', 'registry'],
-    ['removeContainer', 'registry'],
-    ['imageExists', 'registry:2.7.1'],
-    ['createContainer', 'registry'],
-    ['startContainer', 'registry'],
-  ]);
+  t.deepEqual(docker.calls, [INSPECT, ['removeContainer', 'registry'], ['imageExists', 'registry:2.7.1'], ...CREATE_AND_START]);
   t.true(docker.volumes.has('bootstrap-registry-data'));
   t.is(docker.containers.get('registry')!.image, 'registry:2.7.1');
 });
@@ -186,13 +176,10 @@ test('convergeRegistry: stopped → start only; running → nothing but the ping
   const { docker } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(EXPECTED, false));
   t.is(await convergeRegistry(ctx, fakeTask().task), 'start');
-  t.deepEqual(docker.calls, [
-    ['inspectContainer', 'registry'],
-    ['startContainer', 'registry'],
-  ]);
+  t.deepEqual(docker.calls, [INSPECT, ['startContainer', 'registry']]);
   docker.calls.length = 0;
   t.is(await convergeRegistry(ctx, fakeTask().task), 'none');
-  t.deepEqual(docker.calls, [['inspectContainer', 'registry']]);
+  t.deepEqual(docker.calls, [INSPECT]);
 });
 
 test('convergeRegistry: not ours → throws before changing anything', async (t) => {
@@ -200,7 +187,7 @@ test('convergeRegistry: not ours → throws before changing anything', async (t)
   const { docker } = ctx.services.fakes;
   docker.addContainer('registry', { ...stateFromSpec(EXPECTED), labels: {} });
   await t.throwsAsync(convergeRegistry(ctx, fakeTask().task), { message: /docker rm -f registry/ });
-  t.deepEqual(docker.calls, [['inspectContainer', 'registry']]);
+  t.deepEqual(docker.calls, [INSPECT]);
 });
 
 test('convergeRegistry: a registry that never answers times out after 30s of (fake) time', async (t) => {
