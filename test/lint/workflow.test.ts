@@ -2,7 +2,7 @@
 // behind both (scripts/action.sh → scripts/smoke.sh, scripts/install-minikube.sh): actionlint passes on the workflow
 // and on the Action (and fails on broken copies), the Action's steps run the README's commands through smoke.sh, and
 // the scripts behave as documented (order, inputs → options, outputs, down always, exit status) with a fake npx.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -132,14 +132,28 @@ test('actionlint: no finding on the smoke workflow', async (t) => {
   t.deepEqual(await runLint(await read(WORKFLOW), WORKFLOW), []);
 });
 
-test('actionlint: a broken copy of the workflow fails (unknown runner, bad expression, bad input)', async (t) => {
-  const text = await read(WORKFLOW);
-  const broken = text
-    .replace('runs-on: ubuntu-latest', 'runs-on: ubuntu-lastest')
-    .replace('if: always()', 'if: ${{ always( }}')
-    .replace('- uses: actions/checkout@v4', '- uses: actions/checkout@v4\n        with:\n          fetch-dept: 1');
+/**
+ * actionlint's finding kinds, sorted, on a copy of `file` with each [from, to] replaced (the copy must differ),
+ * linted as `asLinted` makes it.
+ */
+async function brokenCopyKinds(
+  t: ExecutionContext,
+  file: string,
+  replacements: [from: string, to: string][],
+  asLinted = async (text: string) => text,
+): Promise<string[]> {
+  const text = await read(file);
+  const broken = replacements.reduce((copy, [from, to]) => copy.replace(from, to), text);
   t.not(broken, text);
-  const kinds = (await runLint(broken, WORKFLOW)).map((r) => r.kind).sort();
+  return (await runLint(await asLinted(broken), file)).map((r) => r.kind).sort();
+}
+
+test('actionlint: a broken copy of the workflow fails (unknown runner, bad expression, bad input)', async (t) => {
+  const kinds = await brokenCopyKinds(t, WORKFLOW, [
+    ['runs-on: ubuntu-latest', 'runs-on: ubuntu-lastest'],
+    ['if: always()', 'if: ${{ always( }}'],
+    ['- uses: actions/checkout@v4', '- uses: actions/checkout@v4\n        with:\n          fetch-dept: 1'],
+  ]);
   t.deepEqual(kinds, ['action', 'expression', 'runner-label']);
 });
 
@@ -153,13 +167,16 @@ test('actionlint: no finding on the Action (checked as the workflow running its 
 });
 
 test('actionlint: a broken copy of the Action fails (unknown input, unknown step id, bad action input)', async (t) => {
-  const text = await read(ACTION);
-  const broken = text
-    .replace('BOOTSTRAP_SUITE: ${{ inputs.suite }}', 'BOOTSTRAP_SUITE: ${{ inputs.suit }}')
-    .replace('value: ${{ steps.verify.outputs.passed }}', 'value: ${{ steps.verfiy.outputs.passed }}')
-    .replace('if-no-files-found: warn', 'if-no-file-found: warn');
-  t.not(broken, text);
-  const kinds = (await runLint(actionAsWorkflow(await action(broken)), ACTION)).map((r) => r.kind).sort();
+  const kinds = await brokenCopyKinds(
+    t,
+    ACTION,
+    [
+      ['BOOTSTRAP_SUITE: ${{ inputs.suite }}', 'BOOTSTRAP_SUITE: ${{ inputs.suit }}'],
+      ['value: ${{ steps.verify.outputs.passed }}', 'value: ${{ steps.verfiy.outputs.passed }}'],
+      ['if-no-files-found: warn', 'if-no-file-found: warn'],
+    ],
+    async (text) => actionAsWorkflow(await action(text)),
+  );
   t.deepEqual(kinds, ['action', 'expression', 'expression']);
 });
 
