@@ -90,14 +90,25 @@ export class FakeDocker implements DockerClient {
     this.calls.push(['ping']);
     if (this.pingError) throw this.pingError;
   }
-  async version() {
-    this.calls.push(['version']);
-    return this.engineVersion;
+  /** Records the call, then answers. */
+  private async answer<T>(call: string[], value: () => T): Promise<T> {
+    this.calls.push(call);
+    return value();
   }
-  async inspectContainer(name: string) {
-    this.calls.push(['inspectContainer', name]);
+  /** The container, or the engine's 404 for it. */
+  private container(name: string): ContainerState {
     const state = this.containers.get(name);
-    return state ? structuredClone(state) : undefined;
+    if (!state) throw Object.assign(new Error(`No such container: ${name}`), { statusCode: 404 });
+    return state;
+  }
+  version() {
+    return this.answer(['version'], () => this.engineVersion);
+  }
+  inspectContainer(name: string) {
+    return this.answer(['inspectContainer', name], () => {
+      const state = this.containers.get(name);
+      return state ? structuredClone(state) : undefined;
+    });
   }
   async createContainer(spec: ContainerSpec) {
     this.calls.push(['createContainer', spec.name]);
@@ -108,22 +119,17 @@ export class FakeDocker implements DockerClient {
   }
   async startContainer(name: string) {
     this.calls.push(['startContainer', name]);
-    const state = this.containers.get(name);
-    if (!state) throw Object.assign(new Error(`No such container: ${name}`), { statusCode: 404 });
-    state.running = true;
+    this.container(name).running = true;
   }
-  async removeContainer(name: string) {
-    this.calls.push(['removeContainer', name]);
-    return this.containers.delete(name);
+  removeContainer(name: string) {
+    return this.answer(['removeContainer', name], () => this.containers.delete(name));
   }
-  async networkExists(name: string) {
-    this.calls.push(['networkExists', name]);
-    return this.networks.has(name);
+  networkExists(name: string) {
+    return this.answer(['networkExists', name], () => this.networks.has(name));
   }
   async connectNetwork(container: string, network: string) {
     this.calls.push(['connectNetwork', container, network]);
-    const state = this.containers.get(container);
-    if (!state) throw Object.assign(new Error(`No such container: ${container}`), { statusCode: 404 });
+    const state = this.container(container);
     if (!this.networks.has(network)) throw Object.assign(new Error(`network ${network} not found`), { statusCode: 404 });
     if (state.networks.includes(network))
       throw Object.assign(new Error(`endpoint already exists in network ${network}`), { statusCode: 403 });
@@ -151,9 +157,8 @@ export class FakeDocker implements DockerClient {
   }
   /** Container name → the network its address is on, for containerWithAddress (default: bridge). */
   readonly containerNetworks = new Map<string, string>();
-  async imageExists(ref: string) {
-    this.calls.push(['imageExists', ref]);
-    return this.images.has(ref);
+  imageExists(ref: string) {
+    return this.answer(['imageExists', ref], () => this.images.has(ref));
   }
   async pullImage(ref: string) {
     this.calls.push(['pullImage', ref]);
@@ -172,13 +177,11 @@ export class FakeDocker implements DockerClient {
     if (!this.images.has(ref)) throw new Error(`An image does not exist locally with the tag: ${ref}`);
     this.pushed.push(ref);
   }
-  async removeVolume(name: string) {
-    this.calls.push(['removeVolume', name]);
-    return this.volumes.delete(name);
+  removeVolume(name: string) {
+    return this.answer(['removeVolume', name], () => this.volumes.delete(name));
   }
-  async volumeExists(name: string) {
-    this.calls.push(['volumeExists', name]);
-    return this.volumes.has(name);
+  volumeExists(name: string) {
+    return this.answer(['volumeExists', name], () => this.volumes.has(name));
   }
 }
 
