@@ -48,6 +48,16 @@ const annotations = async (ns: string, name: string) =>
   (await core.readNamespacedConfigMap({ name, namespace: ns })).metadata?.annotations ?? {};
 const createConfigMap = (ns: string, body: any) => core.createNamespacedConfigMap({ namespace: ns, body });
 const patchConfigMap = (ns: string, name: string, body: any) => core.patchNamespacedConfigMap({ name, namespace: ns, body }, mergePatch);
+/** The ConfigMap's annotations once `settled` holds for them. */
+const annotationsWhen = (what: string, ns: string, name: string, settled: (a: Record<string, string>) => boolean, ms: number) =>
+  waitFor(
+    what,
+    async () => {
+      const a = await annotations(ns, name);
+      return settled(a) && a;
+    },
+    ms,
+  );
 async function startOpa(port: number) {
   const opa = spawn(env.TESTBED_OPA ?? 'opa', ['run', '--server', `--addr=127.0.0.1:${port}`, '--log-level=error'], { stdio: 'ignore' });
   children.push(opa);
@@ -119,14 +129,7 @@ serial('kube-mgmt stand-in: loads labelled ConfigMaps, annotates ok / OPA errors
   );
 
   // Rego syntax error: OPA's error, re-marshalled like Go's opa.Error, and the retries counted down to "0"
-  const badAnn = await waitFor(
-    'error annotation settled',
-    async () => {
-      const a = await annotations(ns, 'bad');
-      return a[RETRIES] === '0' && a;
-    },
-    30_000,
-  );
+  const badAnn = await annotationsWhen('error annotation settled', ns, 'bad', (a) => a[RETRIES] === '0', 30_000);
   const status = JSON.parse(badAnn[STATUS] ?? '');
   t.deepEqual(Object.keys(status), ['status', 'error']);
   t.is(status.status, 'error');
@@ -170,14 +173,7 @@ serial(
     const loaded = async () => (await fetch(`http://127.0.0.1:${port}/v1/policies/${policyId}`).catch(() => undefined))?.ok ?? false;
     await createConfigMap(ns, policyConfigMap(ns, 'early', 'early.rego', 'package early\n\nallow := true\n'));
 
-    const failed = await waitFor(
-      'error annotation settled',
-      async () => {
-        const a = await annotations(ns, 'early');
-        return a[RETRIES] === '0' && a;
-      },
-      30_000,
-    );
+    const failed = await annotationsWhen('error annotation settled', ns, 'early', (a) => a[RETRIES] === '0', 30_000);
     // Go's *url.Error as encoding/json writes it (errList with one error is that error's JSON)
     t.is(
       failed[STATUS],
@@ -211,14 +207,7 @@ serial(
     // removing the retries annotation is: a retries value other than "0" makes the update re-sync
     await patchConfigMap(ns, 'early', { metadata: { annotations: { [RETRIES]: null } } });
     await waitFor('policy loaded after the retries annotation was removed', loaded, 15_000);
-    const ok = await waitFor(
-      'ok annotation',
-      async () => {
-        const a = await annotations(ns, 'early');
-        return a[STATUS] === '{"status":"ok"}' && a;
-      },
-      15_000,
-    );
+    const ok = await annotationsWhen('ok annotation', ns, 'early', (a) => a[STATUS] === '{"status":"ok"}', 15_000);
     t.is(ok[RETRIES], '0');
     t.is(attempts(), 4);
   },
