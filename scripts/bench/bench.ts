@@ -20,7 +20,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { readMinikubeEnv } from '../../test/helpers/minikube-env.js';
+import { minikubeCliEnv, readMinikubeEnv } from '../../test/helpers/minikube-env.js';
+import { startWatch } from '../../test/helpers/watch-process.js';
 import { mergeConfig } from '../../src/config.js';
 import { renderPolicies } from '../../src/manifests.js';
 import {
@@ -126,12 +127,7 @@ async function bootstrap(name: string, argv: string[], stateHome: string, opts: 
   const rssFile = path.join(logDir, 'rss.txt');
   const [file, fileArgs] =
     opts.rss && haveTime ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, bin, ...argv]] : [process.execPath, [bin, ...argv]];
-  const { ms, result, output } = await runStamped(name, file, fileArgs, {
-    ...env,
-    XDG_STATE_HOME: stateHome,
-    CI: 'true',
-    OPA: env.TESTBED_OPA,
-  });
+  const { ms, result, output } = await runStamped(name, file, fileArgs, minikubeCliEnv(env, stateHome));
   if (result.exitCode !== 0)
     throw new Error(`bootstrap ${argv.join(' ')} exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}:\n${output}`);
   const rssKb = opts.rss && haveTime ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').pop()) : NaN;
@@ -432,34 +428,21 @@ async function watchBench(stateHome: string): Promise<number[]> {
   const shipped = await readFile(path.join(repo, 'templates/policy/image-policy.rego'), 'utf8');
   const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
   await writeFile(file, shipped);
-  const child = execa(process.execPath, [bin, 'watch', ...existing, '--policy-file', file], {
-    cwd: repo,
-    reject: false,
-    all: true,
-    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA },
-  });
-  let output = '';
-  child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const waitFor = async (pattern: RegExp, from: number) => {
-    const deadline = Date.now() + 120_000;
-    while (!pattern.test(output.slice(from))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`watch did not print ${pattern}:\n${output}`);
-      await delay(20);
-    }
-  };
+  const watch = startWatch([...existing, '--policy-file', file], minikubeCliEnv(env, stateHome));
+  const { child } = watch;
   const times: number[] = [];
   try {
-    await waitFor(/watching /, 0);
+    await watch.waitFor(/watching /, 0);
     for (let i = 1; i <= runs * 2; i++) {
-      const mark = output.length;
+      const mark = watch.output.length;
       const start = performance.now();
       await writeFile(file, i % 2 ? loose : shipped);
-      await waitFor(new RegExp(`save ${i}: \\d+ decisions? changed`), mark);
+      await watch.waitFor(new RegExp(`save ${i}: \\d+ decisions? changed`), mark);
       times.push(performance.now() - start);
     }
     child.kill('SIGINT');
-    if ((await child).exitCode !== 0) throw new Error(`watch did not exit 0 on Ctrl-C:\n${output}`);
-    await log('watch', output);
+    if ((await child).exitCode !== 0) throw new Error(`watch did not exit 0 on Ctrl-C:\n${watch.output}`);
+    await log('watch', watch.output);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });

@@ -19,8 +19,9 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { readMinikubeEnv, upOnNoneDriver } from '../helpers/minikube-env.js';
+import { minikubeCliEnv, readMinikubeEnv, upOnNoneDriver } from '../helpers/minikube-env.js';
 import { until } from '../helpers/poll.js';
+import { startWatch } from '../helpers/watch-process.js';
 import { deployment, refusal, WEBHOOK_DENIAL, workloadScenario } from '../helpers/workload-scenario.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,7 +60,7 @@ async function bootstrap(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Prom
     cwd: repo,
     reject: false,
     all: true,
-    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA!, ...extraEnv },
+    env: { ...minikubeCliEnv(env, stateHome), ...extraEnv },
   });
   return { exitCode: result.exitCode ?? -1, output: result.all ?? '', stdout: result.stdout, ms: Date.now() - start };
 }
@@ -305,32 +306,25 @@ serial(
     t.is(init.exitCode, 0, init.output);
     const file = path.join(dir, 'policy', 'image-policy.rego');
     const shipped = await readFile(file, 'utf8');
-    const child = execa(process.execPath, [path.join(repo, 'bin/bootstrap.js'), 'watch', ...existing, '--policy-file', file], {
-      cwd: repo,
-      reject: false,
-      all: true,
-      env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA! },
-    });
-    let output = '';
-    child.all!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const waitForText = (pattern: RegExp, from: number) =>
-      until(`watch to print ${pattern}`, async () => pattern.test(output.slice(from)), 120_000);
+    const watch = startWatch([...existing, '--policy-file', file], minikubeCliEnv(env, stateHome));
+    const { child } = watch;
+    const waitForText = (pattern: RegExp, from: number) => watch.waitFor(pattern, from);
     t.teardown(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     try {
       await waitForText(/watching .*image-policy\.rego/, 0);
-      t.regex(output, /installed policy: \d+ decisions: \d+ admitted, \d+ denied/);
+      t.regex(watch.output, /installed policy: \d+ decisions: \d+ admitted, \d+ denied/);
 
       // 1. Loosen the latest rule: explicit ":latest" is no longer denied for it.
       const loose = shipped.replace('lower(ref.tag) == "latest"', 'lower(ref.tag) == "no-such-tag"');
       t.not(loose, shipped);
-      let mark = output.length;
+      let mark = watch.output.length;
       let saved = performance.now();
       await writeFile(file, loose);
       await waitForText(/save 1: \d+ decisions? changed/, mark);
       const looseMs = performance.now() - saved;
-      const first = output.slice(mark);
+      const first = watch.output.slice(mark);
       t.regex(
         first,
         new RegExp(
@@ -342,28 +336,28 @@ serial(
       t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the cluster really answers with the saved policy');
 
       // 2. A save that does not compile: OPA's message with file, line and column; nothing applied.
-      mark = output.length;
+      mark = watch.output.length;
       const broken = loose.replace('lower(ref.tag) == "no-such-tag"', 'lower(ref.tag) == undefined_var');
       await writeFile(file, broken);
       await waitForText(/save 2: .* does not compile; nothing was applied/, mark);
       const line = broken.split('\n').findIndex((l) => l.includes('undefined_var')) + 1;
-      t.regex(output.slice(mark), new RegExp(`image-policy\\.rego:${line}:\\d+: rego_unsafe_var_error: var undefined_var is unsafe`));
+      t.regex(watch.output.slice(mark), new RegExp(`image-policy\\.rego:${line}:\\d+: rego_unsafe_var_error: var undefined_var is unsafe`));
       t.is(await dryRunPod('default', `${registryHost}/nginx:latest`), undefined, 'the last good save stays in force');
 
       // 3. Back to the shipped policy: the same decisions flip back.
-      mark = output.length;
+      mark = watch.output.length;
       saved = performance.now();
       await writeFile(file, shipped);
       await waitForText(/save 3: \d+ decisions? changed/, mark);
       const backMs = performance.now() - saved;
-      t.regex(output.slice(mark), /create: article-bad-tag +admitted +denied: Image .* used latest image/);
+      t.regex(watch.output.slice(mark), /create: article-bad-tag +admitted +denied: Image .* used latest image/);
       t.regex((await dryRunPod('default', `${registryHost}/nginx:latest`)) ?? 'admitted', /used latest image/);
       t.log(`save → changed decisions printed: ${Math.round(looseMs)} ms, ${Math.round(backMs)} ms (goal < 3 s)`);
 
       child.kill('SIGINT');
       const done = await child;
-      t.is(done.exitCode, 0, output);
-      t.regex(output, /stopped watching .* after 3 saves/);
+      t.is(done.exitCode, 0, watch.output);
+      t.regex(watch.output, /stopped watching .* after 3 saves/);
     } finally {
       // Whatever happened, the shipped policy goes back (up converges it).
       if (child.exitCode === null) child.kill('SIGKILL');

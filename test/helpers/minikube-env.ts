@@ -21,6 +21,17 @@ export const readMinikubeEnv = () =>
   ) as MinikubeEnv;
 
 /**
+ * The CLI's environment on the test bed as a user in CI has it (plain renderer): the test bed's PATH, MINIKUBE_HOME and
+ * KUBECONFIG, `stateHome` for the CLI's state, and the OPA binary (TESTBED_OPA) for the policy checks.
+ */
+export const minikubeCliEnv = (env: MinikubeEnv, stateHome: string) => ({
+  ...env,
+  XDG_STATE_HOME: stateHome,
+  CI: 'true',
+  OPA: env.TESTBED_OPA,
+});
+
+/**
  * For the none-driver suites: makes sure the profile `minikube` runs, through the product's main path (`up --driver
  * none`, which passes --insecure-registry and AlwaysPullImages; converged in about a second when it is there). Returns
  * the kubeconfig with the context `minikube` current. Throws with up's output when up fails.
@@ -30,7 +41,7 @@ export async function upOnNoneDriver(env: MinikubeEnv, stateHome: string): Promi
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     reject: false,
     all: true,
-    env: { ...env, XDG_STATE_HOME: stateHome, CI: 'true', OPA: env.TESTBED_OPA },
+    env: minikubeCliEnv(env, stateHome),
   });
   if (made.exitCode !== 0) throw new Error(`up --driver none failed:\n${made.all}`);
   const kc = new KubeConfig();
