@@ -14,9 +14,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-CACHE="${TESTBED_CACHE:-$HOME/.cache/bootstrap-testbed}"
-BIN="$CACHE/bin"
+# shellcheck source=scripts/testbed/paths.sh
+. "$here/../paths.sh"
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 OPA_VERSION="${OPA_VERSION:-v1.22.3}"
 KUBE_MGMT_TAG="${KUBE_MGMT_TAG:-11.0.7}"
@@ -28,7 +27,7 @@ force=0; [[ ${1:-} == --force ]] && force=1
 log() { printf '[images] %s\n' "$*" >&2; }
 die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=scripts/images/lib.sh
-. "$repo/scripts/images/lib.sh"
+. "$REPO/scripts/images/lib.sh"
 
 for b in kubeadm kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns opa; do
   [[ -x $BIN/$b ]] || die "$BIN/$b is missing: scripts/testbed/build-tools.sh all"
@@ -109,7 +108,7 @@ ref="openpolicyagent/kube-mgmt:$KUBE_MGMT_TAG"
 if wanted "$ref"; then
   root="$work/kube-mgmt"; base_rootfs "$root"
   copy_with_libs "$root" "$(readlink -f "$(command -v node)")" /usr/local/bin/node
-  "$repo/node_modules/.bin/esbuild" "$repo/test/testbed/kube-mgmt-standin.ts" --bundle --platform=node --target=node20 \
+  "$REPO/node_modules/.bin/esbuild" "$REPO/test/testbed/kube-mgmt-standin.ts" --bundle --platform=node --target=node20 \
     --format=esm --log-level=error --outfile="$root/kube-mgmt.mjs" \
     --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
   publish "$ref" "$root" 'ENTRYPOINT ["/usr/local/bin/node", "/kube-mgmt.mjs"]' 'USER 1000:1000'

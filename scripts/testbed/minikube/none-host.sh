@@ -5,9 +5,8 @@
 # Usage: none-host.sh setup IMAGES_PORT | teardown        (root; called by minikube-up / minikube-down)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$here/../../.." && pwd)
-TESTBED_DIR="${TESTBED_DIR:-$REPO/.testbed}"
-CACHE="${TESTBED_CACHE:-$HOME/.cache/bootstrap-testbed}"
+# shellcheck source=scripts/testbed/paths.sh
+. "$here/../paths.sh"
 backup="$TESTBED_DIR/minikube/none-host"
 log() { printf '[none-host] %s\n' "$*" >&2; }
 
