@@ -1,6 +1,6 @@
 // The OPA step's logic: policy ConfigMap apply (status annotation), kube-mgmt status parsing, rollout readiness, waits on a fake clock.
 import test from 'ava';
-import type { KubeObject } from '../../src/adapters/kube.js';
+import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
 import { BootstrapError } from '../../src/errors.js';
 import { POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import {
@@ -324,20 +324,20 @@ test('refuseForeignObjects: a same-named object without our label stops up befor
 const UNREACHABLE =
   'Internal error occurred: failed calling webhook "validating-webhook.openpolicyagent.org": failed to call webhook: Post "https://opa.opa.svc:443/?timeout=10s": dial tcp 10.100.246.209:443: connect: connection refused';
 
+/** An API server that answers the first two probes with `before`, then with the webhook's denial; counts the probes. */
+function probedKube(before: AdmissionOutcome) {
+  const kube = new FakeKube();
+  const counted = { probes: 0 };
+  const denied = "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry";
+  kube.admission = () => (++counted.probes < 3 ? before : { allowed: false, code: 403, message: denied });
+  return { kube, counted };
+}
+
 test('waitUntilWebhookAnswers: waits while the API server cannot call the webhook (kube-proxy not ready yet), then goes on', async (t) => {
   const ctx = makeCtx(t);
-  const kube = new FakeKube();
-  let probes = 0;
-  kube.admission = () =>
-    ++probes < 3
-      ? { allowed: false, code: 500, message: UNREACHABLE }
-      : {
-          allowed: false,
-          code: 403,
-          message: "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry",
-        };
+  const { kube, counted } = probedKube({ allowed: false, code: 500, message: UNREACHABLE });
   await waitUntilWebhookAnswers(ctx, kube);
-  t.is(probes, 3);
+  t.is(counted.probes, 3);
   t.true(
     kube.calls.every((c) => c.op === 'createPod' && c.dryRun === true),
     'only server-side dry runs: nothing is created',
@@ -346,18 +346,9 @@ test('waitUntilWebhookAnswers: waits while the API server cannot call the webhoo
 
 test('waitUntilWebhookAnswers: an admitted probe is the API server without the webhook yet: waits for the denial', async (t) => {
   const ctx = makeCtx(t);
-  const kube = new FakeKube();
-  let probes = 0;
-  kube.admission = () =>
-    ++probes < 3
-      ? { allowed: true, code: 201, message: '' }
-      : {
-          allowed: false,
-          code: 403,
-          message: "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry",
-        };
+  const { kube, counted } = probedKube({ allowed: true, code: 201, message: '' });
   await waitUntilWebhookAnswers(ctx, kube);
-  t.is(probes, 3);
+  t.is(counted.probes, 3);
 });
 
 test('waitUntilWebhookAnswers: a policy that admits the probe is accepted after the grace period, not waited on to the end', async (t) => {
