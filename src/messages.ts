@@ -160,6 +160,12 @@ export const messages = {
       `The minikube node of profile '${profile}' does not resolve host.minikube.internal, so bootstrap cannot tell on which address of this machine to publish the registry.`,
       `Name it yourself: \`bootstrap up --registry-listen-address <this machine's address on the VM network>\` (see \`minikube ssh -p ${profile} -- ip route\`).`,
     ),
+  kubeconfigUnreadable: (cause: unknown) =>
+    fault(
+      `Cannot read the kubeconfig (${errorText(cause).split('\n')[0]}).`,
+      'Point KUBECONFIG at an existing kubeconfig file (or unset it to use ~/.kube/config); `minikube update-context` or `kind export kubeconfig` writes one for those clusters.',
+      cause,
+    ),
   noKubeContext: () => fault('No current kubeconfig context.', 'Point KUBECONFIG at your cluster or name one with --context.'),
   unknownKubeContext: (name: string, known: string[]) =>
     usage(

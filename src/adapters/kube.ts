@@ -207,7 +207,12 @@ function isMadeUp(config: KubeConfig): boolean {
 export async function loadKubeConfig(contextName?: string): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const config = new KubeConfig();
-  config.loadFromDefault();
+  try {
+    config.loadFromDefault();
+  } catch (error) {
+    // A KUBECONFIG naming a file that is not there (ENOENT), or one that is not YAML.
+    throw messages.kubeconfigUnreadable(error);
+  }
   const madeUp = isMadeUp(config);
   if (madeUp && !contextName) throw messages.noKubeContext();
   if (contextName) {

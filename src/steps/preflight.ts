@@ -39,7 +39,10 @@ export async function checkRegistryPort(ctx: Ctx): Promise<string> {
   const port = ctx.config.registryPort;
   const docker = await ctx.services.docker();
   const spec = await loadRegistrySpec(port);
-  const container = await docker.inspectContainer(spec.name);
+  // Whether the port is held by our registry needs the engine; without it, say so as the Docker check does.
+  const container = await docker.inspectContainer(spec.name).catch((error: unknown) => {
+    throw messages.dockerUnreachable(error);
+  });
   if (container?.running && isOurs(container, spec) && Object.values(container.ports).includes(port)) {
     return `port ${port} held by our registry`;
   }

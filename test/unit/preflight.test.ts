@@ -1,6 +1,6 @@
 // Preflight: each prerequisite's failure names its fix; nothing here changes anything.
 import test from 'ava';
-import { looksLocal } from '../../src/adapters/kube.js';
+import { loadKubeConfig, looksLocal } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { BootstrapError, errorText, GroupFailed, rootError } from '../../src/errors.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
@@ -59,6 +59,31 @@ test('checkMinikube: too old, and unreadable version', async (t) => {
 test('checkRegistryPort: free port', async (t) => {
   const ctx = makeCtx(t, { registryPort: 5005 });
   t.is(await checkRegistryPort(ctx), 'port 5005 free');
+});
+
+test('checkRegistryPort: Docker engine unreachable → the same problem and fix as the Docker check, not a bare socket error', async (t) => {
+  const ctx = makeCtx(t);
+  ctx.services.fakes.docker.inspectContainer = async () => {
+    throw new Error('connect ENOENT /nonexistent.sock');
+  };
+  const error = await t.throwsAsync(checkRegistryPort(ctx), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'Cannot reach the Docker engine (connect ENOENT /nonexistent.sock).');
+  t.true(error!.fix.includes('Start Docker'));
+});
+
+test.serial('loadKubeConfig: KUBECONFIG naming a missing file → says so, with the fix (not a bare ENOENT)', async (t) => {
+  const saved = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = '/nonexistent/bootstrap-test/kubeconfig';
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = saved;
+  });
+  const error = await t.throwsAsync(loadKubeConfig(), { instanceOf: BootstrapError });
+  t.regex(
+    error!.problem,
+    /^Cannot read the kubeconfig \(ENOENT: no such file or directory, open '\/nonexistent\/bootstrap-test\/kubeconfig'\)\.$/,
+  );
+  t.true(error!.fix.includes('Point KUBECONFIG at an existing kubeconfig file'));
 });
 
 test('checkRegistryPort: held by another process → error naming --registry-port', async (t) => {
