@@ -7,7 +7,7 @@ import { defaultRunOptions, newContext, type Ctx, type RunOptions } from './cont
 import { debugFromEnv, formatError, isBootstrapError, rootError } from './errors.js';
 import { messages } from './messages.js';
 import { takeInterrupt } from './interrupt.js';
-import type { Io } from './commands/run.js';
+import type { Io } from './listr.js';
 import { packageVersion } from './version.js';
 
 const port = (value: string) => {

@@ -1,8 +1,7 @@
 // How every step reaches the cluster: the registry address the node pulls from and the Kubernetes client for the
 // run. Shared by the steps, so that none of them imports another.
-import type { Ctx } from './context.js';
+import { isMinikube, type Ctx } from './context.js';
 import { messages } from './messages.js';
-import { isMinikube } from './tasks.js';
 
 /** The address the minikube node reaches the host at, on every driver (minikube ≥ 1.10 writes it into the node's /etc/hosts). */
 export const MINIKUBE_HOST_ALIAS = 'host.minikube.internal';

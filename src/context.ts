@@ -93,6 +93,8 @@ export function newContext(config: Config, options: RunOptions, services: Servic
   return { config, options, services, checks: [], notes: [], timings: { steps: [], totalMs: 0 } };
 }
 
+export const isMinikube = (ctx: Ctx) => ctx.config.cluster === 'minikube';
+
 /** The registry as the host reaches it (to push): loopback, on the configured port. */
 export const localRegistry = (ctx: Ctx) => `localhost:${ctx.config.registryPort}`;
 export const localRegistryUrl = (ctx: Ctx) => `http://127.0.0.1:${ctx.config.registryPort}`;

@@ -6,7 +6,7 @@ import { localRegistry, localRegistryUrl, waitFor, type Ctx } from './context.js
 import { messages } from './messages.js';
 import { planRegistryAccess } from './registry-access.js';
 import { containerDrift, isOurs, loadRegistrySpec } from './registry-spec.js';
-import type { TaskWrapper } from './tasks.js';
+import type { TaskWrapper } from './listr.js';
 
 export type RegistryAction = 'create' | 'start' | 'none' | 'recreate';
 

@@ -3,7 +3,7 @@ import type { Ctx } from '../context.js';
 import { loadRegistrySpec } from '../registry-spec.js';
 import { preflightTask } from '../steps/preflight.js';
 import { packageVersion } from '../version.js';
-import { runTasks, type Io } from './run.js';
+import { runTasks, type Io } from '../listr.js';
 
 /**
  * What doctor prints before the preflight checks: this tool's and Node's versions, and the images `up` deploys

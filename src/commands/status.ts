@@ -11,7 +11,7 @@ import { isOurs, loadRegistrySpec } from '../registry-spec.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../opa-observe.js';
 import { formatTable, tableWidth } from '../table.js';
-import type { Io } from './run.js';
+import type { Io } from '../listr.js';
 
 export interface ComponentStatus {
   component: string;

@@ -7,10 +7,10 @@ import { opaTasks } from '../steps/opa.js';
 import { preflightTask } from '../steps/preflight.js';
 import { registryTasks } from '../steps/registry.js';
 import { formatChecks, verifyTasks } from '../steps/verify.js';
-import type { Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 import { messages } from '../messages.js';
 import { tableWidth } from '../table.js';
-import { runTasks, type Io } from './run.js';
+import { runTasks, type Io } from '../listr.js';
 
 /** The whole graph: preflight; then registry, cluster and certificates side by side; then the cluster objects in order, with the registry's KEP-1755 ConfigMap; then verify. */
 export function upTasks(): Task[] {

@@ -4,7 +4,7 @@ import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
 import { tableWidth } from '../table.js';
 import { ensureEnvironmentUp, formatChecks, verifyTasks } from '../steps/verify.js';
-import { runTasks, type Io } from './run.js';
+import { runTasks, type Io } from '../listr.js';
 
 export async function verify(ctx: Ctx, io: Io): Promise<void> {
   const startedAt = ctx.services.now();

@@ -10,7 +10,7 @@ import { connect } from '../cluster-access.js';
 import { ensureEnvironmentUp } from '../steps/verify.js';
 import { applyPolicySource, compilePolicy, handleSave, runAllChecks, summarize, watchLoop, type WatchDeps } from '../steps/watch.js';
 import { TEMPLATES_DIR } from '../templates.js';
-import type { Io } from './run.js';
+import type { Io } from '../listr.js';
 
 export const POLICY_FILES = ['image-policy.rego', 'image_policy_test.rego'];
 

@@ -5,7 +5,7 @@ import type { KubeClient, KubeObject } from '../adapters/kube.js';
 import type { Ctx } from '../context.js';
 import { OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
-import type { Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 import { podSpecOf, WORKLOAD_KINDS } from '../workloads.js';
 import { connect } from '../cluster-access.js';
 

@@ -9,7 +9,7 @@ import {
   type CertificateVerdict,
 } from '../certs.js';
 import type { Ctx } from '../context.js';
-import type { Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 
 import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../adapters/state.js';
 

@@ -11,11 +11,11 @@ import {
   type MinikubeStartOptions,
 } from '../adapters/minikube.js';
 import { connect, registryHostFor } from '../cluster-access.js';
-import type { Ctx } from '../context.js';
+import { isMinikube, type Ctx } from '../context.js';
 import { containerdHostsPath, containerdHostsToml, nodeKindOfDriver, planRegistryAccess, registryOnNetwork } from '../registry-access.js';
 import { convergeRegistry, desiredRegistrySpec } from '../registry-container.js';
 import { messages } from '../messages.js';
-import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
+import { dryRunSkip, type Task, type TaskWrapper } from '../listr.js';
 
 export function startOptions(ctx: Ctx): MinikubeStartOptions {
   return {

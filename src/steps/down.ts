@@ -2,14 +2,14 @@
 import { formatCommand } from '../adapters/cmd.js';
 import { deleteArgs } from '../adapters/minikube.js';
 import type { KubeClient, ObjectRef } from '../adapters/kube.js';
-import { waitFor, type Ctx } from '../context.js';
+import { isMinikube, waitFor, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE } from '../manifests.js';
 import { messages } from '../messages.js';
 import { REGISTRY_HOSTING_REF } from '../registry-hosting.js';
 import { nodeKindOfDriver } from '../registry-access.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
-import { dryRunSkip, isMinikube, type Task, type TaskWrapper } from '../tasks.js';
+import { dryRunSkip, type Task, type TaskWrapper } from '../listr.js';
 import { STATE_FILES } from '../adapters/state.js';
 import { connect } from '../cluster-access.js';
 import { WORKLOAD_KINDS } from '../workloads.js';

@@ -10,7 +10,7 @@ import {
   REGISTRY_HOSTING_REF,
   type LocalRegistryHostingV1,
 } from '../registry-hosting.js';
-import type { Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { toYaml } from '../manifests.js';
 

@@ -16,7 +16,7 @@ import {
   toYaml,
 } from '../manifests.js';
 import { messages } from '../messages.js';
-import type { Task, TaskWrapper } from '../tasks.js';
+import type { Task, TaskWrapper } from '../listr.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { applyPolicyConfigMap, opaStartedAt, waitUntilServing, waitUntilWebhookAnswers } from '../opa-observe.js';
 

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { CommandNotFoundError } from '../adapters/cmd.js';
 import { looksLocal } from '../adapters/kube.js';
 import { MINIKUBE_MIN_VERSION, versionAtLeast } from '../adapters/minikube.js';
-import type { Ctx } from '../context.js';
+import { isMinikube, type Ctx } from '../context.js';
 import { errorText, GroupFailed } from '../errors.js';
 import { messages } from '../messages.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
-import { isMinikube, type Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 
 export async function checkDocker(ctx: Ctx): Promise<string> {
   try {

@@ -4,7 +4,7 @@ import { trustedImagePath } from '../config.js';
 import { localRegistry, localRegistryUrl, type Ctx } from '../context.js';
 import { planRegistryAccess } from '../registry-access.js';
 import { convergeRegistry, pushTrustedImage } from '../registry-container.js';
-import { dryRunSkip, type Task } from '../tasks.js';
+import { dryRunSkip, type Task } from '../listr.js';
 
 const describeCreate = (ctx: Ctx) =>
   `docker compose -f compose/registry.yaml up -d (as dockerode calls; published on ${planRegistryAccess(ctx.config)

@@ -1,12 +1,12 @@
 // The article's three pods (and, with --suite extended, the bypass matrix) sent through the real admission path.
 import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from '../adapters/kube.js';
-import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
+import { isMinikube, localRegistryUrl, waitFor, type CheckResult, type Ctx } from '../context.js';
 import { trustedImagePath } from '../config.js';
 import { MANAGED_BY, OPA_NAMESPACE, POLICY_CONFIGMAPS, WEBHOOK_NAME } from '../manifests.js';
 import { BootstrapError } from '../errors.js';
 import { messages } from '../messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from '../templates.js';
-import { isMinikube, type Task } from '../tasks.js';
+import type { Task } from '../listr.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from '../workloads.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt, type PolicyStatus } from '../opa-observe.js';

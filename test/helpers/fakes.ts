@@ -13,7 +13,7 @@ import { StateStore } from '../../src/adapters/state.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions, type Services } from '../../src/context.js';
-import type { TaskWrapper } from '../../src/tasks.js';
+import type { TaskWrapper } from '../../src/listr.js';
 
 // --- commands ---------------------------------------------------------------------------------------------
 

@@ -1,9 +1,8 @@
 // Running steps and commands in a test: tasks under listr2's silent renderer (nothing drawn), and an Io that keeps
 // what a command prints.
 import { Listr } from 'listr2';
-import type { Io } from '../../src/commands/run.js';
 import type { Ctx } from '../../src/context.js';
-import type { Task } from '../../src/tasks.js';
+import type { Io, Task } from '../../src/listr.js';
 
 /** The tasks as the CLI runs them, under listr2's silent renderer: the steps' effects without the drawing. */
 export const silentListr = (tasks: Task[], ctx: Ctx) =>

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildProgram, configFromFlags, optionsFromFlags } from '../../src/cli.js';
-import type { Io } from '../../src/commands/run.js';
+import type { Io } from '../../src/listr.js';
 import { defaultRunOptions } from '../../src/context.js';
 import { formatProblem } from '../../src/errors.js';
 import { messages } from '../../src/messages.js';

@@ -28,7 +28,7 @@ import {
   startOptions,
 } from '../../src/steps/cluster.js';
 import { FakeCmdRunner, fakeTask, makeCtx, type FakeCtx, type Owner } from '../helpers/fakes.js';
-import type { Task } from '../../src/tasks.js';
+import type { Task } from '../../src/listr.js';
 
 const HOST = 'host.minikube.internal:5000';
 const PLUGINS_FLAG =

@@ -1,9 +1,23 @@
-// Runs a list of tasks with the chosen renderer; shared by every command.
-import { Listr, PRESET_TIMER, type ListrRendererValue } from 'listr2';
-import type { Ctx } from '../context.js';
-import { chooseRenderer } from '../renderer.js';
-import type { Task } from '../tasks.js';
-import { watchTimings } from '../timings.js';
+// listr2 in one place: the task types every step is written in, the renderer the environment picks, and the run
+// every command goes through.
+import { Listr, PRESET_TIMER, type ListrRendererValue, type ListrTask, type ListrTaskWrapper } from 'listr2';
+import type { Ctx } from './context.js';
+import { watchTimings } from './timings.js';
+
+export type Task = ListrTask<Ctx>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TaskWrapper = ListrTaskWrapper<Ctx, any, any>;
+
+/** Dry run: side-effecting tasks skip, and the skip message is the exact command or object they would apply. */
+export const dryRunSkip = (describe: (ctx: Ctx) => string) => (ctx: Ctx) => (ctx.options.dryRun ? `dry run: ${describe(ctx)}` : false);
+
+// Which listr2 renderer: the live one on an interactive terminal, one plain line per event elsewhere (CI, pipes).
+export type RendererChoice = 'default' | 'simple';
+
+export function chooseRenderer(env: NodeJS.ProcessEnv, isTTY: boolean | undefined): RendererChoice {
+  const ci = Boolean(env.CI && env.CI !== 'false' && env.CI !== '0');
+  return isTTY && !ci && env.TERM !== 'dumb' ? 'default' : 'simple';
+}
 
 export interface Io {
   env: NodeJS.ProcessEnv;
@@ -16,6 +30,7 @@ export interface Io {
   warn(text: string): void;
 }
 
+/** The Listr every command runs its tasks in: the renderer chooseRenderer picks (silent for --json). */
 export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRendererValue, ListrRendererValue> {
   const renderer = ctx.options.json ? 'silent' : chooseRenderer(io.env, io.isTTY);
   return new Listr<Ctx, ListrRendererValue, ListrRendererValue>(tasks, {
@@ -31,7 +46,7 @@ export function makeListr(tasks: Task[], ctx: Ctx, io: Io): Listr<Ctx, ListrRend
   } as never);
 }
 
-/** Runs the tasks; their timings are added to ctx.timings whether they succeed or not. */
+/** Runs the tasks; their timings are added to ctx.timings whether they succeed or not. Throws the first task's error. */
 export async function runTasks(tasks: Task[], ctx: Ctx, io: Io): Promise<void> {
   const listr = makeListr(tasks, ctx, io);
   const now = () => ctx.services.now().getTime();

@@ -1,6 +1,6 @@
-// The renderer is chosen from the environment alone: live on an interactive terminal, plain lines anywhere else.
+// The listr module: the renderer is chosen from the environment alone (live on an interactive terminal, plain lines anywhere else).
 import test from 'ava';
-import { chooseRenderer } from '../../src/renderer.js';
+import { chooseRenderer } from '../../src/listr.js';
 
 test('chooseRenderer: live on a TTY, plain in CI, in pipes and on dumb terminals', (t) => {
   t.is(chooseRenderer({}, true), 'default');
