@@ -143,6 +143,17 @@ export function assessCertificates(bundle: Partial<CertificateBundle>, now: Date
   return { action: 'keep' };
 }
 
+/** A certificate's subject CN, DNS names (SANs) and end of validity, read from its PEM; throws on an unreadable one. */
+export function certificateNames(pem: string): { commonName: string; dnsNames: string[]; notAfter: Date } {
+  const cert = forge.pki.certificateFromPem(pem);
+  const san = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | null;
+  return {
+    commonName: String(cert.subject.getField('CN')?.value ?? ''),
+    dnsNames: (san?.altNames ?? []).filter((n) => n.type === 2).map((n) => n.value),
+    notAfter: cert.validity.notAfter,
+  };
+}
+
 export const base64 = (text: string) => Buffer.from(text).toString('base64');
 export const sha256 = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex');
 /** The bearer token kube-mgmt presents to OPA. */

@@ -77,6 +77,15 @@ export interface Ctx {
    * statuses the API server shows from before then are stale, since the node's containers stopped with it.
    */
   clusterStartedAt?: Date;
+  /**
+   * Dry run: why the plan cannot read the cluster (it is to be created, or does not answer); the steps then plan as if
+   * it held none of our objects. Set once (src/cluster-access.ts connectForPlan, the cluster step).
+   */
+  clusterUnread?: string;
+  /** Dry run: why the plan cannot ask the registry (its container is to be made or started first); set by the registry step. */
+  registryUnread?: string;
+  /** Dry run: the cluster answered connectForPlan once; not asked again. */
+  clusterReachable?: boolean;
   certificates?: CertificateBundle;
   kubeMgmtToken?: string;
   kube?: KubeClient;

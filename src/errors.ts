@@ -48,6 +48,9 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
+/** The first line of errorText: a BootstrapError's problem without its fix, for a message that quotes it. */
+export const errorLine = (error: unknown): string => errorText(error).split('\n')[0]!;
+
 /** The error, then its `cause`, then that one's `cause`…: each level once, at most 20. */
 export function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];

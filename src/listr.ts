@@ -2,6 +2,8 @@
 // every command goes through.
 import { Listr, PRESET_TIMER, type ListrRendererValue, type ListrTask, type ListrTaskWrapper } from 'listr2';
 import type { Ctx } from './context.js';
+import { errorLine, errorText } from './errors.js';
+import { messages } from './messages.js';
 import { watchTimings } from './timings.js';
 
 export type Task = ListrTask<Ctx>;
@@ -9,7 +11,38 @@ export type Task = ListrTask<Ctx>;
 export type TaskWrapper = ListrTaskWrapper<Ctx, any, any>;
 
 /** Dry run: side-effecting tasks skip, and the skip message is the exact command or object they would apply. */
-export const dryRunSkip = (describe: (ctx: Ctx) => string) => (ctx: Ctx) => (ctx.options.dryRun ? `dry run: ${describe(ctx)}` : false);
+export const dryRunSkip = (describe: (ctx: Ctx) => string | Promise<string>) => async (ctx: Ctx) =>
+  ctx.options.dryRun ? messages.planChanges(await describe(ctx)) : false;
+
+/**
+ * A step's plan as a dry run shows it: the changes it would make (the commands and objects, as they would run), or
+ * that there are none and what was found. `assumed`: what the plan took for granted because it could not read it.
+ */
+export type PlanReport = { changes: string; assumed?: string } | { nothing: string };
+
+/**
+ * One step that reads before it acts: `read` looks at the world (read-only calls only) and returns the plan; `apply`
+ * carries it out, or in a dry run `report` shows it — the title says there is nothing to do, or the task skips with
+ * what would change. A plan that cannot be made (`read` throws: up would stop there) is, in a dry run, a note and a
+ * skip, so that the rest of the plan is still shown; outside one it throws.
+ */
+export async function runPlanned<P>(
+  ctx: Ctx,
+  task: TaskWrapper,
+  title: string,
+  step: { read: () => Promise<P>; report: (plan: P) => PlanReport | Promise<PlanReport>; apply: (plan: P) => Promise<void> },
+): Promise<void> {
+  if (!ctx.options.dryRun) return step.apply(await step.read());
+  let report: PlanReport;
+  try {
+    report = await step.report(await step.read());
+  } catch (error) {
+    ctx.notes.push(errorText(error));
+    return task.skip(messages.planWouldFail(title, errorLine(error)));
+  }
+  if ('nothing' in report) task.title = messages.planNothing(title, report.nothing);
+  else task.skip(messages.planChanges(report.changes, report.assumed));
+}
 
 // Which listr2 renderer: the live one on an interactive terminal, one plain line per event elsewhere (CI, pipes).
 export type RendererChoice = 'default' | 'simple';

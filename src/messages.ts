@@ -289,6 +289,45 @@ export const messages = {
     'Run the command again: every step picks up where it stopped.',
   ),
 
+  // Dry run: each step's plan as --dry-run shows it (src/listr.ts runPlanned)
+  planNothing: (title: string, found: string) => `${title}: nothing to do (${found})`,
+  planChanges: (changes: string, assumed?: string) => `dry run${assumed ? ` (${assumed})` : ''}: ${changes}`,
+  planWouldFail: (title: string, problem: string) => `${title}: would fail (${problem})`,
+  // the registry container and the trusted image
+  planRegistryRunning: (image: string, published: string) => `running ${image} on ${published}`,
+  planRegistryCreate: (name: string, image: string, published: string, volume: string, restart: string) =>
+    `create container ${name} (image ${image}, published on ${published}, volume ${volume}, restart ${restart}; compose/registry.yaml through the Docker API) && docker start ${name}`,
+  planRegistryStart: (name: string, image: string) => `docker start ${name} (${image}, stopped)`,
+  planRegistryRemove: (name: string, volume: string) => `docker rm -f ${name} (its volume ${volume} and the images in it stay)`,
+  planTrustedImagePresent: (image: string) => `the registry holds ${image}`,
+  planRegistryNotRunning: (name: string) => `container ${name} does not run as wanted yet`,
+  // the minikube profile and its node
+  planProfileRunning: (profile: string, status: string, insecureRegistry: string) =>
+    `minikube profile ${profile} ${status}, pulling from ${insecureRegistry} as an insecure registry, AlwaysPullImages on`,
+  planNodeMirrorInPlace: (node: string, mirror: string, network: string) =>
+    `${node} pulls through ${mirror} on network ${network}, containerd mirror in place`,
+  planNodeIsHost: (host: string) => `the node is this machine; up checks that http://${host}/v2/ answers here`,
+  planNodeVmPublished: (address: string, probe: string) => `the registry is published on ${address}; up checks from the node: ${probe}`,
+  planRegistryRepublish: (address: string | undefined) =>
+    `publish the registry on ${address ?? 'that address'} too (remove the registry container and create it again: the images stay in its volume)`,
+  planExistingNodes: (registry: string) =>
+    `for each node that is a container on this Docker: docker network connect <its network> ${registry}, and a containerd mirror`,
+  planNoContainerNodes: () => 'no node is a container on this Docker; nothing to join',
+  planProfileMade: (profile: string, action: 'create' | 'recreate') => `minikube profile ${profile} is to be ${action}d first`,
+  // certificates: each named by its subject CN and SANs
+  planCertificate: (commonName: string, dnsNames: string[], until: string) =>
+    `CN=${commonName}${dnsNames.length ? `, SANs ${dnsNames.join(', ')}` : ''}, until ${until}`,
+  planCa: (named: string) => `a CA (${named}) → ca.key, ca.crt`,
+  planServerCertificate: (named: string) => `a server certificate (${named}) signed by the CA → tls.key, tls.crt`,
+  planToken: (file: string) => `a new kube-mgmt token → ${file}`,
+  planCertificatesWritten: (writes: string[], dir: string, reason?: string) =>
+    `write ${writes.join('; ')} in ${dir} (keys and token 0600)${reason ? `: ${reason}` : ''}`,
+  planCertificatesKept: (ca: string, server: string, dir: string) => `CA ${ca} and server certificate ${server} in ${dir}`,
+  /** The cluster as a dry run's plan sees it when it cannot read it. */
+  planClusterUnread: (reason: string) => `the cluster not read (${reason}): planned as if it held none of bootstrap's objects`,
+  /** What a dry run could not read, and what its plan assumes instead. */
+  planUnread: (what: string, reason: string, assumption: string) => `${what} not read (${reason}): planned as if ${assumption}`,
+
   // Down
   profileKept: (profile: string) =>
     `Cluster: minikube profile ${profile} kept: bootstrap has no record of creating it (delete it yourself with \`minikube delete -p ${profile}\`)`,

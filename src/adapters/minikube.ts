@@ -83,14 +83,24 @@ const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
  * minikube rewrites hosts.toml for --insecure-registry at every start, so this runs after each start.
  */
 export const nodeMirrorScript = (path: string, content: string, mirror: string) =>
-  [
+  mirrorScript(path, content, mirror, `$S mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | $S tee "$f" >/dev/null && echo changed`);
+
+/**
+ * The read-only half of nodeMirrorScript, for a plan: prints `differs` when the file is not what it would write, then
+ * the mirror probe's HTTP code. Changes nothing on the node.
+ */
+export const nodeMirrorCheckScript = (path: string, content: string, mirror: string) => mirrorScript(path, content, mirror, 'echo differs');
+
+function mirrorScript(path: string, content: string, mirror: string, whenDifferent: string): string {
+  return [
     `want=${shellQuote(content.trimEnd())}`,
     `f=${shellQuote(path)}`,
     // root through docker exec (kind's nodes have no sudo); user docker through minikube ssh
     'S=; [ "$(id -u)" = 0 ] || S=sudo',
-    `if [ "$($S cat "$f" 2>/dev/null)" != "$want" ]; then $S mkdir -p "$(dirname "$f")" && printf '%s\\n' "$want" | $S tee "$f" >/dev/null && echo changed; fi`,
+    `if [ "$($S cat "$f" 2>/dev/null)" != "$want" ]; then ${whenDifferent}; fi`,
     `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 http://${mirror}/v2/`,
   ].join('; ');
+}
 export const nodeMirrorArgs = (profile: string, path: string, content: string, mirror: string) => [
   'ssh',
   `--profile=${profile}`,
@@ -98,9 +108,21 @@ export const nodeMirrorArgs = (profile: string, path: string, content: string, m
   nodeMirrorScript(path, content, mirror),
 ];
 
+export const nodeMirrorCheckArgs = (profile: string, path: string, content: string, mirror: string) => [
+  'ssh',
+  `--profile=${profile}`,
+  '--',
+  nodeMirrorCheckScript(path, content, mirror),
+];
+
 /** What nodeMirrorScript printed: whether it wrote the file, and whether the mirror answered 200. */
 export function mirrorResult(exitCode: number, stdout: string, stderr: string) {
   return { changed: /^changed$/m.test(stdout), ok: exitCode === 0 && stdout.trim().endsWith('200'), output: `${stdout}${stderr}`.trim() };
+}
+
+/** What nodeMirrorCheckScript printed: whether the file is what nodeMirrorScript writes, and whether the mirror answered 200. */
+export function mirrorCheckResult(exitCode: number, stdout: string, stderr: string) {
+  return { current: !/^differs$/m.test(stdout), ok: exitCode === 0 && stdout.trim().endsWith('200'), output: `${stdout}${stderr}`.trim() };
 }
 
 /**
@@ -224,5 +246,11 @@ export class Minikube {
   async configureMirror(profile: string, path: string, content: string, mirror: string) {
     const result = await this.run(nodeMirrorArgs(profile, path, content, mirror));
     return mirrorResult(result.exitCode, result.stdout, result.stderr);
+  }
+
+  /** The read-only check of configureMirror (nodeMirrorCheckArgs): `current`: the file is as it would write it. */
+  async checkMirror(profile: string, path: string, content: string, mirror: string) {
+    const result = await this.run(nodeMirrorCheckArgs(profile, path, content, mirror));
+    return mirrorCheckResult(result.exitCode, result.stdout, result.stderr);
   }
 }

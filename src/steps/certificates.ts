@@ -1,6 +1,7 @@
 // Certificates and the kube-mgmt token, kept in the state directory (keys 0600), reused while valid.
 import {
   assessCertificates,
+  certificateNames,
   generateCa,
   generateServerCertificate,
   newToken,
@@ -9,7 +10,8 @@ import {
   type CertificateVerdict,
 } from '../certs.js';
 import type { Ctx } from '../context.js';
-import type { Task } from '../listr.js';
+import { runPlanned, type PlanReport, type Task } from '../listr.js';
+import { messages } from '../messages.js';
 
 import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../adapters/state.js';
 
@@ -26,20 +28,50 @@ export async function keysNeeded(ctx: Ctx): Promise<number> {
   return keysFor(assessCertificates(await readCertificates(ctx), ctx.services.now()));
 }
 
-/** The certificates this run uses, made in memory where the files cannot be reused; nothing is written. */
-async function planCertificates(ctx: Ctx): Promise<{ verdict: CertificateVerdict; bundle: CertificateBundle }> {
-  const existing = await readCertificates(ctx);
-  const verdict = assessCertificates(existing, ctx.services.now());
-  if (verdict.action === 'keep') return { verdict, bundle: existing as CertificateBundle };
-  prepareKeys(keysFor(verdict)); // both keys at once
-  const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
-  return { verdict, bundle: { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) } };
+/**
+ * The certificates this run uses: the verdict on the files, and the bundle — the files' own when they are kept, else
+ * made in memory (nothing is written). `token`: the kube-mgmt token on file, if any.
+ */
+export interface CertificatePlan {
+  verdict: CertificateVerdict;
+  bundle: CertificateBundle;
+  token?: string;
 }
 
-/** Returns what was done: kept, renewed the server certificate, or made everything anew. */
-export async function convergeCertificates(ctx: Ctx): Promise<string> {
+/** Reads the state directory's certificates and token; makes new ones in memory where they cannot be reused. */
+export async function readCertificatePlan(ctx: Ctx): Promise<CertificatePlan> {
+  const existing = await readCertificates(ctx);
+  const token = (await ctx.services.state.read(TOKEN_FILE))?.trim() || undefined;
+  const verdict = assessCertificates(existing, ctx.services.now());
+  if (verdict.action === 'keep') return { verdict, bundle: existing as CertificateBundle, ...(token ? { token } : {}) };
+  prepareKeys(keysFor(verdict)); // both keys at once
+  const ca = verdict.action === 'renew-all' ? await generateCa(ctx.services.now()) : { caKey: existing.caKey!, caCert: existing.caCert! };
+  return { verdict, bundle: { ...ca, ...(await generateServerCertificate(ca, ctx.services.now())) }, ...(token ? { token } : {}) };
+}
+
+/** A certificate as a plan names it: "CN=opa.opa.svc, SANs opa.opa.svc, …, until 2026-06-01". */
+function named(pem: string): string {
+  const { commonName, dnsNames, notAfter } = certificateNames(pem);
+  return messages.planCertificate(commonName, dnsNames, notAfter.toISOString().slice(0, 10));
+}
+
+/** The plan as a dry run shows it: each certificate that would be written, with its subject CN and SANs. */
+export function describeCertificatePlan(plan: CertificatePlan, dir: string): PlanReport {
+  const { verdict, bundle, token } = plan;
+  const writes: string[] = {
+    keep: [],
+    'renew-server': [messages.planServerCertificate(named(bundle.serverCert))],
+    'renew-all': [messages.planCa(named(bundle.caCert)), messages.planServerCertificate(named(bundle.serverCert))],
+  }[verdict.action];
+  if (!token) writes.push(messages.planToken(TOKEN_FILE));
+  if (!writes.length) return { nothing: messages.planCertificatesKept(named(bundle.caCert), named(bundle.serverCert), dir) };
+  return { changes: messages.planCertificatesWritten(writes, dir, 'reason' in verdict ? verdict.reason : undefined) };
+}
+
+/** Writes what the plan made (keys 0600) and a token if there is none; the bundle and token go on the context. Returns what was done. */
+export async function applyCertificatePlan(ctx: Ctx, plan: CertificatePlan): Promise<string> {
   const { state } = ctx.services;
-  const { verdict, bundle } = await planCertificates(ctx);
+  const { verdict, bundle } = plan;
   if (verdict.action !== 'keep') {
     for (const key of Object.keys(FILES) as (keyof typeof FILES)[]) {
       const file = FILES[key];
@@ -47,7 +79,7 @@ export async function convergeCertificates(ctx: Ctx): Promise<string> {
       else await state.write(file, bundle[key]);
     }
   }
-  let token = (await state.read(TOKEN_FILE))?.trim();
+  let token = plan.token;
   if (!token) {
     token = newToken();
     await state.writeSecret(TOKEN_FILE, `${token}\n`);
@@ -58,23 +90,28 @@ export async function convergeCertificates(ctx: Ctx): Promise<string> {
   return `${verdict.action === 'renew-all' ? 'created' : 'server certificate renewed'} (${verdict.reason})`;
 }
 
+/** Returns what was done: kept, renewed the server certificate, or made everything anew. */
+export async function convergeCertificates(ctx: Ctx): Promise<string> {
+  return applyCertificatePlan(ctx, await readCertificatePlan(ctx));
+}
+
 export function certificateTasks(): Task[] {
   return [
     {
       title: 'Certificates',
-      task: async (ctx, task) => {
-        if (ctx.options.dryRun) {
-          // In memory only: the plan shows the CA bundle `up` would apply (the existing CA unless it must be renewed).
-          const { verdict, bundle } = await planCertificates(ctx);
-          ctx.certificates = bundle;
-          ctx.kubeMgmtToken = (await ctx.services.state.read(TOKEN_FILE))?.trim() ?? '<new random token>';
-          task.skip(
-            `dry run: certificates would be ${verdict.action === 'keep' ? 'reused' : `made (${verdict.reason})`} in ${ctx.services.state.dir}`,
-          );
-          return;
-        }
-        task.title = `Certificates: ${await convergeCertificates(ctx)} in ${ctx.services.state.dir}`;
-      },
+      task: (ctx, task) =>
+        runPlanned(ctx, task, 'Certificates', {
+          read: () => readCertificatePlan(ctx),
+          report: async (plan) => {
+            // In memory only: later steps plan with the CA bundle `up` would apply (the existing CA unless renewed).
+            ctx.certificates = plan.bundle;
+            ctx.kubeMgmtToken = plan.token ?? '<new random token>';
+            return describeCertificatePlan(plan, ctx.services.state.dir);
+          },
+          apply: async (plan) => {
+            task.title = `Certificates: ${await applyCertificatePlan(ctx, plan)} in ${ctx.services.state.dir}`;
+          },
+        }),
     },
   ];
 }

@@ -1,41 +1,61 @@
 // The registry container (compose/registry.yaml, created through dockerode) and the trusted image in it.
-import { formatCommand } from '../adapters/cmd.js';
-import { trustedImagePath } from '../config.js';
-import { localRegistry, localRegistryUrl, type Ctx } from '../context.js';
-import { planRegistryAccess } from '../registry-access.js';
-import { convergeRegistry, pushTrustedImage } from '../registry-container.js';
-import { dryRunSkip, type Task } from '../listr.js';
+import { localRegistryUrl, type Ctx } from '../context.js';
+import { runPlanned, type Task } from '../listr.js';
+import { messages } from '../messages.js';
+import {
+  applyRegistryPlan,
+  applyTrustedImagePlan,
+  describeRegistryPlan,
+  describeTrustedImagePlan,
+  readRegistryPlan,
+  readTrustedImagePlan,
+} from '../registry-container.js';
 
-const describeCreate = (ctx: Ctx) =>
-  `docker compose -f compose/registry.yaml up -d (as dockerode calls; published on ${planRegistryAccess(ctx.config)
-    .listenAddresses.map((a) => `${a}:${ctx.config.registryPort}`)
-    .join(', ')})`;
+/** Whether the engine has `image` already, for a dry run's plan (no pull then); false when it cannot be asked. */
+const imageHere = async (ctx: Ctx, image: string) =>
+  (await ctx.services
+    .docker()
+    .then((docker) => docker.imageExists(image))
+    .catch(() => false)) === true;
 
 export function registryTasks(): Task[] {
   return [
     {
       title: 'Registry container',
-      skip: dryRunSkip(describeCreate),
-      task: async (ctx, task) => {
-        const action = await convergeRegistry(ctx, task);
-        const said: Record<typeof action, string> = { none: 'already running', start: 'started', create: 'created', recreate: 'recreated' };
-        task.title = `Registry container: ${said[action]} on ${localRegistryUrl(ctx)}`;
-      },
+      task: (ctx, task) =>
+        runPlanned(ctx, task, 'Registry container', {
+          read: () => readRegistryPlan(ctx),
+          report: async (plan) => {
+            // The trusted image's plan builds on this: a registry not running as wanted is not asked what it holds.
+            if (plan.action !== 'none') ctx.registryUnread = messages.planRegistryNotRunning(plan.spec.name);
+            return describeRegistryPlan(
+              plan,
+              plan.action === 'create' || plan.action === 'recreate' ? await imageHere(ctx, plan.spec.image) : true,
+            );
+          },
+          apply: async (plan) => {
+            const action = await applyRegistryPlan(ctx, plan, task);
+            const said: Record<typeof action, string> = {
+              none: 'already running',
+              start: 'started',
+              create: 'created',
+              recreate: 'recreated',
+            };
+            task.title = `Registry container: ${said[action]} on ${localRegistryUrl(ctx)}`;
+          },
+        }),
     },
     {
       title: 'Trusted image',
-      skip: dryRunSkip((ctx) => {
-        const target = `${localRegistry(ctx)}/${trustedImagePath(ctx.config.trustedImage).ref}`;
-        return [
-          formatCommand('docker', ['pull', ctx.config.trustedImage]),
-          formatCommand('docker', ['tag', ctx.config.trustedImage, target]),
-          formatCommand('docker', ['push', target]),
-        ].join(' && ');
-      }),
-      task: async (ctx, task) => {
-        const pushed = await pushTrustedImage(ctx, task);
-        task.title = `Trusted image: ${ctx.config.trustedImage} ${pushed ? 'pushed to' : 'already in'} the registry`;
-      },
+      task: (ctx, task) =>
+        runPlanned(ctx, task, 'Trusted image', {
+          read: () => readTrustedImagePlan(ctx),
+          report: async (plan) => describeTrustedImagePlan(plan, plan.present || (await imageHere(ctx, plan.source))),
+          apply: async (plan) => {
+            const pushed = await applyTrustedImagePlan(ctx, plan, task);
+            task.title = `Trusted image: ${ctx.config.trustedImage} ${pushed ? 'pushed to' : 'already in'} the registry`;
+          },
+        }),
     },
   ];
 }
