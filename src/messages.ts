@@ -323,6 +323,20 @@ export const messages = {
   planCertificatesWritten: (writes: string[], dir: string, reason?: string) =>
     `write ${writes.join('; ')} in ${dir} (keys and token 0600)${reason ? `: ${reason}` : ''}`,
   planCertificatesKept: (ca: string, server: string, dir: string) => `CA ${ca} and server certificate ${server} in ${dir}`,
+  // Kubernetes objects (src/object-plan.ts)
+  planObjectsInPlace: (names: string[]) => `${names.join(', ')} as wanted`,
+  planApply: (create: string[], update: string[], unchanged: string[], also: string[], yaml: string) => {
+    const applied = [...(create.length ? [`create ${create.join(', ')}`] : []), ...(update.length ? [`update ${update.join(', ')}`] : [])];
+    const steps = [
+      ...(applied.length ? [`server-side apply (field manager bootstrap) — ${applied.join('; ')}`] : []),
+      ...also,
+      ...(unchanged.length ? [`unchanged ${unchanged.join(', ')}`] : []),
+    ];
+    return `${steps.join('; ')}${yaml ? `:\n${yaml}` : ''}`;
+  },
+  planResync: (configMap: string) => `make kube-mgmt load ${configMap} again (merge patch dropping its status annotations)`,
+  planHosting: (host: string, fromRuntime: string) => `it says push to ${host}, manifests use ${fromRuntime}`,
+  planHostingNotOurs: () => 'kube-public/local-registry-hosting is not ours; it stays as it is',
   /** The cluster as a dry run's plan sees it when it cannot read it. */
   planClusterUnread: (reason: string) => `the cluster not read (${reason}): planned as if it held none of bootstrap's objects`,
   /** What a dry run could not read, and what its plan assumes instead. */

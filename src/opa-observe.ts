@@ -1,7 +1,7 @@
 // Watching OPA and kube-mgmt through the API server: when kube-mgmt last reported on a policy ConfigMap, when OPA
 // started, whether the rollout is done, and waiting until OPA serves and the API server reaches the webhook. Shared
 // by the OPA step, verify, watch and status.
-import { FIELD_MANAGER, refOf, type KubeClient, type KubeObject } from './adapters/kube.js';
+import { FIELD_MANAGER, refOf, type KubeClient, type KubeObject, type ObjectRef } from './adapters/kube.js';
 import { waitFor, type Ctx } from './context.js';
 import { OPA_NAMESPACE, POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from './manifests.js';
 import { messages } from './messages.js';
@@ -77,7 +77,16 @@ const RESYNC = { metadata: { annotations: { [POLICY_STATUS_ANNOTATION]: null, [P
 export async function applyPolicyConfigMap(kube: KubeClient, desired: KubeObject, opaStart?: Date): Promise<void> {
   const live = await kube.get<Annotated>(refOf(desired));
   await kube.apply(desired);
-  if (live && !policyIsCurrent(live, desired, opaStart)) await kube.mergePatch(refOf(desired), RESYNC);
+  if (needsResync(live, desired, opaStart)) await resyncPolicy(kube, refOf(desired));
+}
+
+/** Whether kube-mgmt must be made to sync the live ConfigMap again (see applyPolicyConfigMap): it exists and is not current. */
+export const needsResync = (live: KubeObject | undefined, desired: KubeObject, opaStart: Date | undefined): boolean =>
+  Boolean(live) && !policyIsCurrent(live as Annotated, desired, opaStart);
+
+/** Drops kube-mgmt's status and retries annotations (a merge patch), so that it syncs the ConfigMap again. */
+export async function resyncPolicy(kube: KubeClient, ref: ObjectRef): Promise<void> {
+  await kube.mergePatch(ref, RESYNC);
 }
 
 export type PolicyStatus = { ok: true } | { ok: false; error: string; transport: boolean };
@@ -200,7 +209,7 @@ export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: K
         const status = policyStatus(await kube.get<Annotated>(refOf(cm)));
         if (status && !status.ok) {
           if (!status.transport) throw messages.policyRejected(cm.metadata!.name!, status.error);
-          await kube.mergePatch(refOf(cm), RESYNC);
+          await resyncPolicy(kube, refOf(cm));
         }
         if (!status?.ok) silent ??= cm.metadata!.name!;
       }

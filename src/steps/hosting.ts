@@ -10,38 +10,65 @@ import {
   REGISTRY_HOSTING_REF,
   type LocalRegistryHostingV1,
 } from '../registry-hosting.js';
-import type { Task } from '../listr.js';
-import { connect, registryHostFor } from '../cluster-access.js';
-import { toYaml } from '../manifests.js';
+import { runPlanned, type Task } from '../listr.js';
+import { connectForPlan, registryHostFor } from '../cluster-access.js';
+import { describeObjectPlans, objectChange, type ObjectChange } from '../object-plan.js';
 
 export const desiredRegistryHosting = (ctx: Ctx): LocalRegistryHostingV1 =>
   registryHosting({ config: ctx.config, registryHost: ctx.registryHost ?? registryHostFor(ctx) });
 
 export type HostingOutcome = { applied: true } | { applied: false; theirs: LocalRegistryHostingV1 | undefined };
 
+/** What to do with the live ConfigMap: leave one without our label alone (`theirs`: what it names), else apply ours as it changes. */
+export type HostingPlan = { theirs: LocalRegistryHostingV1 | undefined } | { change: ObjectChange };
+
+/** Plans from the live ConfigMap (undefined: none there). */
+export function planRegistryHosting(live: KubeObject | undefined, desired: KubeObject): HostingPlan {
+  if (live && !isManaged(live)) return { theirs: readRegistryHosting(live) };
+  return { change: objectChange(live, desired) };
+}
+
 /** Applies ours; one that exists without our label (kind's, ctlptl's, the user's) is left as it is and described. */
 export async function applyRegistryHosting(kube: KubeClient, desired: KubeObject): Promise<HostingOutcome> {
-  const live = await kube.get(REGISTRY_HOSTING_REF);
-  if (live && !isManaged(live)) return { applied: false, theirs: readRegistryHosting(live) };
+  const plan = planRegistryHosting(await kube.get(REGISTRY_HOSTING_REF), desired);
+  if ('theirs' in plan) return { applied: false, theirs: plan.theirs };
   await kube.apply(desired);
   return { applied: true };
 }
 
 export function registryHostingTask(): Task {
+  const title = 'Registry hosting for tools (kube-public/local-registry-hosting)';
   return {
-    title: 'Registry hosting for tools (kube-public/local-registry-hosting)',
-    task: async (ctx, task) => {
+    title,
+    task: (ctx, task) => {
       ctx.registryHost ??= registryHostFor(ctx);
       const hosting = desiredRegistryHosting(ctx);
       const desired = registryHostingConfigMap(hosting);
-      if (ctx.options.dryRun) return task.skip(`dry run: server-side apply (field manager bootstrap):\n${toYaml([desired])}`);
-      const outcome = await applyRegistryHosting(await connect(ctx), desired);
-      if (!outcome.applied) {
-        ctx.notes.push(messages.registryHostingNotOurs(outcome.theirs?.host, hosting.host));
-        task.title = 'Registry hosting: kube-public/local-registry-hosting is not ours; left unchanged';
-        return;
-      }
-      task.title = `Registry hosting: push to ${hosting.host}, manifests use ${hosting.hostFromContainerRuntime}`;
+      const noteTheirs = (theirs: LocalRegistryHostingV1 | undefined) =>
+        ctx.notes.push(messages.registryHostingNotOurs(theirs?.host, hosting.host));
+      return runPlanned(ctx, task, title, {
+        read: async () => {
+          const { kube, unread } = await connectForPlan(ctx);
+          return { kube, unread, plan: planRegistryHosting(kube && (await kube.get(REGISTRY_HOSTING_REF)), desired) };
+        },
+        report: async ({ unread, plan }) => {
+          if ('theirs' in plan) {
+            noteTheirs(plan.theirs);
+            return { nothing: messages.planHostingNotOurs() };
+          }
+          if (plan.change === 'unchanged') return { nothing: messages.planHosting(hosting.host, String(hosting.hostFromContainerRuntime)) };
+          return describeObjectPlans([{ object: desired, change: plan.change }], unread);
+        },
+        apply: async ({ kube, plan }) => {
+          if ('theirs' in plan) {
+            noteTheirs(plan.theirs);
+            task.title = 'Registry hosting: kube-public/local-registry-hosting is not ours; left unchanged';
+            return;
+          }
+          if (plan.change !== 'unchanged') await kube!.apply(desired);
+          task.title = `Registry hosting: push to ${hosting.host}, manifests use ${hosting.hostFromContainerRuntime}`;
+        },
+      });
     },
   };
 }

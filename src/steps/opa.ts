@@ -13,12 +13,12 @@ import {
   secrets,
   webhookConfiguration,
   type ClusterInputs,
-  toYaml,
 } from '../manifests.js';
 import { messages } from '../messages.js';
-import type { Task, TaskWrapper } from '../listr.js';
-import { connect, registryHostFor } from '../cluster-access.js';
-import { applyPolicyConfigMap, opaStartedAt, waitUntilServing, waitUntilWebhookAnswers } from '../opa-observe.js';
+import { runPlanned, type PlanReport, type Task, type TaskWrapper } from '../listr.js';
+import { connectForPlan, registryHostFor } from '../cluster-access.js';
+import { describeObjectPlans, objectChange, readObjectPlans, toApply, type ObjectPlan } from '../object-plan.js';
+import { needsResync, opaStartedAt, resyncPolicy, waitUntilServing, waitUntilWebhookAnswers } from '../opa-observe.js';
 
 export function clusterInputs(ctx: Ctx): ClusterInputs {
   return {
@@ -78,10 +78,33 @@ export async function applyAll(kube: KubeClient, objects: KubeObject[], task: Ta
   }
 }
 
-const dryRunObjects = (pick: (all: DesiredObjects) => KubeObject[]) => async (ctx: Ctx, task: TaskWrapper) => {
-  const objects = pick(await desiredObjects(ctx));
-  task.skip(`dry run: server-side apply (field manager bootstrap):\n${toYaml(objects)}`);
-};
+/** The OPA step's plan: the workload's objects, and each policy ConfigMap with whether kube-mgmt must sync it again. */
+export interface OpaPlan {
+  workload: ObjectPlan[];
+  policy: (ObjectPlan & { resync: boolean })[];
+  unread?: string;
+}
+
+/** Reads what the OPA step would change (gets and one list of OPA's pods); without a cluster, everything is new. */
+export async function readOpaPlan(ctx: Ctx, kube: KubeClient | undefined, unread?: string): Promise<OpaPlan> {
+  const objects = await desiredObjects(ctx);
+  // The running OPA (if any) is judged before the new template can replace it.
+  const opaStart = kube && (await opaStartedAt(kube));
+  const workload = await readObjectPlans(kube, objects.workload);
+  const policy = await Promise.all(
+    objects.policy.map(async (object) => {
+      const live = kube && (await kube.get(refOf(object)));
+      return { object, change: objectChange(live, object), resync: needsResync(live, object, opaStart) };
+    }),
+  );
+  return { workload, policy, ...(unread ? { unread } : {}) };
+}
+
+/** The OPA plan as a dry run shows it: the objects, and the ConfigMaps kube-mgmt is made to load again. */
+export function describeOpaPlan(plan: OpaPlan): PlanReport {
+  const resyncs = plan.policy.filter((p) => p.resync).map((p) => messages.planResync(describeRef(refOf(p.object))));
+  return describeObjectPlans([...plan.workload, ...plan.policy], plan.unread, resyncs);
+}
 
 export function opaTasks(): Task[] {
   return [
@@ -89,38 +112,61 @@ export function opaTasks(): Task[] {
       title: 'Namespace opa and secrets',
       task: async (ctx, task) => {
         ctx.registryHost ??= registryHostFor(ctx);
-        if (ctx.options.dryRun) return dryRunObjects((o) => o.namespace)(ctx, task);
-        const kube = await connect(ctx);
-        await refuseForeignObjects(kube);
-        await ctx.services.state.updateRecord({ registryHost: ctx.registryHost });
-        await applyAll(kube, (await desiredObjects(ctx)).namespace, task);
+        const registryHost = ctx.registryHost;
+        await runPlanned(ctx, task, 'Namespace opa and secrets', {
+          read: async () => {
+            const { kube, unread } = await connectForPlan(ctx);
+            if (kube) await refuseForeignObjects(kube);
+            return { kube, unread, plans: await readObjectPlans(kube, (await desiredObjects(ctx)).namespace) };
+          },
+          report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
+          apply: async ({ kube, plans }) => {
+            // What `down` and `status` read back; written only when it changes.
+            if ((await ctx.services.state.readRecord()).registryHost !== registryHost)
+              await ctx.services.state.updateRecord({ registryHost });
+            await applyAll(kube!, toApply(plans), task);
+          },
+        });
       },
     },
     {
       title: 'OPA and kube-mgmt',
-      task: async (ctx, task) => {
-        if (ctx.options.dryRun) return dryRunObjects((o) => [...o.workload, ...o.policy])(ctx, task);
-        const kube = await connect(ctx);
-        const objects = await desiredObjects(ctx);
-        // The running OPA (if any) is judged before the new template can replace it.
-        const opaStart = await opaStartedAt(kube);
-        await applyAll(kube, objects.workload, task);
-        for (const cm of objects.policy) await applyPolicyConfigMap(kube, cm, opaStart);
-        task.output = 'waiting for OPA to be ready with the policy loaded';
-        await waitUntilServing(ctx, kube, objects.policy);
-        task.title = 'OPA and kube-mgmt: ready, policy loaded';
-      },
+      task: (ctx, task) =>
+        runPlanned(ctx, task, 'OPA and kube-mgmt', {
+          read: async () => {
+            const { kube, unread } = await connectForPlan(ctx);
+            return { kube, plan: await readOpaPlan(ctx, kube, unread) };
+          },
+          report: async ({ plan }) => describeOpaPlan(plan),
+          apply: async ({ kube, plan }) => {
+            await applyAll(kube!, toApply(plan.workload), task);
+            // The content goes first, then the resync: kube-mgmt's next status is about this content (applyPolicyConfigMap).
+            for (const { object, change, resync } of plan.policy) {
+              if (change !== 'unchanged') await kube!.apply(object);
+              if (resync) await resyncPolicy(kube!, refOf(object));
+            }
+            task.output = 'waiting for OPA to be ready with the policy loaded';
+            await waitUntilServing(ctx, kube!, (await desiredObjects(ctx)).policy);
+            task.title = 'OPA and kube-mgmt: ready, policy loaded';
+          },
+        }),
     },
     {
       title: 'Admission webhook',
-      task: async (ctx, task) => {
-        if (ctx.options.dryRun) return dryRunObjects((o) => o.webhook)(ctx, task);
-        const kube = await connect(ctx);
-        await applyAll(kube, (await desiredObjects(ctx)).webhook, task);
-        task.output = 'waiting until the API server reaches it';
-        await waitUntilWebhookAnswers(ctx, kube);
-        task.title = 'Admission webhook: registered for pods, answering';
-      },
+      task: (ctx, task) =>
+        runPlanned(ctx, task, 'Admission webhook', {
+          read: async () => {
+            const { kube, unread } = await connectForPlan(ctx);
+            return { kube, unread, plans: await readObjectPlans(kube, (await desiredObjects(ctx)).webhook) };
+          },
+          report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
+          apply: async ({ kube, plans }) => {
+            await applyAll(kube!, toApply(plans), task);
+            task.output = 'waiting until the API server reaches it';
+            await waitUntilWebhookAnswers(ctx, kube!);
+            task.title = 'Admission webhook: registered for pods, answering';
+          },
+        }),
     },
   ];
 }

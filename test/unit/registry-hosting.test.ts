@@ -14,7 +14,7 @@ import {
 import { upTasks } from '../../src/commands/up.js';
 import { applyRegistryHosting, registryHostingTask } from '../../src/steps/hosting.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
-import { runSilently } from '../helpers/run.js';
+import { runSilently, silentListr } from '../helpers/run.js';
 
 const KEY = 'v1/ConfigMap/kube-public/local-registry-hosting';
 const REF = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'kube-public', name: 'local-registry-hosting' };
@@ -137,11 +137,31 @@ test('registryHostingTask: applies ours with the node’s pull address; a foreig
   t.regex(other.notes[0]!, /kubectl -n kube-public delete configmap local-registry-hosting/);
 });
 
-test('registryHostingTask --dry-run: touches nothing', async (t) => {
+test('registryHostingTask --dry-run: one read and no write; it shows the object it would apply, or that there is nothing to do', async (t) => {
   const ctx = makeCtx(t, {}, { dryRun: true });
-  await run(ctx);
-  t.deepEqual(ctx.services.fakes.kube.calls, []);
-  t.deepEqual(ctx.services.fakes.kubeRequests, []);
+  const { kube } = ctx.services.fakes;
+  const listr = silentListr([registryHostingTask()], ctx);
+  await listr.run();
+  t.deepEqual(kube.log(), [`get ${KEY}`], 'the plan reads the ConfigMap; nothing is written');
+  t.deepEqual(ctx.services.fakes.kubeRequests, ['trusted-registry']);
+  t.is(kube.stored(REF), undefined);
+  const skip = listr.tasks[0]!.message.skip!;
+  t.true(
+    skip.startsWith('dry run: server-side apply (field manager bootstrap) — create ConfigMap kube-public/local-registry-hosting:\n'),
+    skip,
+  );
+  t.true(skip.includes('hostFromContainerRuntime: host.minikube.internal:5000'), skip);
+
+  // Ours, as up leaves it: nothing to do.
+  const converged = makeCtx(t, {}, { dryRun: true });
+  converged.services.fakes.kube.seed(ours());
+  const again = silentListr([registryHostingTask()], converged);
+  await again.run();
+  t.deepEqual(converged.services.fakes.kube.log(), [`get ${KEY}`]);
+  t.is(
+    again.tasks[0]!.title,
+    'Registry hosting for tools (kube-public/local-registry-hosting): nothing to do (it says push to localhost:5000, manifests use host.minikube.internal:5000)',
+  );
 });
 
 test('up writes it after the check that refuses objects not ours, before OPA', (t) => {
