@@ -343,6 +343,14 @@ export const messages = {
   planUnread: (what: string, reason: string, assumption: string) => `${what} not read (${reason}): planned as if ${assumption}`,
 
   // Down
+  planDeleteOurs: (objects: string[], selector: string) => `delete ${objects.join(' and ')} (only if labelled ${selector})`,
+  planDeleteLabelled: (kinds: string[], namespace: string, selector: string) =>
+    `delete every ${kinds.join(', ')} in namespace ${namespace} labelled ${selector}`,
+  planUnlabel: (object: string, label: string) =>
+    `server-side apply ${object} without label ${label} (drops only what bootstrap's field manager set)`,
+  planRemoveContainer: (command: string, labels: string) => `${command} (only if labelled ${labels})`,
+  planPurgeState: (dir: string, files: string[]) => `rm ${files.join(' ')} in ${dir} (and the directory, if that leaves it empty)`,
+  planProfileKept: (profile: string) => `keep minikube profile ${profile}: bootstrap has no record of creating it`,
   profileKept: (profile: string) =>
     `Cluster: minikube profile ${profile} kept: bootstrap has no record of creating it (delete it yourself with \`minikube delete -p ${profile}\`)`,
   kubeletNotStopped: (output: string) =>

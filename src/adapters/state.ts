@@ -6,6 +6,8 @@ import path from 'node:path';
 /** The certificate and key files in the state directory (keys written 0600). */
 export const CERTIFICATE_FILES = { caKey: 'ca.key', caCert: 'ca.crt', serverKey: 'tls.key', serverCert: 'tls.crt' } as const;
 export const TOKEN_FILE = 'kube-mgmt.token';
+/** The record of what `up` created (StateRecord). */
+export const STATE_RECORD = 'state.json';
 /** Every file `up` writes into the state directory (besides its record), for `down --purge`. */
 export const STATE_FILES = [...Object.values(CERTIFICATE_FILES), TOKEN_FILE];
 
@@ -52,17 +54,17 @@ export class StateStore {
   }
 
   async readRecord(): Promise<StateRecord> {
-    const text = await this.read('state.json');
+    const text = await this.read(STATE_RECORD);
     return text ? (JSON.parse(text) as StateRecord) : {};
   }
 
   async updateRecord(change: Partial<StateRecord>): Promise<void> {
-    await this.write('state.json', `${JSON.stringify({ ...(await this.readRecord()), ...change }, null, 2)}\n`);
+    await this.write(STATE_RECORD, `${JSON.stringify({ ...(await this.readRecord()), ...change }, null, 2)}\n`);
   }
 
   /** Removes the files bootstrap writes, and the directory if that leaves it empty: never anything else in it. */
   async purge(names: readonly string[]): Promise<void> {
-    await Promise.all([...names, 'state.json'].map((name) => rm(this.file(name), { force: true })));
+    await Promise.all([...names, STATE_RECORD].map((name) => rm(this.file(name), { force: true })));
     try {
       await rmdir(this.dir);
     } catch (error) {
