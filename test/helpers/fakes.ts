@@ -13,7 +13,10 @@ import { StateStore } from '../../src/adapters/state.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { defaultRunOptions, newContext, type Ctx, type RunOptions, type Services } from '../../src/context.js';
-import type { TaskWrapper } from '../../src/listr.js';
+import type { Task, TaskWrapper } from '../../src/listr.js';
+import { Listr, ListrLogger } from 'listr2';
+import { messages } from '../../src/messages.js';
+import { denial } from '../../src/steps/verify.js';
 
 // --- commands ---------------------------------------------------------------------------------------------
 
@@ -144,9 +147,11 @@ export class FakeDocker implements DockerClient {
   }
   /** Answers to exec, by container name; a container without one is not there (undefined, as for a 404). */
   readonly execAnswers = new Map<string, { exitCode: number; stdout: string; stderr: string }>();
+  /** Containers that answer exec from their own state (a node's files, say), before execAnswers; undefined: not there. */
+  onExec?: (container: string, argv: string[]) => { exitCode: number; stdout: string; stderr: string } | undefined;
   async exec(container: string, argv: string[]) {
     this.calls.push(['exec', container, ...argv]);
-    return this.execAnswers.get(container);
+    return this.onExec?.(container, argv) ?? this.execAnswers.get(container);
   }
   /** Container name → its address on a network, for containerWithAddress. */
   readonly addresses = new Map<string, string>();
@@ -224,6 +229,15 @@ export class FakeKube implements KubeClient {
   admission: Admission = () => ({ allowed: true, code: 201, message: '' });
   /** Called on every get, so a test can change the world between polls (e.g. a rollout progressing). */
   onGet?: (ref: ObjectRef, count: number) => void;
+  /**
+   * What the cluster's own controllers do, run after every write (apply, delete, merge patch, a real create): each
+   * looks at the stored objects and changes them as it would (a rollout finishing, kube-mgmt's status). By state,
+   * never by how many calls were made.
+   */
+  readonly controllers: ((kube: FakeKube) => void)[] = [];
+  private settle() {
+    for (const controller of this.controllers) controller(this);
+  }
   private gets = 0;
   private generated = 0;
 
@@ -260,7 +274,8 @@ export class FakeKube implements KubeClient {
       metadata: { ...(live?.metadata ?? {}), ...structuredClone(object.metadata) },
     } as T;
     this.objects.set(key, merged);
-    return structuredClone(merged);
+    this.settle();
+    return structuredClone(this.objects.get(key) as T);
   }
   async get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> {
     this.calls.push({ op: 'get', key: keyOf(ref) });
@@ -270,7 +285,9 @@ export class FakeKube implements KubeClient {
   }
   async delete(ref: ObjectRef) {
     this.calls.push({ op: 'delete', key: keyOf(ref) });
-    return this.objects.delete(keyOf(ref));
+    const deleted = this.objects.delete(keyOf(ref));
+    this.settle();
+    return deleted;
   }
   async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}) {
     this.calls.push({ op: 'list', key: `${apiVersion}/${kind}/${options.namespace ?? ''}/*`, body: options.labelSelector });
@@ -290,7 +307,8 @@ export class FakeKube implements KubeClient {
     if (!live) throw Object.assign(new Error('not found'), { code: 404 });
     const merged = mergePatch(live, patch) as KubeObject;
     this.objects.set(keyOf(ref), merged);
-    return structuredClone(merged);
+    this.settle();
+    return structuredClone(this.objects.get(keyOf(ref))!);
   }
   private pod(op: 'create' | 'update' | 'ephemeral', call: KubeCall['op'], namespace: string, pod: KubeObject, dryRun: boolean) {
     const name = pod.metadata!.name ?? `${pod.metadata!.generateName ?? ''}${this.generated++}`;
@@ -300,7 +318,10 @@ export class FakeKube implements KubeClient {
     if (op === 'create' && this.objects.has(keyOf(ref)))
       return Promise.resolve({ allowed: false, code: 409, message: `${ref.kind.toLowerCase()}s "${name}" already exists` });
     const outcome = this.admission(op, pod, dryRun);
-    if (outcome.allowed && !dryRun) this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
+    if (outcome.allowed && !dryRun) {
+      this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
+      this.settle();
+    }
     return Promise.resolve(outcome);
   }
   createPod(namespace: string, pod: KubeObject, { dryRun }: { dryRun: boolean }) {
@@ -352,20 +373,36 @@ export class FakeRegistryApi implements RegistryApi {
   /** ping answers true from this call number on (1 = at once). */
   upAfterPings = 1;
   private pings = 0;
+  /** The registry container in a FakeDocker that this API is served by (see servedBy). */
+  private server?: { docker: FakeDocker; container: string };
+
+  /**
+   * Answers by the engine's state instead: up while `container` runs (else ping is false and the other calls fail,
+   * as fetch does on a refused connection), holding what was pushed to it as `<host:port>/<repository>:<tag>`.
+   */
+  servedBy(docker: FakeDocker, container = 'registry'): this {
+    this.server = { docker, container };
+    return this;
+  }
+  private holds(repository: string, tag: string): boolean {
+    if (!this.server) return this.manifests.has(`${repository}:${tag}`);
+    if (!this.server.docker.containers.get(this.server.container)?.running) throw new TypeError('fetch failed (connection refused)');
+    return this.server.docker.pushed.some((ref) => ref.endsWith(`/${repository}:${tag}`));
+  }
+
   async ping(baseUrl: string) {
     this.calls.push(['ping', baseUrl]);
+    if (this.server) return Boolean(this.server.docker.containers.get(this.server.container)?.running);
     return ++this.pings >= this.upAfterPings;
   }
   async hasManifest(baseUrl: string, repository: string, tag: string) {
     this.calls.push(['hasManifest', baseUrl, repository, tag]);
-    return this.manifests.has(`${repository}:${tag}`);
+    return this.holds(repository, tag);
   }
   /** A stable made-up digest for each manifest present. */
   async manifestDigest(baseUrl: string, repository: string, tag: string) {
     this.calls.push(['manifestDigest', baseUrl, repository, tag]);
-    return this.manifests.has(`${repository}:${tag}`)
-      ? `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}`
-      : undefined;
+    return this.holds(repository, tag) ? `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}` : undefined;
   }
 }
 
@@ -502,4 +539,247 @@ export function upEnvironment(): KubeObject[] {
     policy('image-policy'),
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'opa-validating-webhook' } },
   ];
+}
+
+/** A cluster node that is a container on this Docker (kind's): its Node with `address` as InternalIP, and the container with that address on `network`. */
+export function containerNode(fakes: Fakes, name: string, address: string, network: string): void {
+  fakes.kube.seed({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    status: { addresses: [{ type: 'InternalIP', address }] },
+  } as KubeObject);
+  fakes.docker.addresses.set(name, address);
+  fakes.docker.containerNetworks.set(name, network);
+  fakes.docker.networks.add(network);
+}
+
+// --- a whole machine, for up ------------------------------------------------------------------------------
+
+interface FakeProfile {
+  status: string;
+  driver: string;
+  insecureRegistries: string[];
+  admissionPlugins: string[];
+  /** Files on the profile's node, by path (containerd's hosts.toml). */
+  files: Map<string, string>;
+}
+
+/**
+ * minikube with its profiles in memory, answering the commands bootstrap runs through a FakeCmdRunner (version,
+ * profile list, start, delete, ssh) and, for a profile's node container, FakeDocker's exec. Everything it answers
+ * comes from its state: `start` makes or starts a profile (its Docker network, a fresh cluster's namespaces), the
+ * node's mirror script reads and writes the node's files, and its probe reaches the registry only from the
+ * registry container's networks.
+ */
+export class FakeMinikube {
+  readonly profiles = new Map<string, FakeProfile>();
+
+  constructor(
+    cmd: FakeCmdRunner,
+    private readonly docker: FakeDocker,
+    private readonly kube: FakeKube,
+    version = 'v1.36.0',
+  ) {
+    cmd.on(['minikube', 'version'], { stdout: version });
+    cmd.on(['minikube', 'profile', 'list'], () => this.list());
+    cmd.on(['minikube', 'start'], (argv) => this.start(argv));
+    cmd.on(['minikube', 'delete'], (argv) => {
+      this.profiles.delete(flag(argv, 'profile')!);
+      return {};
+    });
+    cmd.on(['minikube', 'ssh'], (argv) => this.inNode(flag(argv, 'profile')!, argv.at(-1)!) ?? { exitCode: 1, stderr: 'no such profile' });
+    docker.onExec = (container, argv) => (argv[0] === 'sh' ? this.inNode(container, argv[2]!) : undefined);
+  }
+
+  private list(): Partial<CmdResult> {
+    if (!this.profiles.size) return { exitCode: 14, stderr: 'X Exiting due to MK_USAGE_NO_PROFILE: No minikube profile was found.' };
+    const valid = [...this.profiles].map(([name, p]) => ({
+      Name: name,
+      Status: p.status,
+      Config: {
+        Driver: p.driver,
+        InsecureRegistry: p.insecureRegistries,
+        KubernetesConfig: {
+          ExtraOptions: [{ Component: 'apiserver', Key: 'enable-admission-plugins', Value: p.admissionPlugins.join(',') }],
+        },
+      },
+    }));
+    return { stdout: JSON.stringify({ invalid: [], valid }) };
+  }
+
+  private start(argv: string[]): Partial<CmdResult> {
+    const name = flag(argv, 'profile')!;
+    const existing = this.profiles.get(name);
+    if (existing) {
+      existing.status = 'Running';
+      return { stdout: 'Done!' };
+    }
+    const driver = flag(argv, 'driver') ?? 'docker';
+    const plugins = flag(argv, 'extra-config')?.replace('apiserver.enable-admission-plugins=', '') ?? '';
+    this.profiles.set(name, {
+      status: 'Running',
+      driver,
+      insecureRegistries: [flag(argv, 'insecure-registry')!],
+      admissionPlugins: plugins.split(','),
+      files: new Map(),
+    });
+    if (driver === 'docker') this.docker.networks.add(name);
+    // A fresh cluster: its own namespaces, none of ours.
+    for (const namespace of ['default', 'kube-system', 'kube-public']) {
+      this.kube.seed({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } },
+      });
+    }
+    return { stdout: 'Done! kubectl is now configured' };
+  }
+
+  /** Runs nodeMirrorScript or nodeMirrorCheckScript on a running profile's node, from its files and the registry's networks. */
+  private inNode(profile: string, script: string): { exitCode: number; stdout: string; stderr: string } | undefined {
+    const node = this.profiles.get(profile);
+    if (node?.status !== 'Running') return undefined;
+    const want = /want='([^']*)'/.exec(script)?.[1];
+    const file = /f='([^']*)'/.exec(script)?.[1];
+    const mirror = /curl .* http:\/\/([^/]+)\/v2\//.exec(script)?.[1];
+    if (want === undefined || !file || !mirror) return { exitCode: 127, stdout: '', stderr: 'not a mirror script' };
+    let stdout = '';
+    if (node.files.get(file) !== want) {
+      if (script.includes('echo changed')) {
+        node.files.set(file, want);
+        stdout += 'changed\n';
+      } else stdout += 'differs\n';
+    }
+    const registry = this.docker.containers.get(mirror.split(':')[0]!);
+    if (registry?.running && registry.networks.includes(profile)) return { exitCode: 0, stdout: `${stdout}200`, stderr: '' };
+    return { exitCode: 7, stdout: `${stdout}000`, stderr: `curl: (6) Could not resolve host: ${mirror.split(':')[0]}` };
+  }
+}
+
+const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+/**
+ * What the cluster does on its own once our objects are there, by state: the OPA Deployment rolls out (a ready pod
+ * whose containers start now), kube-mgmt reports "ok" on each policy ConfigMap without a status, and once the webhook
+ * is registered, pods are admitted or denied as the image policy says (trusted: `registryHost/…`, not `:latest`).
+ */
+export function clusterControllers(kube: FakeKube, clock: FakeClock, registryHost: string): void {
+  const deploymentKey = keyOf({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'opa', name: 'opa' });
+  const webhookKey = keyOf({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    name: 'opa-validating-webhook',
+  });
+  kube.controllers.push((k) => {
+    const deployment = k.objects.get(deploymentKey) as (KubeObject & { status?: unknown }) | undefined;
+    if (!deployment) return;
+    deployment.metadata!.generation ??= 1;
+    deployment.status = { observedGeneration: deployment.metadata!.generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+    if (![...k.objects.values()].some((o) => o.kind === 'Pod' && o.metadata?.namespace === 'opa')) {
+      const startedAt = new Date(clock.time).toISOString();
+      k.seed({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'opa-1', namespace: 'opa', labels: { app: 'opa' } },
+        status: {
+          conditions: [{ type: 'Ready', status: 'True' }],
+          containerStatuses: ['opa', 'kube-mgmt'].map((name) => ({ name, state: { running: { startedAt } } })),
+        },
+      } as KubeObject);
+    }
+    for (const cm of k.objects.values()) {
+      const isPolicy = cm.kind === 'ConfigMap' && cm.metadata?.namespace === 'opa' && cm.metadata.labels?.['openpolicyagent.org/policy'];
+      if (isPolicy && !cm.metadata!.annotations?.[POLICY_STATUS_ANNOTATION]) {
+        cm.metadata!.annotations = { ...cm.metadata!.annotations, [POLICY_STATUS_ANNOTATION]: '{"status":"ok"}' };
+      }
+    }
+  });
+  kube.admission = (_op, pod) => {
+    if (!kube.objects.has(webhookKey)) return { allowed: true, code: 201, message: '' };
+    const images = ((pod.spec as { containers?: { image: string }[] } | undefined)?.containers ?? []).map((c) => c.image);
+    const why = images.flatMap((image) =>
+      !image.startsWith(`${registryHost}/`)
+        ? [`Image '${image}' comes from untrusted registry`]
+        : image.endsWith(':latest')
+          ? [`Image '${image}' used latest image`]
+          : [],
+    );
+    return why.length ? { allowed: false, code: 400, message: denial(why.join(', ')) } : { allowed: true, code: 201, message: '' };
+  };
+}
+
+/**
+ * A machine with Docker and minikube and nothing of bootstrap's on it, every fake answering from shared state: the
+ * registry API from the registry container, minikube's profiles and node, the cluster's controllers, and a
+ * kubeconfig context only for a profile that exists. Contexts made on these services see what earlier runs left; the
+ * state directory goes when `owner`'s test ends.
+ */
+export function machine(owner: Owner, registryHost = 'host.minikube.internal:5000'): FakeServices & { fakeMinikube: FakeMinikube } {
+  const services = fakeServices(owner);
+  const { cmd, docker, kube, clock, registryApi } = services.fakes;
+  const minikube = new FakeMinikube(cmd, docker, kube);
+  registryApi.servedBy(docker);
+  clusterControllers(kube, clock, registryHost);
+  services.kube = async (contextName) => {
+    services.fakes.kubeRequests.push(contextName);
+    if (!minikube.profiles.has(contextName!)) throw messages.unknownKubeContext(contextName!, [...minikube.profiles.keys()]);
+    return kube;
+  };
+  return Object.assign(services, { fakeMinikube: minikube });
+}
+
+/** listr2's test renderer, its events kept (they are JSON lines: event, data, and the task's title and path). */
+class CapturingLogger extends ListrLogger {
+  readonly lines: string[] = [];
+  override toStdout(message: string): void {
+    this.lines.push(message);
+  }
+  override toStderr(message: string): void {
+    this.lines.push(message);
+  }
+}
+
+/**
+ * Runs tasks in process with listr2's test renderer. `screen`: each titled task as it ended — "✔ title", "↓ title
+ * [skip message]", "✖ title" — as a tree (a task's subtasks right below it, indented; siblings in the order they
+ * started, so tasks run side by side keep their listed order); `error`: what the run threw.
+ */
+export async function runWithTestRenderer(tasks: Task[], ctx: Ctx): Promise<{ screen: string[]; error?: unknown }> {
+  const logger = new CapturingLogger();
+  const listr = new Listr<Ctx, 'test', 'test'>(
+    tasks as never,
+    {
+      ctx,
+      renderer: 'test',
+      fallbackRenderer: 'test',
+      exitOnError: true,
+      rendererOptions: { logger, task: ['title', 'path'] },
+    } as never,
+  );
+  let error: unknown;
+  await listr.run().catch((thrown: unknown) => (error = thrown));
+  type Entry = { path: string[]; title: string; state?: string; skip?: string };
+  const ended = new Map<string, Entry>();
+  for (const line of logger.lines) {
+    const { event, data, task } = JSON.parse(line) as { event: string; data: unknown; task?: { title?: string; path?: string[] } };
+    if (!task?.path?.length || !task.title) continue;
+    const path = task.path.filter(Boolean); // an untitled task (a group) is no level of its own
+    const key = JSON.stringify(path);
+    const entry = ended.get(key) ?? { path, title: task.title };
+    entry.title = task.title;
+    if (event === 'STATE') entry.state = String(data);
+    if (event === 'MESSAGE' && (data as { skip?: string }).skip) entry.skip = (data as { skip: string }).skip;
+    ended.set(key, entry);
+  }
+  const mark: Record<string, string> = { COMPLETED: '✔', SKIPPED: '↓', FAILED: '✖' };
+  const entries = [...ended.values()];
+  const below = (path: string[]): string[] =>
+    entries
+      .filter((e) => e.path.length === path.length + 1 && path.every((p, i) => e.path[i] === p))
+      .flatMap((e) => [
+        `${'  '.repeat(path.length)}${mark[e.state ?? ''] ?? '…'} ${e.title}${e.skip ? ` [${e.skip}]` : ''}`,
+        ...below(e.path),
+      ]);
+  return { screen: below([]), ...(error === undefined ? {} : { error }) };
 }

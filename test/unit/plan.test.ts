@@ -1,0 +1,120 @@
+// Plans: what server-side apply would change on a live object, and the dry-run plans of the node step and of down,
+// each read from the same sources the action uses.
+import test from 'ava';
+import type { KubeObject } from '../../src/adapters/kube.js';
+import { objectChange } from '../../src/object-plan.js';
+import { convergeRegistry } from '../../src/registry-container.js';
+import { existingNodesReachRegistryTask, nodeReachesRegistryTask } from '../../src/steps/cluster.js';
+import { downTasks } from '../../src/steps/down.js';
+import { containerNode, fakeTask, makeCtx, runWithTestRenderer, type FakeCtx } from '../helpers/fakes.js';
+
+const service = (ports: Record<string, unknown>[], extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'opa', namespace: 'opa', labels: { app: 'opa' }, ...extra },
+  spec: { selector: { app: 'opa' }, ports },
+});
+
+test('objectChange: create when absent; unchanged when every field we set has our value, whatever the server added; else update', (t) => {
+  const desired = service([{ name: 'https', port: 443, targetPort: 8443 }]);
+  t.is(objectChange(undefined, desired), 'create');
+  t.is(objectChange(structuredClone(desired), desired), 'unchanged');
+  const defaulted = service([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }], { uid: 'u-1', resourceVersion: '7' });
+  (defaulted.spec as Record<string, unknown>).clusterIP = '10.96.0.10';
+  t.is(objectChange(defaulted, desired), 'unchanged', 'fields the API server adds are not ours to compare');
+  t.is(objectChange(service([{ name: 'https', port: 443, targetPort: 9443 }]), desired), 'update', 'a value changed by hand');
+  t.is(objectChange(service([]), desired), 'update', 'a list item missing');
+  t.is(
+    objectChange(
+      service([
+        { name: 'https', port: 443, targetPort: 8443 },
+        { name: 'x', port: 1 },
+      ]),
+      desired,
+    ),
+    'update',
+    'a list we set is ours whole',
+  );
+  t.is(objectChange({ ...desired, metadata: { ...desired.metadata, labels: {} } }, desired), 'update', 'our label gone');
+});
+
+/** The tasks' screen (listr2's test renderer), unindented; throws what the run threw. */
+async function run(ctx: FakeCtx, tasks: Parameters<typeof runWithTestRenderer>[0]): Promise<string[]> {
+  const { screen, error } = await runWithTestRenderer(tasks, ctx);
+  if (error) throw error;
+  return screen.map((line) => line.trim());
+}
+
+test('down --dry-run: the names down uses (compose file, state record), no call to anything', async (t) => {
+  const ctx = makeCtx(t, { registryPort: 5001, verifyNamespace: 'checks' }, { dryRun: true, purge: true });
+  await ctx.services.state.updateRecord({ createdProfile: true });
+  const screen = await run(ctx, downTasks());
+  const dir = ctx.services.state.dir;
+  t.deepEqual(screen, [
+    '↓ Admission webhook [dry run: delete ValidatingWebhookConfiguration opa-validating-webhook (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
+    '↓ Verification pods and workloads [dry run: delete every Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController, CronJob in namespace checks labelled app.kubernetes.io/managed-by=bootstrap]',
+    '↓ Namespace opa [dry run: delete ClusterRoleBinding opa-viewer and Namespace opa (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
+    "↓ kube-system label [dry run: server-side apply Namespace kube-system without label openpolicyagent.org/webhook (drops only what bootstrap's field manager set)]",
+    '↓ Registry hosting [dry run: delete ConfigMap kube-public/local-registry-hosting (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
+    '↓ Cluster [dry run: minikube delete --profile=trusted-registry]',
+    '↓ Registry container [dry run: docker rm -f registry (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
+    `↓ Purge [dry run: docker volume rm bootstrap-registry-data && rm ca.key ca.crt tls.key tls.crt kube-mgmt.token state.json in ${dir} (and the directory, if that leaves it empty)]`,
+  ]);
+  const { kube, docker, cmd } = ctx.services.fakes;
+  t.deepEqual([kube.calls, docker.calls, cmd.calls], [[], [], []]);
+
+  // A profile bootstrap has no record of creating is kept, as down keeps it; --keep-registry keeps the volume too.
+  const kept = makeCtx(t, {}, { dryRun: true, purge: true, keepRegistry: true });
+  const keptScreen = await run(kept, downTasks());
+  t.true(keptScreen.includes('↓ Cluster [dry run: keep minikube profile trusted-registry: bootstrap has no record of creating it]'));
+  t.true(keptScreen.some((line) => line.startsWith(`↓ Purge [dry run: rm ca.key`)));
+});
+
+test('node step --dry-run: the node is this machine (none driver): nothing to change', async (t) => {
+  const ctx = makeCtx(t, { minikubeDriver: 'none', profile: 'minikube' }, { dryRun: true });
+  const screen = await run(ctx, [nodeReachesRegistryTask()]);
+  t.deepEqual(screen, [
+    '✔ Registry reachable from the node: nothing to do (the node is this machine; up checks that http://host.minikube.internal:5000/v2/ answers here)',
+  ]);
+});
+
+test('node step --dry-run, VM driver: publishing on the node’s host address (as the node resolves it) is the change; once published, nothing', async (t) => {
+  const ctx = makeCtx(t, { minikubeDriver: 'qemu2' }, { dryRun: true });
+  const { cmd } = ctx.services.fakes;
+  cmd.on(['minikube', 'ssh', '--profile=trusted-registry', '--', 'getent ahostsv4 host.minikube.internal'], {
+    stdout: '192.168.105.1   STREAM host.minikube.internal\n',
+  });
+  const probe =
+    "minikube ssh --profile=trusted-registry -- 'curl -sS -o /dev/null -w '\\''%{http_code}'\\'' --max-time 5 http://host.minikube.internal:5000/v2/'";
+  t.deepEqual(await run(ctx, [nodeReachesRegistryTask()]), [
+    `↓ Registry reachable from the node [dry run: publish the registry on 192.168.105.1 too (remove the registry container and create it again: the images stay in its volume) && ${probe}]`,
+  ]);
+  t.false(
+    cmd.calls.some((c) => c.join(' ').includes('curl')),
+    'the probe is planned, not run',
+  );
+  const published = makeCtx(t, { minikubeDriver: 'qemu2' }, { dryRun: true }, ctx.services);
+  await ctx.services.state.updateRecord({ registryNodeAddress: '192.168.105.1' });
+  t.deepEqual(await run(published, [nodeReachesRegistryTask()]), [
+    `✔ Registry reachable from the node: nothing to do (the registry is published on 192.168.105.1; up checks from the node: ${probe})`,
+  ]);
+});
+
+test('--cluster existing --dry-run: a kind node in a container here gets the join and the mirror, named; no call changes anything', async (t) => {
+  const ctx = makeCtx(t, { cluster: 'existing', registryHost: 'localhost:5001' }, { dryRun: true });
+  const { docker } = ctx.services.fakes;
+  containerNode(ctx.services.fakes, 'kind-control-plane', '172.18.0.2', 'kind');
+  docker.images.add('registry:2.7.1');
+  await convergeRegistry(makeCtx(t, { cluster: 'existing', registryHost: 'localhost:5001' }, {}, ctx.services), fakeTask().task);
+  docker.calls.length = 0;
+  const [line] = await run(ctx, [existingNodesReachRegistryTask()]);
+  t.regex(
+    line!,
+    /^↓ Registry reachable from the nodes \[dry run: docker network connect kind registry && docker exec kind-control-plane sh -c '/,
+  );
+  t.true(line!.includes('/etc/containerd/certs.d/localhost:5001/hosts.toml'));
+  t.deepEqual(
+    docker.calls.map((c) => c[0]),
+    ['containerWithAddress', 'inspectContainer'],
+  );
+});
