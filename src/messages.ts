@@ -317,9 +317,9 @@ export const messages = {
   // certificates: each named by its subject CN and SANs
   planCertificate: (commonName: string, dnsNames: string[], until: string) =>
     `CN=${commonName}${dnsNames.length ? `, SANs ${dnsNames.join(', ')}` : ''}, until ${until}`,
-  planCa: (named: string) => `a CA (${named}) → ca.key, ca.crt`,
-  planServerCertificate: (named: string) => `a server certificate (${named}) signed by the CA → tls.key, tls.crt`,
-  planToken: (file: string) => `a new kube-mgmt token → ${file}`,
+  planCa: (named: string) => `a CA (${named}) as ca.key and ca.crt`,
+  planServerCertificate: (named: string) => `a server certificate (${named}) signed by the CA, as tls.key and tls.crt`,
+  planToken: (file: string) => `a new kube-mgmt token as ${file}`,
   planCertificatesWritten: (writes: string[], dir: string, reason?: string) =>
     `write ${writes.join('; ')} in ${dir} (keys and token 0600)${reason ? `: ${reason}` : ''}`,
   planCertificatesKept: (ca: string, server: string, dir: string) => `CA ${ca} and server certificate ${server} in ${dir}`,

@@ -172,7 +172,7 @@ test('dry run on a cold machine: every container with its image, certificate wit
   t.regex(
     skip('Certificates'),
     new RegExp(
-      `^dry run: write a CA \\(CN=admission_ca, until \\S+\\) → ca.key, ca.crt; a server certificate \\(CN=opa.opa.svc, SANs opa.opa.svc, opa.opa.svc.cluster, opa.opa.svc.cluster.local, until \\S+\\) signed by the CA → tls.key, tls.crt; a new kube-mgmt token → kube-mgmt.token in ${m.state.dir} \\(keys and token 0600\\): no CA yet$`,
+      `^dry run: write a CA \\(CN=admission_ca, until \\S+\\) as ca.key and ca.crt; a server certificate \\(CN=opa.opa.svc, SANs opa.opa.svc, opa.opa.svc.cluster, opa.opa.svc.cluster.local, until \\S+\\) signed by the CA, as tls.key and tls.crt; a new kube-mgmt token as kube-mgmt.token in ${m.state.dir} \\(keys and token 0600\\): no CA yet$`,
     ),
   );
   t.regex(
