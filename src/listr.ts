@@ -20,18 +20,20 @@ export const dryRunSkip = (describe: (ctx: Ctx) => string | Promise<string>) => 
  */
 export type PlanReport = { changes: string; assumed?: string } | { nothing: string };
 
+/** What runPlanned runs: `read` (read-only) into a plan, then `apply` it, or in a dry run `report` it. */
+export interface PlannedStep<P> {
+  read: () => Promise<P>;
+  report: (plan: P) => PlanReport | Promise<PlanReport>;
+  apply: (plan: P) => Promise<void>;
+}
+
 /**
  * One step that reads before it acts: `read` looks at the world (read-only calls only) and returns the plan; `apply`
  * carries it out, or in a dry run `report` shows it — the title says there is nothing to do, or the task skips with
  * what would change. A plan that cannot be made (`read` throws: up would stop there) is, in a dry run, a note and a
  * skip, so that the rest of the plan is still shown; outside one it throws.
  */
-export async function runPlanned<P>(
-  ctx: Ctx,
-  task: TaskWrapper,
-  title: string,
-  step: { read: () => Promise<P>; report: (plan: P) => PlanReport | Promise<PlanReport>; apply: (plan: P) => Promise<void> },
-): Promise<void> {
+async function runPlanned<P>(ctx: Ctx, task: TaskWrapper, title: string, step: PlannedStep<P>): Promise<void> {
   if (!ctx.options.dryRun) return step.apply(await step.read());
   let report: PlanReport;
   try {
@@ -42,6 +44,11 @@ export async function runPlanned<P>(
   }
   if ('nothing' in report) task.title = messages.planNothing(title, report.nothing);
   else task.skip(messages.planChanges(report.changes, report.assumed));
+}
+
+/** A task run through runPlanned, its step made for each run from the context and the task; `enabled` as listr's. */
+export function plannedTask<P>(title: string, step: (ctx: Ctx, task: TaskWrapper) => PlannedStep<P>, enabled?: Task['enabled']): Task {
+  return { title, ...(enabled === undefined ? {} : { enabled }), task: (ctx, task) => runPlanned(ctx, task, title, step(ctx, task)) };
 }
 
 // Which listr2 renderer: the live one on an interactive terminal, one plain line per event elsewhere (CI, pipes).

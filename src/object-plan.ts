@@ -1,6 +1,8 @@
 // What server-side apply of our objects would change, read before anything is applied: `up` applies only the objects
 // that differ, and --dry-run prints the same list (ctlptl's needsCreate/needsUpdate, for Kubernetes objects).
 import { describeRef, refOf, type KubeClient, type KubeObject } from './adapters/kube.js';
+import { connectForPlan } from './cluster-access.js';
+import type { Ctx } from './context.js';
 import type { PlanReport } from './listr.js';
 import { toYaml } from './manifests.js';
 import { messages } from './messages.js';
@@ -39,6 +41,19 @@ export async function readObjectPlans(kube: KubeClient | undefined, objects: Kub
   return Promise.all(
     objects.map(async (object) => ({ object, change: objectChange(kube ? await kube.get(refOf(object)) : undefined, object) })),
   );
+}
+
+/** A step's objects as read for its plan; `kube` is undefined only in a dry run that cannot read the cluster (`unread` says why). */
+export interface ObjectsPlan {
+  kube?: KubeClient;
+  unread?: string;
+  plans: ObjectPlan[];
+}
+
+/** Connects as connectForPlan does and reads each object (gets only). Throws as connect does, except in a dry run. */
+export async function readObjectsPlan(ctx: Ctx, objects: KubeObject[]): Promise<ObjectsPlan> {
+  const { kube, unread } = await connectForPlan(ctx);
+  return { kube, unread, plans: await readObjectPlans(kube, objects) };
 }
 
 /** The objects the plans would apply, in their order. */

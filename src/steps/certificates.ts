@@ -10,7 +10,7 @@ import {
   type CertificateVerdict,
 } from '../certs.js';
 import type { Ctx } from '../context.js';
-import { runPlanned, type PlanReport, type Task } from '../listr.js';
+import { plannedTask, type PlanReport, type Task } from '../listr.js';
 import { messages } from '../messages.js';
 
 import { CERTIFICATE_FILES as FILES, TOKEN_FILE } from '../adapters/state.js';
@@ -97,21 +97,17 @@ export async function convergeCertificates(ctx: Ctx): Promise<string> {
 
 export function certificateTasks(): Task[] {
   return [
-    {
-      title: 'Certificates',
-      task: (ctx, task) =>
-        runPlanned(ctx, task, 'Certificates', {
-          read: () => readCertificatePlan(ctx),
-          report: async (plan) => {
-            // In memory only: later steps plan with the CA bundle `up` would apply (the existing CA unless renewed).
-            ctx.certificates = plan.bundle;
-            ctx.kubeMgmtToken = plan.token ?? '<new random token>';
-            return describeCertificatePlan(plan, ctx.services.state.dir);
-          },
-          apply: async (plan) => {
-            task.title = `Certificates: ${await applyCertificatePlan(ctx, plan)} in ${ctx.services.state.dir}`;
-          },
-        }),
-    },
+    plannedTask<CertificatePlan>('Certificates', (ctx, task) => ({
+      read: () => readCertificatePlan(ctx),
+      report: async (plan) => {
+        // In memory only: later steps plan with the CA bundle `up` would apply (the existing CA unless renewed).
+        ctx.certificates = plan.bundle;
+        ctx.kubeMgmtToken = plan.token ?? '<new random token>';
+        return describeCertificatePlan(plan, ctx.services.state.dir);
+      },
+      apply: async (plan) => {
+        task.title = `Certificates: ${await applyCertificatePlan(ctx, plan)} in ${ctx.services.state.dir}`;
+      },
+    })),
   ];
 }

@@ -20,7 +20,7 @@ import { containerdHostsPath, containerdHostsToml, nodeKindOfDriver, registryOnN
 import { convergeRegistry, desiredRegistrySpec } from '../registry-container.js';
 import { messages } from '../messages.js';
 import { errorLine } from '../errors.js';
-import { runPlanned, type PlanReport, type Task, type TaskWrapper } from '../listr.js';
+import { plannedTask, type PlanReport, type Task, type TaskWrapper } from '../listr.js';
 
 export function startOptions(ctx: Ctx): MinikubeStartOptions {
   return {
@@ -105,30 +105,29 @@ export async function convergeMinikube(ctx: Ctx, task: TaskWrapper): Promise<Clu
 
 export function clusterTasks(): Task[] {
   return [
-    {
-      title: 'Cluster',
-      enabled: isMinikube,
-      task: (ctx, task) =>
-        runPlanned(ctx, task, 'Cluster', {
-          read: () => readClusterPlan(ctx),
-          report: async (plan) => {
-            // What the later steps' plans build on: the driver of a profile that stays, and no objects in one to be made.
-            if (plan.action === 'none' || plan.action === 'start') ctx.clusterDriver = plan.profile?.driver;
-            else ctx.clusterUnread ??= messages.planClusterUnread(messages.planProfileMade(ctx.config.profile, plan.action));
-            return describeClusterPlan(plan);
-          },
-          apply: async (plan) => {
-            const action = await applyClusterPlan(ctx, plan, task);
-            const said: Record<ClusterAction, string> = {
-              none: 'already running',
-              start: 'started',
-              create: 'created',
-              recreate: 'recreated',
-            };
-            task.title = `Cluster: minikube profile ${ctx.config.profile} ${said[action]}`;
-          },
-        }),
-    },
+    plannedTask<ClusterPlan>(
+      'Cluster',
+      (ctx, task) => ({
+        read: () => readClusterPlan(ctx),
+        report: async (plan) => {
+          // What the later steps' plans build on: the driver of a profile that stays, and no objects in one to be made.
+          if (plan.action === 'none' || plan.action === 'start') ctx.clusterDriver = plan.profile?.driver;
+          else ctx.clusterUnread ??= messages.planClusterUnread(messages.planProfileMade(ctx.config.profile, plan.action));
+          return describeClusterPlan(plan);
+        },
+        apply: async (plan) => {
+          const action = await applyClusterPlan(ctx, plan, task);
+          const said: Record<ClusterAction, string> = {
+            none: 'already running',
+            start: 'started',
+            create: 'created',
+            recreate: 'recreated',
+          };
+          task.title = `Cluster: minikube profile ${ctx.config.profile} ${said[action]}`;
+        },
+      }),
+      isMinikube,
+    ),
   ];
 }
 
@@ -329,55 +328,51 @@ export async function containerNodes(ctx: Ctx, kube?: KubeClient): Promise<Conta
 
 export function existingNodesReachRegistryTask(): Task {
   const title = 'Registry reachable from the nodes';
-  return {
+  return plannedTask<{ nodes: ContainerNode[]; unread?: string }>(
     title,
-    enabled: (ctx) => !isMinikube(ctx),
-    task: (ctx, task) =>
-      runPlanned(ctx, task, title, {
-        read: async () => {
-          const cluster = await connectForPlan(ctx);
-          return cluster.kube ? { nodes: await containerNodes(ctx, cluster.kube) } : { nodes: [], unread: cluster.unread };
-        },
-        report: async ({ nodes, unread }) => {
-          if (unread) return { changes: messages.planExistingNodes((await desiredRegistrySpec(ctx)).name), assumed: unread };
-          const plans = await Promise.all(nodes.map((node) => readContainerNodePlan(ctx, node, registryHostFor(ctx))));
-          // Nodes on one network: the registry joins it once.
-          const commands = [...new Set(plans.flatMap(containerNodeCommands))];
-          if (commands.length) return { changes: commands.join(' && ') };
-          return {
-            nothing:
-              plans.map((p) => messages.planNodeMirrorInPlace(p.node.container, p.mirror, p.node.network)).join('; ') ||
-              messages.planNoContainerNodes(),
-          };
-        },
-        apply: async ({ nodes }) => {
-          if (!nodes.length) return task.skip('Registry and nodes: no node is a container on this Docker; nothing to join');
-          const how = [];
-          // One node after the other, each read just before it is wired: nodes on one network share the join.
-          for (const node of nodes) {
-            how.push(
-              `${node.container} ${await applyContainerNodePlan(ctx, await readContainerNodePlan(ctx, node, registryHostFor(ctx)))}`,
-            );
-          }
-          task.title = `${title}: ${how.join('; ')}`;
-        },
-      }),
-  };
+    (ctx, task) => ({
+      read: async () => {
+        const cluster = await connectForPlan(ctx);
+        return cluster.kube ? { nodes: await containerNodes(ctx, cluster.kube) } : { nodes: [], unread: cluster.unread };
+      },
+      report: async ({ nodes, unread }) => {
+        if (unread) return { changes: messages.planExistingNodes((await desiredRegistrySpec(ctx)).name), assumed: unread };
+        const plans = await Promise.all(nodes.map((node) => readContainerNodePlan(ctx, node, registryHostFor(ctx))));
+        // Nodes on one network: the registry joins it once.
+        const commands = [...new Set(plans.flatMap(containerNodeCommands))];
+        if (commands.length) return { changes: commands.join(' && ') };
+        return {
+          nothing:
+            plans.map((p) => messages.planNodeMirrorInPlace(p.node.container, p.mirror, p.node.network)).join('; ') ||
+            messages.planNoContainerNodes(),
+        };
+      },
+      apply: async ({ nodes }) => {
+        if (!nodes.length) return task.skip('Registry and nodes: no node is a container on this Docker; nothing to join');
+        const how = [];
+        // One node after the other, each read just before it is wired: nodes on one network share the join.
+        for (const node of nodes) {
+          how.push(`${node.container} ${await applyContainerNodePlan(ctx, await readContainerNodePlan(ctx, node, registryHostFor(ctx)))}`);
+        }
+        task.title = `${title}: ${how.join('; ')}`;
+      },
+    }),
+    (ctx) => !isMinikube(ctx),
+  );
 }
 
 /** After the registry and the node are both up: the node really reaches the registry at registryHost. */
 export function nodeReachesRegistryTask(): Task {
   const title = 'Registry reachable from the node';
-  return {
+  return plannedTask<NodePlan>(
     title,
-    enabled: isMinikube,
-    task: (ctx, task) =>
-      runPlanned(ctx, task, title, {
-        read: () => readNodePlan(ctx),
-        report: async (plan) => describeNodePlan(ctx, plan),
-        apply: async (plan) => {
-          task.title = `${title} ${await applyNodePlan(ctx, task, plan)}`;
-        },
-      }),
-  };
+    (ctx, task) => ({
+      read: () => readNodePlan(ctx),
+      report: async (plan) => describeNodePlan(ctx, plan),
+      apply: async (plan) => {
+        task.title = `${title} ${await applyNodePlan(ctx, task, plan)}`;
+      },
+    }),
+    isMinikube,
+  );
 }

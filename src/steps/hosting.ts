@@ -10,7 +10,7 @@ import {
   REGISTRY_HOSTING_REF,
   type LocalRegistryHostingV1,
 } from '../registry-hosting.js';
-import { runPlanned, type Task } from '../listr.js';
+import { plannedTask, type Task } from '../listr.js';
 import { connectForPlan, registryHostFor } from '../cluster-access.js';
 import { describeObjectPlans, objectChange, type ObjectChange } from '../object-plan.js';
 
@@ -38,37 +38,35 @@ export async function applyRegistryHosting(kube: KubeClient, desired: KubeObject
 
 export function registryHostingTask(): Task {
   const title = 'Registry hosting for tools (kube-public/local-registry-hosting)';
-  return {
-    title,
-    task: (ctx, task) => {
-      ctx.registryHost ??= registryHostFor(ctx);
-      const hosting = desiredRegistryHosting(ctx);
-      const desired = registryHostingConfigMap(hosting);
-      const noteTheirs = (theirs: LocalRegistryHostingV1 | undefined) =>
-        ctx.notes.push(messages.registryHostingNotOurs(theirs?.host, hosting.host));
-      return runPlanned(ctx, task, title, {
-        read: async () => {
-          const { kube, unread } = await connectForPlan(ctx);
-          return { kube, unread, plan: planRegistryHosting(kube && (await kube.get(REGISTRY_HOSTING_REF)), desired) };
-        },
-        report: async ({ unread, plan }) => {
-          if ('theirs' in plan) {
-            noteTheirs(plan.theirs);
-            return { nothing: messages.planHostingNotOurs() };
-          }
-          if (plan.change === 'unchanged') return { nothing: messages.planHosting(hosting.host, String(hosting.hostFromContainerRuntime)) };
-          return describeObjectPlans([{ object: desired, change: plan.change }], unread);
-        },
-        apply: async ({ kube, plan }) => {
-          if ('theirs' in plan) {
-            noteTheirs(plan.theirs);
-            task.title = 'Registry hosting: kube-public/local-registry-hosting is not ours; left unchanged';
-            return;
-          }
-          if (plan.change !== 'unchanged') await kube!.apply(desired);
-          task.title = `Registry hosting: push to ${hosting.host}, manifests use ${hosting.hostFromContainerRuntime}`;
-        },
-      });
-    },
-  };
+  return plannedTask<{ kube?: KubeClient; unread?: string; plan: HostingPlan }>(title, (ctx, task) => {
+    ctx.registryHost ??= registryHostFor(ctx);
+    const hosting = desiredRegistryHosting(ctx);
+    const desired = registryHostingConfigMap(hosting);
+    const noteTheirs = (theirs: LocalRegistryHostingV1 | undefined) =>
+      ctx.notes.push(messages.registryHostingNotOurs(theirs?.host, hosting.host));
+    return {
+      read: async () => {
+        const { kube, unread } = await connectForPlan(ctx);
+        return { kube, unread, plan: planRegistryHosting(kube && (await kube.get(REGISTRY_HOSTING_REF)), desired) };
+      },
+      report: async ({ unread, plan }) => {
+        if ('theirs' in plan) {
+          noteTheirs(plan.theirs);
+          return { nothing: messages.planHostingNotOurs() };
+        }
+        if (plan.change === 'unchanged') return { nothing: messages.planHosting(hosting.host, String(hosting.hostFromContainerRuntime)) };
+        return describeObjectPlans([{ object: desired, change: plan.change }], unread);
+      },
+      apply: async ({ kube, plan }) => {
+        if ('theirs' in plan) {
+          noteTheirs(plan.theirs);
+          task.title = 'Registry hosting: kube-public/local-registry-hosting is not ours; left unchanged';
+          return;
+        }
+        // A plan is applied only outside a dry run, where reading it connected or threw.
+        if (plan.change !== 'unchanged') await kube!.apply(desired);
+        task.title = `Registry hosting: push to ${hosting.host}, manifests use ${hosting.hostFromContainerRuntime}`;
+      },
+    };
+  });
 }

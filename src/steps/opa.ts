@@ -15,9 +15,17 @@ import {
   type ClusterInputs,
 } from '../manifests.js';
 import { messages } from '../messages.js';
-import { runPlanned, type PlanReport, type Task, type TaskWrapper } from '../listr.js';
+import { plannedTask, type PlanReport, type Task, type TaskWrapper } from '../listr.js';
 import { connectForPlan, registryHostFor } from '../cluster-access.js';
-import { describeObjectPlans, objectChange, readObjectPlans, toApply, type ObjectPlan } from '../object-plan.js';
+import {
+  describeObjectPlans,
+  objectChange,
+  readObjectPlans,
+  readObjectsPlan,
+  toApply,
+  type ObjectPlan,
+  type ObjectsPlan,
+} from '../object-plan.js';
 import { needsResync, opaStartedAt, resyncPolicy, waitUntilServing, waitUntilWebhookAnswers } from '../opa-observe.js';
 
 export function clusterInputs(ctx: Ctx): ClusterInputs {
@@ -80,13 +88,15 @@ export async function applyAll(kube: KubeClient, objects: KubeObject[], task: Ta
 
 /** The OPA step's plan: the workload's objects, and each policy ConfigMap with whether kube-mgmt must sync it again. */
 export interface OpaPlan {
+  kube?: KubeClient;
+  unread?: string;
   workload: ObjectPlan[];
   policy: (ObjectPlan & { resync: boolean })[];
-  unread?: string;
 }
 
-/** Reads what the OPA step would change (gets and one list of OPA's pods); without a cluster, everything is new. */
-export async function readOpaPlan(ctx: Ctx, kube: KubeClient | undefined, unread?: string): Promise<OpaPlan> {
+/** Reads what the OPA step would change (gets and one list of OPA's pods); a dry run without a cluster plans everything new. */
+export async function readOpaPlan(ctx: Ctx): Promise<OpaPlan> {
+  const { kube, unread } = await connectForPlan(ctx);
   const objects = await desiredObjects(ctx);
   // The running OPA (if any) is judged before the new template can replace it.
   const opaStart = kube && (await opaStartedAt(kube));
@@ -97,7 +107,7 @@ export async function readOpaPlan(ctx: Ctx, kube: KubeClient | undefined, unread
       return { object, change: objectChange(live, object), resync: needsResync(live, object, opaStart) };
     }),
   );
-  return { workload, policy, ...(unread ? { unread } : {}) };
+  return { kube, unread, workload, policy };
 }
 
 /** The OPA plan as a dry run shows it: the objects, and the ConfigMaps kube-mgmt is made to load again. */
@@ -106,67 +116,50 @@ export function describeOpaPlan(plan: OpaPlan): PlanReport {
   return describeObjectPlans([...plan.workload, ...plan.policy], plan.unread, resyncs);
 }
 
+// `kube!` below: a plan is applied only outside a dry run, where reading it connected or threw.
 export function opaTasks(): Task[] {
   return [
-    {
-      title: 'Namespace opa and secrets',
-      task: async (ctx, task) => {
-        ctx.registryHost ??= registryHostFor(ctx);
-        const registryHost = ctx.registryHost;
-        await runPlanned(ctx, task, 'Namespace opa and secrets', {
-          read: async () => {
-            const { kube, unread } = await connectForPlan(ctx);
-            if (kube) await refuseForeignObjects(kube);
-            return { kube, unread, plans: await readObjectPlans(kube, (await desiredObjects(ctx)).namespace) };
-          },
-          report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
-          apply: async ({ kube, plans }) => {
-            // What `down` and `status` read back; written only when it changes.
-            if ((await ctx.services.state.readRecord()).registryHost !== registryHost)
-              await ctx.services.state.updateRecord({ registryHost });
-            await applyAll(kube!, toApply(plans), task);
-          },
-        });
+    plannedTask<ObjectsPlan>('Namespace opa and secrets', (ctx, task) => {
+      const registryHost = (ctx.registryHost ??= registryHostFor(ctx));
+      return {
+        read: async () => {
+          const plan = await readObjectsPlan(ctx, (await desiredObjects(ctx)).namespace);
+          if (plan.kube) await refuseForeignObjects(plan.kube);
+          return plan;
+        },
+        report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
+        apply: async ({ kube, plans }) => {
+          // What `down` and `status` read back; written only when it changes.
+          if ((await ctx.services.state.readRecord()).registryHost !== registryHost)
+            await ctx.services.state.updateRecord({ registryHost });
+          await applyAll(kube!, toApply(plans), task);
+        },
+      };
+    }),
+    plannedTask<OpaPlan>('OPA and kube-mgmt', (ctx, task) => ({
+      read: () => readOpaPlan(ctx),
+      report: async (plan) => describeOpaPlan(plan),
+      apply: async ({ kube, workload, policy }) => {
+        await applyAll(kube!, toApply(workload), task);
+        // The content goes first, then the resync: kube-mgmt's next status is about this content (applyPolicyConfigMap).
+        for (const { object, change, resync } of policy) {
+          if (change !== 'unchanged') await kube!.apply(object);
+          if (resync) await resyncPolicy(kube!, refOf(object));
+        }
+        task.output = 'waiting for OPA to be ready with the policy loaded';
+        await waitUntilServing(ctx, kube!, (await desiredObjects(ctx)).policy);
+        task.title = 'OPA and kube-mgmt: ready, policy loaded';
       },
-    },
-    {
-      title: 'OPA and kube-mgmt',
-      task: (ctx, task) =>
-        runPlanned(ctx, task, 'OPA and kube-mgmt', {
-          read: async () => {
-            const { kube, unread } = await connectForPlan(ctx);
-            return { kube, plan: await readOpaPlan(ctx, kube, unread) };
-          },
-          report: async ({ plan }) => describeOpaPlan(plan),
-          apply: async ({ kube, plan }) => {
-            await applyAll(kube!, toApply(plan.workload), task);
-            // The content goes first, then the resync: kube-mgmt's next status is about this content (applyPolicyConfigMap).
-            for (const { object, change, resync } of plan.policy) {
-              if (change !== 'unchanged') await kube!.apply(object);
-              if (resync) await resyncPolicy(kube!, refOf(object));
-            }
-            task.output = 'waiting for OPA to be ready with the policy loaded';
-            await waitUntilServing(ctx, kube!, (await desiredObjects(ctx)).policy);
-            task.title = 'OPA and kube-mgmt: ready, policy loaded';
-          },
-        }),
-    },
-    {
-      title: 'Admission webhook',
-      task: (ctx, task) =>
-        runPlanned(ctx, task, 'Admission webhook', {
-          read: async () => {
-            const { kube, unread } = await connectForPlan(ctx);
-            return { kube, unread, plans: await readObjectPlans(kube, (await desiredObjects(ctx)).webhook) };
-          },
-          report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
-          apply: async ({ kube, plans }) => {
-            await applyAll(kube!, toApply(plans), task);
-            task.output = 'waiting until the API server reaches it';
-            await waitUntilWebhookAnswers(ctx, kube!);
-            task.title = 'Admission webhook: registered for pods, answering';
-          },
-        }),
-    },
+    })),
+    plannedTask<ObjectsPlan>('Admission webhook', (ctx, task) => ({
+      read: async () => readObjectsPlan(ctx, (await desiredObjects(ctx)).webhook),
+      report: async ({ plans, unread }) => describeObjectPlans(plans, unread),
+      apply: async ({ kube, plans }) => {
+        await applyAll(kube!, toApply(plans), task);
+        task.output = 'waiting until the API server reaches it';
+        await waitUntilWebhookAnswers(ctx, kube!);
+        task.title = 'Admission webhook: registered for pods, answering';
+      },
+    })),
   ];
 }
