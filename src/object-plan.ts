@@ -14,32 +14,48 @@ export interface ObjectPlan {
   change: ObjectChange;
 }
 
-/**
- * Whether `live` holds every field of `want` with the same value: objects field by field, lists item by item and of
- * the same length (a list we set is ours whole). Fields the API server or other managers add are not compared.
- */
-export function holds(live: unknown, want: unknown): boolean {
-  if (Array.isArray(want)) return Array.isArray(live) && live.length === want.length && want.every((item, i) => holds(live[i], item));
-  if (want && typeof want === 'object') {
-    if (!live || typeof live !== 'object' || Array.isArray(live)) return false;
-    return Object.entries(want).every(([key, value]) => holds((live as Record<string, unknown>)[key], value));
-  }
-  return live === want;
+/** What differs between two readings of one object but is no change of ours: bookkeeping, and what controllers write. */
+function comparable(object: KubeObject): unknown {
+  const { status: _status, ...rest } = structuredClone(object) as KubeObject & { status?: unknown };
+  const metadata = { ...(rest.metadata ?? {}) } as Record<string, unknown>;
+  for (const key of ['managedFields', 'resourceVersion', 'generation']) delete metadata[key];
+  return canonical({ ...rest, metadata });
+}
+
+/** JSON with object keys sorted (Dates as their ISO text), so that two readings compare by content. */
+function canonical(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  return value;
+}
+
+/** Whether applying would leave `live` as it is: `wouldBe` is the API server's answer to a dry-run apply of ours. */
+export function sameObject(live: KubeObject, wouldBe: KubeObject): boolean {
+  return JSON.stringify(comparable(live)) === JSON.stringify(comparable(wouldBe));
 }
 
 /**
- * What applying `desired` (our field manager) would do to `live`: create it, update it, or nothing, when every field we
- * set already has our value. A field a former version of bootstrap set and this one no longer does is not seen.
+ * What applying `desired` (server-side apply, our field manager, forced) would do to `live`: create it, update it, or
+ * nothing. Decided by the API server itself, with a dry-run apply (nothing is persisted), so that it follows
+ * server-side apply exactly: atomic fields (a webhook's namespaceSelector and rules, a Service's selector) replaced
+ * whole, a field this version no longer sets but an earlier one did removed, defaults added. One request per object
+ * that exists; throws as apply does.
  */
-export function objectChange(live: KubeObject | undefined, desired: KubeObject): ObjectChange {
+export async function objectChange(kube: KubeClient, live: KubeObject | undefined, desired: KubeObject): Promise<ObjectChange> {
   if (!live) return 'create';
-  return holds(live, desired) ? 'unchanged' : 'update';
+  return sameObject(live, await kube.apply(desired, { dryRun: true })) ? 'unchanged' : 'update';
 }
 
-/** Reads each object (gets, side by side) and plans it; without a cluster (`kube` undefined: a dry run that cannot read it), every one is a create. */
+/** Reads each object (a get, then a dry-run apply; side by side) and plans it; without a cluster (`kube` undefined: a dry run that cannot read it), every one is a create. */
 export async function readObjectPlans(kube: KubeClient | undefined, objects: KubeObject[]): Promise<ObjectPlan[]> {
   return Promise.all(
-    objects.map(async (object) => ({ object, change: objectChange(kube ? await kube.get(refOf(object)) : undefined, object) })),
+    objects.map(async (object) => ({ object, change: kube ? await objectChange(kube, await kube.get(refOf(object)), object) : 'create' })),
   );
 }
 

@@ -22,15 +22,16 @@ export type HostingOutcome = { applied: true } | { applied: false; theirs: Local
 /** What to do with the live ConfigMap: leave one without our label alone (`theirs`: what it names), else apply ours as it changes. */
 export type HostingPlan = { theirs: LocalRegistryHostingV1 | undefined } | { change: ObjectChange };
 
-/** Plans from the live ConfigMap (undefined: none there). */
-export function planRegistryHosting(live: KubeObject | undefined, desired: KubeObject): HostingPlan {
+/** Plans from the live ConfigMap (read through `kube`; undefined: a dry run without a cluster, planned as none there). */
+export async function planRegistryHosting(kube: KubeClient | undefined, desired: KubeObject): Promise<HostingPlan> {
+  const live = kube && (await kube.get(REGISTRY_HOSTING_REF));
   if (live && !isManaged(live)) return { theirs: readRegistryHosting(live) };
-  return { change: objectChange(live, desired) };
+  return { change: kube ? await objectChange(kube, live, desired) : 'create' };
 }
 
 /** Applies ours; one that exists without our label (kind's, ctlptl's, the user's) is left as it is and described. */
 export async function applyRegistryHosting(kube: KubeClient, desired: KubeObject): Promise<HostingOutcome> {
-  const plan = planRegistryHosting(await kube.get(REGISTRY_HOSTING_REF), desired);
+  const plan = await planRegistryHosting(kube, desired);
   if ('theirs' in plan) return { applied: false, theirs: plan.theirs };
   await kube.apply(desired);
   return { applied: true };
@@ -47,7 +48,7 @@ export function registryHostingTask(): Task {
     return {
       read: async () => {
         const { kube, unread } = await connectForPlan(ctx);
-        return { kube, unread, plan: planRegistryHosting(kube && (await kube.get(REGISTRY_HOSTING_REF)), desired) };
+        return { kube, unread, plan: await planRegistryHosting(kube, desired) };
       },
       report: async ({ unread, plan }) => {
         if ('theirs' in plan) {

@@ -266,13 +266,15 @@ export class FakeKube implements KubeClient {
   async apply<T extends KubeObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
     const key = keyOf(refFrom(object));
     this.calls.push({ op: 'apply', key, body: structuredClone(object), dryRun: options.dryRun });
-    if (options.dryRun) return structuredClone(object);
     const live = this.objects.get(key);
+    // Our fields replace theirs (apply with force); what else the live object has stays.
     const merged = {
       ...live,
       ...structuredClone(object),
       metadata: { ...(live?.metadata ?? {}), ...structuredClone(object.metadata) },
     } as T;
+    // A dry run answers with the object as it would be, and keeps nothing.
+    if (options.dryRun) return structuredClone(merged);
     this.objects.set(key, merged);
     this.settle();
     return structuredClone(this.objects.get(key) as T);

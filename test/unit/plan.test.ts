@@ -1,12 +1,12 @@
 // Plans: what server-side apply would change on a live object, and the dry-run plans of the node step and of down,
 // each read from the same sources the action uses.
 import test from 'ava';
-import type { KubeObject } from '../../src/adapters/kube.js';
-import { objectChange } from '../../src/object-plan.js';
+import { refOf, type KubeObject } from '../../src/adapters/kube.js';
+import { objectChange, sameObject } from '../../src/object-plan.js';
 import { convergeRegistry } from '../../src/registry-container.js';
 import { existingNodesReachRegistryTask, nodeReachesRegistryTask } from '../../src/steps/cluster.js';
 import { downTasks } from '../../src/steps/down.js';
-import { containerNode, fakeTask, makeCtx, runWithTestRenderer, type FakeCtx } from '../helpers/fakes.js';
+import { containerNode, FakeKube, fakeTask, makeCtx, runWithTestRenderer, type FakeCtx } from '../helpers/fakes.js';
 
 const service = (ports: Record<string, unknown>[], extra: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: 'v1',
@@ -15,27 +15,51 @@ const service = (ports: Record<string, unknown>[], extra: Record<string, unknown
   spec: { selector: { app: 'opa' }, ports },
 });
 
-test('objectChange: create when absent; unchanged when every field we set has our value, whatever the server added; else update', (t) => {
+test('sameObject: the same content whatever the bookkeeping (managedFields, resourceVersion, generation, status, key order, Dates)', (t) => {
+  const live = {
+    ...service([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }], {
+      resourceVersion: '7',
+      generation: 2,
+      managedFields: [{ manager: 'bootstrap', time: new Date('2026-01-01T00:00:00Z') }],
+      creationTimestamp: new Date('2026-01-01T00:00:00Z'),
+    }),
+    status: { loadBalancer: {} },
+  } as KubeObject;
+  const wouldBe = structuredClone(live) as KubeObject & { metadata: Record<string, unknown> } & Record<string, any>;
+  wouldBe.metadata.resourceVersion = '8';
+  wouldBe.metadata.managedFields = [{ manager: 'bootstrap', time: new Date('2026-02-01T00:00:00Z') }];
+  (wouldBe.metadata as Record<string, unknown>).creationTimestamp = '2026-01-01T00:00:00.000Z';
+  t.true(sameObject(live, { ...wouldBe, status: {} } as KubeObject));
+  const table: [string, (o: KubeObject & Record<string, any>) => void][] = [
+    ['a port changed by hand', (o) => (o.spec.ports[0].targetPort = 9443)],
+    ['a key added to an atomic selector', (o) => (o.spec.selector.extra = 'x')],
+    ['a list item more', (o) => o.spec.ports.push({ name: 'x', port: 1 })],
+    ['our label gone', (o) => delete o.metadata!.labels!.app],
+  ];
+  for (const [what, change] of table) {
+    const changed = structuredClone(live) as KubeObject & Record<string, any>;
+    change(changed);
+    t.false(sameObject(changed, live), what);
+  }
+});
+
+test('objectChange: create when absent (no request); else the API server’s dry-run apply decides: unchanged only when it would leave the object as it is', async (t) => {
   const desired = service([{ name: 'https', port: 443, targetPort: 8443 }]);
-  t.is(objectChange(undefined, desired), 'create');
-  t.is(objectChange(structuredClone(desired), desired), 'unchanged');
-  const defaulted = service([{ name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' }], { uid: 'u-1', resourceVersion: '7' });
-  (defaulted.spec as Record<string, unknown>).clusterIP = '10.96.0.10';
-  t.is(objectChange(defaulted, desired), 'unchanged', 'fields the API server adds are not ours to compare');
-  t.is(objectChange(service([{ name: 'https', port: 443, targetPort: 9443 }]), desired), 'update', 'a value changed by hand');
-  t.is(objectChange(service([]), desired), 'update', 'a list item missing');
-  t.is(
-    objectChange(
-      service([
-        { name: 'https', port: 443, targetPort: 8443 },
-        { name: 'x', port: 1 },
-      ]),
-      desired,
-    ),
-    'update',
-    'a list we set is ours whole',
+  const kube = new FakeKube();
+  t.is(await objectChange(kube, undefined, desired), 'create');
+  t.deepEqual(kube.log(), []);
+  kube.seed(desired);
+  t.is(await objectChange(kube, (await kube.get(refOf(desired)))!, desired), 'unchanged');
+  // Tampered: the dry-run apply puts our selector back whole (atomic), so the answer differs from the live object.
+  const tampered = service([{ name: 'https', port: 443, targetPort: 8443 }]);
+  (tampered.spec as { selector: Record<string, string> }).selector = { app: 'opa', nobody: 'x' };
+  kube.seed(tampered);
+  t.is(await objectChange(kube, (await kube.get(refOf(desired)))!, desired), 'update');
+  t.deepEqual(kube.stored(refOf(desired))!.spec, tampered.spec, 'the dry run changed nothing');
+  t.true(
+    kube.calls.filter((c) => c.op === 'apply').every((c) => c.dryRun === true),
+    'only dry-run applies',
   );
-  t.is(objectChange({ ...desired, metadata: { ...desired.metadata, labels: {} } }, desired), 'update', 'our label gone');
 });
 
 /** The tasks' screen (listr2's test renderer), unindented; throws what the run threw. */

@@ -96,7 +96,11 @@ test('applyRegistryHosting: absent → applied; ours → applied again (server-s
   t.deepEqual(await applyRegistryHosting(kube, ours()), { applied: true });
   t.deepEqual(kube.log(), [`get ${KEY}`, `apply ${KEY}`]);
   t.deepEqual(await applyRegistryHosting(kube, ours()), { applied: true });
-  t.deepEqual(kube.log().slice(2), [`get ${KEY}`, `apply ${KEY}`]);
+  // Present: the API server's dry-run apply is what says whether it would change.
+  t.deepEqual(
+    kube.calls.slice(2).map((c) => `${c.op}${c.dryRun ? ' (dry run)' : ''} ${c.key}`),
+    [`get ${KEY}`, `apply (dry run) ${KEY}`, `apply ${KEY}`],
+  );
   t.deepEqual(kube.stored(REF)!.data, ours().data);
 });
 
@@ -137,7 +141,7 @@ test('registryHostingTask: applies ours with the node’s pull address; a foreig
   t.regex(other.notes[0]!, /kubectl -n kube-public delete configmap local-registry-hosting/);
 });
 
-test('registryHostingTask --dry-run: one read and no write; it shows the object it would apply, or that there is nothing to do', async (t) => {
+test('registryHostingTask --dry-run: reads only (a get, and a dry-run apply when it exists), no write; it shows the object it would apply, or that there is nothing to do', async (t) => {
   const ctx = makeCtx(t, {}, { dryRun: true });
   const { kube } = ctx.services.fakes;
   const listr = silentListr([registryHostingTask()], ctx);
@@ -157,7 +161,11 @@ test('registryHostingTask --dry-run: one read and no write; it shows the object 
   converged.services.fakes.kube.seed(ours());
   const again = silentListr([registryHostingTask()], converged);
   await again.run();
-  t.deepEqual(converged.services.fakes.kube.log(), [`get ${KEY}`]);
+  t.deepEqual(
+    converged.services.fakes.kube.calls.map((c) => `${c.op}${c.dryRun ? ' (dry run)' : ''} ${c.key}`),
+    [`get ${KEY}`, `apply (dry run) ${KEY}`],
+    'a read, and the dry-run apply that compares: nothing persisted',
+  );
   t.is(
     again.tasks[0]!.title,
     'Registry hosting for tools (kube-public/local-registry-hosting): nothing to do (it says push to localhost:5000, manifests use host.minikube.internal:5000)',
