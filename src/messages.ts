@@ -77,6 +77,12 @@ export const messages = {
       'Start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine, then run the command again.',
       cause,
     ),
+  registryPortUnchecked: (port: number, cause: unknown) =>
+    fault(
+      `Cannot tell whether port ${port} is ours: the Docker engine does not answer (${errorText(cause)}).`,
+      'Start Docker (see the Docker engine check), then run the command again.',
+      cause,
+    ),
   minikubeMissing: () =>
     fault(
       'minikube is not installed (not found on PATH).',

@@ -39,9 +39,9 @@ export async function checkRegistryPort(ctx: Ctx): Promise<string> {
   const port = ctx.config.registryPort;
   const docker = await ctx.services.docker();
   const spec = await loadRegistrySpec(port);
-  // Whether the port is held by our registry needs the engine; without it, say so as the Docker check does.
+  // Whether the port is held by our registry needs the engine; without it, say that this check could not decide.
   const container = await docker.inspectContainer(spec.name).catch((error: unknown) => {
-    throw messages.dockerUnreachable(error);
+    throw messages.registryPortUnchecked(port, error);
   });
   if (container?.running && isOurs(container, spec) && Object.values(container.ports).includes(port)) {
     return `port ${port} held by our registry`;

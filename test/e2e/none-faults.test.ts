@@ -582,11 +582,20 @@ serial('kube-mgmt loads the policy: a Rego error shows in the status annotation 
   t.is(ok.metadata!.annotations!['openpolicyagent.org/kube-mgmt-status'], '{"status":"ok"}');
 });
 
-serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) => {
+serial('a tampered policy ConfigMap, webhook and Service are repaired by up, atomic fields too', async (t) => {
+  // Another manager's edits: failurePolicy, and a namespaceSelector that matches no namespace (atomic: apply replaces
+  // it whole, so a comparison of our fields alone would call it unchanged), and a Service selector with a key no pod has.
   await admission.patchValidatingWebhookConfiguration({
     name: 'opa-validating-webhook',
-    body: [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }],
+    body: [
+      { op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' },
+      { op: 'add', path: '/webhooks/0/namespaceSelector/matchLabels', value: { nobody: 'x' } },
+    ],
   });
+  await core.patchNamespacedService(
+    { namespace: 'opa', name: 'opa', body: { spec: { selector: { app: 'opa', tampered: 'yes' } } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
   await core.patchNamespacedConfigMap(
     {
       namespace: 'opa',
@@ -601,6 +610,13 @@ serial('a tampered policy ConfigMap and webhook are repaired by up', async (t) =
   t.regex((await dryRunPod('default', 'nginx:1.21.1')) ?? '', /comes from untrusted registry/);
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.failurePolicy, 'Fail');
+  t.is(webhook.webhooks![0]!.namespaceSelector?.matchLabels, undefined, 'the namespaceSelector is ours again, whole');
+  const service = await core.readNamespacedService({ namespace: 'opa', name: 'opa' });
+  t.deepEqual(service.spec?.selector, { app: 'opa' });
+  // And then nothing is left to do: a second up changes nothing.
+  const again = await up('--dry-run');
+  t.regex(again.output, /OPA and kube-mgmt: nothing to do/);
+  t.regex(again.output, /Admission webhook: nothing to do/);
 });
 
 serial(

@@ -61,13 +61,13 @@ test('checkRegistryPort: free port', async (t) => {
   t.is(await checkRegistryPort(ctx), 'port 5005 free');
 });
 
-test('checkRegistryPort: Docker engine unreachable → the same problem and fix as the Docker check, not a bare socket error', async (t) => {
+test('checkRegistryPort: Docker engine unreachable → says it could not decide, and why, not a bare socket error', async (t) => {
   const ctx = makeCtx(t);
   ctx.services.fakes.docker.inspectContainer = async () => {
     throw new Error('connect ENOENT /nonexistent.sock');
   };
   const error = await t.throwsAsync(checkRegistryPort(ctx), { instanceOf: BootstrapError });
-  t.is(error!.problem, 'Cannot reach the Docker engine (connect ENOENT /nonexistent.sock).');
+  t.is(error!.problem, 'Cannot tell whether port 5000 is ours: the Docker engine does not answer (connect ENOENT /nonexistent.sock).');
   t.true(error!.fix.includes('Start Docker'));
 });
 
