@@ -271,6 +271,12 @@ export const messages = {
     ),
 
   // Watch
+  junitNotInDryRun: (file: string) => `note: dry run: no JUnit report written (without --dry-run it goes to ${file}).`,
+  watchNoDryRun: () =>
+    usage(
+      'bootstrap watch has no dry run: each save is applied to the cluster and judged there.',
+      'To see what a policy decides without changing the cluster, run `opa test` on it (`bootstrap init-policy` copies the shipped tests), or `bootstrap up --policy-file FILE --dry-run` for what up would apply.',
+    ),
   watchNeedsPolicyFile: () =>
     usage(
       'bootstrap watch needs the policy file to follow.',

@@ -26,7 +26,7 @@ export function statusWrittenAt(configMap: Annotated): Date | undefined {
 type ContainerStatus = { name: string; state?: { running?: { startedAt?: string | Date } } };
 type PodState = KubeObject & {
   metadata: { deletionTimestamp?: unknown };
-  status?: { conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
+  status?: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
 };
 
 /**
@@ -140,7 +140,9 @@ const CLOCK_SKEW_MS = 2000;
  * refused: no endpoints). Returns what is still stale, or undefined when every pod is current.
  */
 export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
-  for (const pod of pods.filter((p) => !p.metadata.deletionTimestamp)) {
+  // A pod that is going, or that ended (Failed, Succeeded: the ReplicaSet makes another), is no one's endpoint.
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp && !['Failed', 'Succeeded'].includes(p.status?.phase ?? ''));
+  for (const pod of live) {
     const at = pod.status?.containerStatuses?.find((c) => c.name === 'opa')?.state?.running?.startedAt;
     const fresh = at !== undefined && new Date(at).getTime() >= since.getTime() - CLOCK_SKEW_MS;
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
@@ -150,8 +152,8 @@ export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
   return undefined;
 }
 
-/** What the API server says when it cannot call a webhook at all (as opposed to the webhook's own answer). */
-const WEBHOOK_UNREACHABLE = /failed calling webhook/;
+/** How the API server words a denial by our webhook (templates/opa/webhook-configuration.yaml names it). */
+const OUR_DENIAL = /admission webhook "validating-webhook\.openpolicyagent\.org" denied the request/;
 
 /**
  * How long an admitted probe is taken for "the API server has not loaded the new webhook configuration yet" before
@@ -162,9 +164,10 @@ export const ADMITTED_PROBE_GRACE_SECONDS = 10;
 /**
  * Waits until the API server really reaches the webhook: on a fresh cluster kube-proxy may program the Service a few
  * seconds after OPA is ready, and until then every pod in a covered namespace is refused. Probes with a server-side
- * dry run of an untrusted pod (nothing is created). Done when the webhook denies it; "failed calling webhook" means
- * not yet. An admitted probe usually means the API server has not loaded the webhook configuration yet (nothing was
- * called), so it counts as an answer only after ADMITTED_PROBE_GRACE_SECONDS of admitting. Throws
+ * dry run of an untrusted pod (nothing is created). Done when our webhook denies it; "failed calling webhook", or any
+ * other refusal, means not yet. An admitted probe usually means the API server has not loaded the webhook configuration yet (nothing was
+ * called), so it counts as an answer only after ADMITTED_PROBE_GRACE_SECONDS of admitting: a policy of the user's
+ * that admits the probe, or failurePolicy Ignore with OPA unreachable, which this wait cannot tell apart. Throws
  * webhookNotAnswering after waitSeconds.
  */
 export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promise<void> {
@@ -182,7 +185,9 @@ export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promi
     async () => {
       const outcome = await kube.createPod(ctx.config.verifyNamespace, probe, { dryRun: true });
       last = outcome.allowed ? 'the probe pod was admitted (no webhook called yet?)' : outcome.message;
-      if (!outcome.allowed) return WEBHOOK_UNREACHABLE.test(outcome.message) ? undefined : true;
+      // Only OPA's denial, through our webhook, shows the path works; any other refusal (no such namespace, RBAC, the
+      // API server failing to call the webhook) is not that yet, and its words end up in the timeout's message.
+      if (!outcome.allowed) return OUR_DENIAL.test(outcome.message) ? true : undefined;
       const now = ctx.services.now().getTime();
       admittedSince ??= now;
       return now - admittedSince >= ADMITTED_PROBE_GRACE_SECONDS * 1000 ? true : undefined;

@@ -26,7 +26,9 @@ export async function verify(ctx: Ctx, io: Io): Promise<void> {
     }
   }
   // Written whatever happened, so CI shows a verify that stopped early as an error rather than as no results.
-  if (ctx.options.junit) await writeJunit(ctx, io, startedAt, stopped);
+  // A dry run writes nothing, a report either: it says where the report would go.
+  if (ctx.options.junit && ctx.options.dryRun) io.warn(messages.junitNotInDryRun(ctx.options.junit));
+  else if (ctx.options.junit) await writeJunit(ctx, io, startedAt, stopped);
   if (stopped !== undefined) throw stopped;
   if (failed) throw messages.verifyFailed(failed, ctx.checks.length);
 }

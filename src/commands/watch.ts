@@ -30,6 +30,8 @@ export async function initPolicy(dir: string, io: Io): Promise<void> {
 }
 
 export async function watch(ctx: Ctx, io: Io): Promise<void> {
+  // Refused before anything is read: a save would apply the policy and create the checks' pods and workloads.
+  if (ctx.options.dryRun) throw messages.watchNoDryRun();
   const file = ctx.config.policyFile;
   if (!file) throw messages.watchNeedsPolicyFile();
   ctx.registryHost = ctx.config.registryHost ?? (await ctx.services.state.readRecord()).registryHost;

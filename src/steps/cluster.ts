@@ -90,7 +90,9 @@ export async function applyClusterPlan(ctx: Ctx, plan: ClusterPlan, task: TaskWr
   const show = (line: string) => (task.output = line);
   if (action === 'recreate') await minikube.delete(options.profile, show);
   if (action !== 'none') {
-    ctx.clusterStartedAt = ctx.services.now();
+    // A stopped node took its containers with it: pod statuses from before this moment are stale (a paused one, or one
+    // minikube says is in error, may keep its containers, whose statuses stay true).
+    if (action === 'start' && profile?.status === 'Stopped') ctx.clusterStartedAt = ctx.services.now();
     const result = await minikube.start(options, show);
     if (result.exitCode !== 0) throw messages.minikubeStartFailed(options.profile, result.stderr || result.stdout);
   }

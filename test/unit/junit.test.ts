@@ -114,6 +114,18 @@ test('verify --junit: the checks of a real run are written to the file asked for
   t.is(json.failed, 2, 'the JSON on stdout says the same');
 });
 
+test('verify --dry-run --junit writes no file, and says where the report would go', async (t) => {
+  const ctx = makeCtx(t, { registryHost: 'r.test:5000' }, { dryRun: true, junit: '/results/junit.xml' });
+  ctx.services.fakes.kube.seed(...upEnvironment());
+  const io = recordingIo();
+  await verify(ctx, io).catch(() => undefined);
+  t.is(ctx.services.fakes.files.size, 0);
+  t.true(
+    io.warned.some((w) => w.includes('no JUnit report written') && w.includes('/results/junit.xml')),
+    io.warned.join('\n'),
+  );
+});
+
 test('verify without --junit writes no file', async (t) => {
   const ctx = makeCtx(t, { registryHost: 'r.test:5000' }, { json: true });
   await t.throwsAsync(verify(ctx, recordingIo()));

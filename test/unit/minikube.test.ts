@@ -269,6 +269,15 @@ test('convergeMinikube: stopped profile is started and not recorded as created',
   t.deepEqual(ctx.clusterStartedAt, before);
 });
 
+test('convergeMinikube: a paused profile is started, but its pods kept their containers: their statuses are not stale', async (t) => {
+  const ctx = makeCtx(t);
+  ctx.services.fakes.cmd.on(['minikube', 'profile'], {
+    stdout: profileListJson([{ name: 'trusted-registry', status: 'Paused', insecure: [HOST] }]),
+  });
+  t.is(await convergeMinikube(ctx, fakeTask().task), 'start');
+  t.is(ctx.clusterStartedAt, undefined);
+});
+
 test('convergeMinikube: running profile → only the list call', async (t) => {
   const ctx = makeCtx(t);
   const { cmd } = ctx.services.fakes;

@@ -210,6 +210,14 @@ test('staleOpaPod: the status from before the cluster started is stale; a restar
     // within the clock-skew tolerance (2 s) of a node whose clock runs a little behind this machine's
     [[opaPod('opa-1', '2025-06-01T11:59:59Z', true)], undefined],
     [[opaPod('old', '2025-06-01T11:00:00Z', true, true), opaPod('opa-2', '2025-06-01T12:00:05Z', true)], undefined],
+    // A pod that ended (Failed after the node's restart; its ReplicaSet makes another) is no one's endpoint.
+    [
+      [
+        { ...opaPod('ended', '2025-06-01T11:00:00Z', false), status: { phase: 'Failed' } } as KubeObject,
+        opaPod('opa-2', '2025-06-01T12:00:05Z', true),
+      ],
+      undefined,
+    ],
   ];
   for (const [pods, expected] of table) t.is(staleOpaPod(pods as never, since), expected, JSON.stringify(pods.map((p) => p.status)));
 });
@@ -328,7 +336,8 @@ const UNREACHABLE =
 function probedKube(before: AdmissionOutcome) {
   const kube = new FakeKube();
   const counted = { probes: 0 };
-  const denied = "admission webhook denied the request: Image 'bootstrap.invalid/probe:1' comes from untrusted registry";
+  const denied =
+    'admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image \'bootstrap.invalid/probe:1\' comes from untrusted registry';
   kube.admission = () => (++counted.probes < 3 ? before : { allowed: false, code: 403, message: denied });
   return { kube, counted };
 }
@@ -347,6 +356,13 @@ test('waitUntilWebhookAnswers: waits while the API server cannot call the webhoo
 test('waitUntilWebhookAnswers: an admitted probe is the API server without the webhook yet: waits for the denial', async (t) => {
   const ctx = makeCtx(t);
   const { kube, counted } = probedKube({ allowed: true, code: 201, message: '' });
+  await waitUntilWebhookAnswers(ctx, kube);
+  t.is(counted.probes, 3);
+});
+
+test('waitUntilWebhookAnswers: another refusal (no such namespace yet) is not the webhook answering: waits for its denial', async (t) => {
+  const ctx = makeCtx(t);
+  const { kube, counted } = probedKube({ allowed: false, code: 404, message: 'namespaces "default" not found' });
   await waitUntilWebhookAnswers(ctx, kube);
   t.is(counted.probes, 3);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { watchFile } from '../../src/adapters/files.js';
-import { initPolicy } from '../../src/commands/watch.js';
+import { initPolicy, watch } from '../../src/commands/watch.js';
 import type { CheckResult } from '../../src/context.js';
 import { messages } from '../../src/messages.js';
 import {
@@ -19,6 +19,8 @@ import {
   withPolicySource,
   type WatchDeps,
 } from '../../src/steps/watch.js';
+import { BootstrapError } from '../../src/errors.js';
+import { makeCtx } from '../helpers/fakes.js';
 import { recordingIo } from '../helpers/run.js';
 
 const check = (name: string, actual: string): CheckResult => ({ name, expected: '', actual, passed: true });
@@ -142,6 +144,15 @@ test('handleSave: an unexpected failure is thrown to the loop, which reports it 
   t.is(await watchLoop(deps, []), 2);
   t.is(printed[0], '✖ save 1: socket hang up');
   t.regex(printed[1]!, /^save 2: 1 decision changed/);
+});
+
+test('watch --dry-run is refused before anything is read or written (each save would be applied to the cluster)', async (t) => {
+  const ctx = makeCtx(t, { policyFile: '/p/image-policy.rego' }, { dryRun: true });
+  const error = await t.throwsAsync(watch(ctx, recordingIo()), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'bootstrap watch has no dry run: each save is applied to the cluster and judged there.');
+  t.is(error!.exitCode, 2);
+  t.deepEqual(ctx.services.fakes.kube.calls, []);
+  t.deepEqual(ctx.services.fakes.docker.calls, []);
 });
 
 test('init-policy: copies the shipped policy and its tests; refuses to overwrite', async (t) => {
