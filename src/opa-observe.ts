@@ -5,6 +5,7 @@ import { FIELD_MANAGER, refOf, type KubeClient, type KubeObject, type ObjectRef 
 import { waitFor, type Ctx } from './context.js';
 import { OPA_NAMESPACE, POLICY_RETRIES_ANNOTATION, POLICY_STATUS_ANNOTATION } from './manifests.js';
 import { messages } from './messages.js';
+import { denial } from './admission-checks.js';
 
 type Annotated = KubeObject & {
   metadata: { annotations?: Record<string, string>; managedFields?: { manager?: string; time?: string | Date; fieldsV1?: unknown }[] };
@@ -152,9 +153,6 @@ export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
   return undefined;
 }
 
-/** How the API server words a denial by our webhook (templates/opa/webhook-configuration.yaml names it). */
-const OUR_DENIAL = /admission webhook "validating-webhook\.openpolicyagent\.org" denied the request/;
-
 /**
  * How long an admitted probe is taken for "the API server has not loaded the new webhook configuration yet" before
  * it is taken for the policy's answer (a policy of the user's own may admit the probe's image), in seconds.
@@ -187,7 +185,7 @@ export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promi
       last = outcome.allowed ? 'the probe pod was admitted (no webhook called yet?)' : outcome.message;
       // Only OPA's denial, through our webhook, shows the path works; any other refusal (no such namespace, RBAC, the
       // API server failing to call the webhook) is not that yet, and its words end up in the timeout's message.
-      if (!outcome.allowed) return OUR_DENIAL.test(outcome.message) ? true : undefined;
+      if (!outcome.allowed) return outcome.message.startsWith(denial('')) ? true : undefined;
       const now = ctx.services.now().getTime();
       admittedSince ??= now;
       return now - admittedSince >= ADMITTED_PROBE_GRACE_SECONDS * 1000 ? true : undefined;

@@ -2,7 +2,7 @@
 import type { Ctx } from '../context.js';
 import { messages } from '../messages.js';
 import { auditTask, formatAudit } from '../steps/audit.js';
-import { ensureEnvironmentUp } from '../steps/verify.js';
+import { ensureEnvironmentUp } from '../environment-check.js';
 import { runTasks, type Io } from '../listr.js';
 
 export async function audit(ctx: Ctx, io: Io): Promise<void> {

@@ -3,7 +3,8 @@ import { errorText, formatError, rootError } from '../errors.js';
 import { junitXml } from '../junit.js';
 import { messages } from '../messages.js';
 import { tableWidth } from '../table.js';
-import { ensureEnvironmentUp, formatChecks, verifyTasks } from '../steps/verify.js';
+import { ensureEnvironmentUp } from '../environment-check.js';
+import { formatChecks, verifyTasks } from '../steps/verify.js';
 import { runTasks, type Io } from '../listr.js';
 
 export async function verify(ctx: Ctx, io: Io): Promise<void> {

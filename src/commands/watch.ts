@@ -7,7 +7,7 @@ import type { Ctx } from '../context.js';
 import { onInterrupt } from '../interrupt.js';
 import { messages } from '../messages.js';
 import { connect } from '../cluster-access.js';
-import { ensureEnvironmentUp } from '../steps/verify.js';
+import { ensureEnvironmentUp } from '../environment-check.js';
 import { applyPolicySource, compilePolicy, handleSave, runAllChecks, summarize, watchLoop, type WatchDeps } from '../steps/watch.js';
 import { TEMPLATES_DIR } from '../templates.js';
 import type { Io } from '../listr.js';

@@ -9,7 +9,7 @@ import { errorText, formatProblem, isBootstrapError } from '../errors.js';
 import { MANAGED_BY, OPA_NAMESPACE, PART_OF, POLICY_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
 import { applyPolicyConfigMap, opaStartedAt, waitUntilServing } from '../opa-observe.js';
-import { runArticleSuite, runExtendedSuite } from './verify.js';
+import { runArticleSuite, runExtendedSuite } from '../admission-checks.js';
 
 export const POLICY_CONFIGMAP = 'image-policy';
 export const POLICY_KEY = 'image-policy.rego';

@@ -16,7 +16,7 @@ import { defaultRunOptions, newContext, type Ctx, type RunOptions, type Services
 import type { Task, TaskWrapper } from '../../src/listr.js';
 import { Listr, ListrLogger } from 'listr2';
 import { messages } from '../../src/messages.js';
-import { denial } from '../../src/steps/verify.js';
+import { denial } from '../../src/admission-checks.js';
 
 // --- commands ---------------------------------------------------------------------------------------------
 

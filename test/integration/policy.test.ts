@@ -20,7 +20,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { PodCase as Case } from '../../src/steps/verify.js';
+import type { PodCase as Case } from '../../src/admission-checks.js';
 import { renderText } from '../../src/templates.js';
 import { WORKLOAD_KINDS, workloadKind, workloadObject } from '../../src/workloads.js';
 

@@ -5,7 +5,7 @@ import { verify } from '../../src/commands/verify.js';
 import { isBootstrapError } from '../../src/errors.js';
 import { messages } from '../../src/messages.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
-import { environmentProblem, readEnvironment, type EnvironmentFacts } from '../../src/steps/verify.js';
+import { environmentProblem, readEnvironment, type EnvironmentFacts } from '../../src/environment-check.js';
 import { upEnvironment, FakeKube, makeCtx } from '../helpers/fakes.js';
 import { recordingIo } from '../helpers/run.js';
 

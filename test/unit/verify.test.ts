@@ -7,12 +7,12 @@ import {
   casePod,
   createOkPod,
   denial,
-  formatChecks,
   judge,
   loadExtendedCases,
   runArticleSuite,
   runExtendedSuite,
-} from '../../src/steps/verify.js';
+} from '../../src/admission-checks.js';
+import { formatChecks } from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/registry-container.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 

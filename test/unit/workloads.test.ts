@@ -2,7 +2,7 @@
 // policy reads it; and the runner's create/update requests for them.
 import test from 'ava';
 import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
-import { caseObject, runExtendedSuite, type PodCase } from '../../src/steps/verify.js';
+import { caseObject, runExtendedSuite, type PodCase } from '../../src/admission-checks.js';
 import { podSpecOf, WORKLOAD_KINDS, workloadKind, workloadObject } from '../../src/workloads.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
 

@@ -1,0 +1,253 @@
+// The checks the sandbox is judged by, sent through the real admission path: the article's three pods, the bypass
+// matrix (--suite extended: pods, updates, ephemeral containers, workloads), and the ok pod created and run. Used by
+// verify's steps, up's last step and watch.
+import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from './adapters/kube.js';
+import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from './context.js';
+import { trustedImagePath } from './config.js';
+import { MANAGED_BY } from './manifests.js';
+import { messages } from './messages.js';
+import { readTemplate, renderYaml, renderYamlTemplate } from './templates.js';
+import { registryHostFor } from './cluster-access.js';
+import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from './workloads.js';
+
+export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
+/** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
+export const denial = (message: string) => `admission webhook "${WEBHOOK}" denied the request: ${message}`;
+
+export interface PodCase {
+  name: string;
+  via: 'create' | 'update' | 'ephemeral';
+  /** A workload kind (Deployment, CronJob, ...) whose pod template carries the images; absent: a Pod. */
+  kind?: WorkloadKindName;
+  containers?: string[];
+  initContainers?: string[];
+  ephemeralContainers?: string[];
+  expect: 'allow' | 'deny';
+  messages?: string[];
+}
+
+export interface ArticleCase {
+  name: string;
+  file: string;
+  /** The image the template holds, for the digest message. */
+  image: (registry: string, trustedImage: string) => string;
+  expect: 'allow' | 'deny';
+  message?: (registry: string) => string;
+}
+
+export const ARTICLE_CASES: ArticleCase[] = [
+  {
+    name: 'untrusted registry (pod-bad-repo.yaml)',
+    file: 'pods/pod-bad-repo.yaml',
+    image: () => 'nginx:1.21.1',
+    expect: 'deny',
+    message: () => "Image 'nginx:1.21.1' comes from untrusted registry",
+  },
+  {
+    name: 'latest tag (pod-bad-tag.yaml)',
+    file: 'pods/pod-bad-tag.yaml',
+    image: (r) => `${r}/nginx:latest`,
+    expect: 'deny',
+    message: (r) => `Image '${r}/nginx:latest' used latest image`,
+  },
+  { name: 'trusted and pinned (pod-ok.yaml)', file: 'pods/pod-ok.yaml', image: (r, trusted) => `${r}/${trusted}`, expect: 'allow' },
+];
+
+export const digestMessage = (image: string) => `Image '${image}' is not pinned by digest`;
+
+/** What to expect of an article case: with --require-digest, every tag-only image is also denied for that. */
+export function expectationFor(
+  c: ArticleCase,
+  registry: string,
+  trustedImage: string,
+  requireDigest: boolean,
+): { expect: 'allow' | 'deny'; messages: string[] } {
+  const messages = c.message ? [c.message(registry)] : [];
+  if (requireDigest) messages.push(digestMessage(c.image(registry, trustedImage)));
+  return { expect: messages.length ? 'deny' : c.expect, messages };
+}
+
+/** Compares what the API server said with what was expected; the denial text must match exactly. */
+export function judge(name: string, expect: 'allow' | 'deny', expectedMessages: string[], outcome: AdmissionOutcome): CheckResult {
+  const expected = expect === 'allow' ? 'admitted' : `denied: ${[...expectedMessages].sort().join(', ')}`;
+  const actual = outcome.allowed
+    ? 'admitted'
+    : `denied: ${outcome.message.startsWith(denial('')) ? outcome.message.slice(denial('').length) : `(${outcome.code}) ${outcome.message}`}`;
+  return { name, expected, actual, passed: expected === actual };
+}
+
+function withNamespace(pod: KubeObject, namespace: string, name?: string): KubeObject {
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, namespace, ...(name ? { name } : {}), labels: { ...pod.metadata?.labels, ...MANAGED_BY } },
+  };
+}
+
+export async function articlePod(ctx: Ctx, file: string): Promise<KubeObject> {
+  const [pod] = await renderYamlTemplate<KubeObject>(file, {
+    registry: ctx.registryHost!,
+    trustedImage: trustedImagePath(ctx.config.trustedImage).ref,
+  });
+  return withNamespace(pod!, ctx.config.verifyNamespace);
+}
+
+/**
+ * A pod for a server-side dry run: named by the API server (generateName), so that a pod of the same name that
+ * really exists (the ok pod `verify --create` leaves running) cannot turn the check into "409 already exists".
+ */
+export function forDryRun(pod: KubeObject): KubeObject {
+  const { name, ...metadata } = pod.metadata ?? {};
+  return { ...pod, metadata: { ...metadata, generateName: `${name ?? 'bootstrap-verify'}-` } };
+}
+
+export async function runArticleSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
+  const trusted = trustedImagePath(ctx.config.trustedImage);
+  const results = Promise.all(
+    ARTICLE_CASES.map(async (c) => {
+      const outcome = await kube.createPod(ctx.config.verifyNamespace, forDryRun(await articlePod(ctx, c.file)), { dryRun: true });
+      const { expect, messages } = expectationFor(c, ctx.registryHost!, trusted.ref, ctx.config.requireDigest);
+      return judge(c.name, expect, messages, outcome);
+    }),
+  );
+  if (!ctx.config.requireDigest) return results;
+  return [...(await results), await runPinnedByDigest(ctx, kube)];
+}
+
+/** --require-digest: the ok pod's image pinned by the digest our registry holds for it is admitted. */
+async function runPinnedByDigest(ctx: Ctx, kube: KubeClient): Promise<CheckResult> {
+  const name = 'trusted and pinned by digest (pod-ok.yaml@sha256)';
+  const { repository, tag } = trustedImagePath(ctx.config.trustedImage);
+  const digest = await ctx.services.registryApi.manifestDigest(localRegistryUrl(ctx), repository, tag).catch(() => undefined);
+  if (!digest)
+    return { name, expected: 'admitted', actual: `no digest for ${repository}:${tag} in the registry (run bootstrap up)`, passed: false };
+  const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
+  const containers = (pod.spec as { containers: { image: string }[] }).containers;
+  containers[0]!.image = `${containers[0]!.image}@${digest}`;
+  return judge(name, 'allow', [], await kube.createPod(ctx.config.verifyNamespace, forDryRun(pod), { dryRun: true }));
+}
+
+// --- extended suite -----------------------------------------------------------------------------------------
+
+const containerList = (prefix: string, images: string[] = []) => images.map((image, i) => ({ name: `${prefix}${i}`, image }));
+
+export function casePod(c: PodCase, namespace: string, baseImage: string): KubeObject {
+  const name = `bootstrap-verify-${c.name}`.slice(0, 63).replace(/-+$/, '');
+  return withNamespace(
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: {
+        containers: containerList('c', c.via === 'create' ? c.containers : (c.containers ?? [baseImage]).map(() => baseImage)),
+        ...(c.via === 'create' && c.initContainers ? { initContainers: containerList('i', c.initContainers) } : {}),
+        ...(c.via === 'update' && c.initContainers
+          ? {
+              initContainers: containerList(
+                'i',
+                c.initContainers.map(() => baseImage),
+              ),
+            }
+          : {}),
+      },
+    },
+    namespace,
+  );
+}
+
+/** The object a case sends: its Pod, or (with `kind`) a workload of that kind around the same pod spec. */
+export function caseObject(c: PodCase, namespace: string, baseImage: string): KubeObject {
+  const pod = casePod(c, namespace, baseImage);
+  if (!c.kind) return pod;
+  const kind = workloadKind(c.kind);
+  if (!kind) throw new Error(`verify/extended.yaml: case ${c.name} has unknown kind ${c.kind}`);
+  // 52: the longest name a CronJob may have (its Jobs append a suffix).
+  const name = pod.metadata!.name!.slice(0, 52).replace(/-+$/, '');
+  return workloadObject(kind, name, namespace, pod.spec as Record<string, unknown>, pod.metadata!.labels);
+}
+
+export async function loadExtendedCases(registry: string): Promise<PodCase[]> {
+  const text = await readTemplate('verify/extended.yaml');
+  // Only images and messages carry {{ registry }}; the file is one YAML list.
+  const [cases] = renderYaml<PodCase[]>(text, { registry }, 'verify/extended.yaml');
+  return cases ?? [];
+}
+
+type Containers = { image: string }[];
+
+/** The update a case describes, made to a live object: only the `image` fields change, matched by position. */
+function changeImages(c: PodCase, live: KubeObject): void {
+  const spec = podSpecOf(live) as { containers: Containers; initContainers?: Containers };
+  (c.containers ?? []).forEach((image, i) => spec.containers[i] && (spec.containers[i]!.image = image));
+  (c.initContainers ?? []).forEach((image, i) => spec.initContainers?.[i] && (spec.initContainers[i]!.image = image));
+}
+
+const caseName = (c: PodCase) => `${c.via}: ${c.kind ? `${c.kind} ` : ''}${c.name}`;
+
+async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string): Promise<CheckResult> {
+  const namespace = ctx.config.verifyNamespace;
+  const object = caseObject(c, namespace, baseImage);
+  const ref = refOf(object);
+  const check = (outcome: AdmissionOutcome) => judge(caseName(c), c.expect, c.messages ?? [], outcome);
+  const create = (dryRun: boolean) => (c.kind ? kube.createObject(object, { dryRun }) : kube.createPod(namespace, object, { dryRun }));
+  if (c.via === 'create') return check(await create(true));
+  // update and ephemeral act on a real, admitted object (a workload that makes no pod): create it, change it (dry run), remove it.
+  const base = await create(false);
+  if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
+  try {
+    // The kubelet (a pod's status) or a controller (a workload's) may write the object between our read and our
+    // change, and the API server answers 409: read it again and retry.
+    for (let attempt = 1; ; attempt++) {
+      const live = (await kube.get<KubeObject>(ref))!;
+      let outcome: AdmissionOutcome;
+      if (c.via === 'update') {
+        changeImages(c, live);
+        outcome = c.kind ? await kube.replaceObject(live, { dryRun: true }) : await kube.replacePod(namespace, live, { dryRun: true });
+      } else {
+        (live.spec as { ephemeralContainers?: unknown[] }).ephemeralContainers = containerList('e', c.ephemeralContainers);
+        outcome = await kube.replaceEphemeralContainers(namespace, live, { dryRun: true });
+      }
+      if (outcome.code !== 409 || attempt === 5) return check(outcome);
+    }
+  } finally {
+    await kube.delete(ref);
+  }
+}
+
+export async function runExtendedSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
+  const registry = ctx.registryHost!;
+  const baseImage = `${registry}/${trustedImagePath(ctx.config.trustedImage).ref}`;
+  const cases = await loadExtendedCases(registry);
+  const results: CheckResult[] = [];
+  // A few at a time: each update/ephemeral case creates a real pod.
+  for (let i = 0; i < cases.length; i += 4) {
+    results.push(...(await Promise.all(cases.slice(i, i + 4).map((c) => runCase(ctx, kube, c, baseImage)))));
+  }
+  return results;
+}
+
+/** --create: the ok pod for real, running its image from our registry. */
+export async function createOkPod(ctx: Ctx, kube: KubeClient): Promise<CheckResult> {
+  const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
+  const ref = { apiVersion: 'v1', kind: 'Pod', namespace: ctx.config.verifyNamespace, name: pod.metadata!.name! };
+  const existing = await kube.get(ref);
+  if (!existing) {
+    const outcome = await kube.createPod(ctx.config.verifyNamespace, pod, { dryRun: false });
+    if (!outcome.allowed) return judge('pod-ok.yaml created and running', 'allow', [], outcome);
+  }
+  let phase = 'Pending';
+  try {
+    await waitFor(
+      ctx.services,
+      ctx.config.waitSeconds,
+      async () => {
+        const live = await kube.get<KubeObject & { status?: { phase?: string } }>(ref);
+        phase = live ? (live.status?.phase ?? 'Pending') : 'gone';
+        return phase === 'Running' ? true : undefined;
+      },
+      () => new Error(phase),
+    );
+  } catch {
+    /* reported below */
+  }
+  return { name: 'pod-ok.yaml created and running', expected: 'Running', actual: phase, passed: phase === 'Running' };
+}
