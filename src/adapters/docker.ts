@@ -52,9 +52,22 @@ export interface DockerClient {
    * Runs `argv` in the running container, as its default user. Resolves with the exit code and what it printed;
    * undefined when there is no such container (404).
    */
-  exec(container: string, argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string } | undefined>;
+  exec(container: string, argv: string[]): Promise<ProcessResult | undefined>;
   /** The running container that has `address` (IPv4) on one of its networks, and that network; undefined when none has. */
   containerWithAddress(address: string): Promise<{ name: string; network: string } | undefined>;
+  /**
+   * `docker run --rm -v host:container:ro… image argv…`: runs `argv` (the image's entrypoint's arguments) in a new
+   * container with the files mounted read-only, waits for it, removes it. Resolves with the exit code and what it
+   * printed; throws when the image is missing or the engine refuses.
+   */
+  runOnce(image: string, argv: string[], readOnlyMounts: { host: string; container: string }[]): Promise<ProcessResult>;
+}
+
+/** How a process in a container ended: its exit code and what it wrote. */
+export interface ProcessResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
 }
 
 /** Docker's create options for a spec; also what tests compare with the compose file. */
@@ -223,6 +236,24 @@ export async function createDockerClient(): Promise<DockerClient> {
           stderr: Buffer.concat(chunks.stderr).toString(),
         };
       }, undefined);
+    },
+    async runOnce(image, argv, readOnlyMounts) {
+      const { PassThrough } = await import('node:stream');
+      const [out, err] = [new PassThrough(), new PassThrough()];
+      const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+      out.on('data', (c: Buffer) => chunks.stdout.push(c));
+      err.on('data', (c: Buffer) => chunks.stderr.push(c));
+      // dockerode's run: create, attach, start, wait; with two streams it demultiplexes stdout and stderr.
+      const [result, container] = (await docker.run(image, argv, [out, err], {
+        Tty: false,
+        HostConfig: { Binds: readOnlyMounts.map((m) => `${m.host}:${m.container}:ro`) },
+      })) as [{ StatusCode: number }, Dockerode.Container];
+      await container.remove({ force: true }).catch(() => undefined);
+      return {
+        exitCode: result.StatusCode,
+        stdout: Buffer.concat(chunks.stdout).toString(),
+        stderr: Buffer.concat(chunks.stderr).toString(),
+      };
     },
     async containerWithAddress(address) {
       for (const c of await docker.listContainers()) {

@@ -93,16 +93,8 @@ export async function checkPolicyFile(ctx: Ctx): Promise<string> {
       ctx.notes.push(messages.policyCheckUnavailable());
       return 'not checked (no opa binary or OPA image here)';
     }
-    result = await ctx.services.cmd.run('docker', [
-      'run',
-      '--rm',
-      '-v',
-      `${file}:/policy/${path.basename(file)}:ro`,
-      ctx.config.opaImage,
-      'check',
-      '--strict',
-      `/policy/${path.basename(file)}`,
-    ]);
+    const inContainer = `/policy/${path.basename(file)}`;
+    result = await docker.runOnce(ctx.config.opaImage, ['check', '--strict', inContainer], [{ host: file, container: inContainer }]);
   }
   if (result.exitCode !== 0) throw messages.policySyntax(ctx.config.policyFile!, result.stderr || result.stdout);
   return `${ctx.config.policyFile} compiles`;

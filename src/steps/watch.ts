@@ -42,17 +42,9 @@ export async function compilePolicy(ctx: Ctx, file: string, source: string): Pro
   return withTempCopy(path.basename(file), source, async (copy) => {
     const result = opa
       ? await ctx.services.cmd.run(opa, ['check', '--strict', '--format=json', copy])
-      : await ctx.services.cmd.run('docker', [
-          'run',
-          '--rm',
-          '-v',
-          `${copy}:${copy}:ro`,
-          ctx.config.opaImage,
-          'check',
-          '--strict',
-          '--format=json',
-          copy,
-        ]);
+      : await (
+          await ctx.services.docker()
+        ).runOnce(ctx.config.opaImage, ['check', '--strict', '--format=json', copy], [{ host: copy, container: copy }]);
     return result.exitCode === 0 ? undefined : formatOpaErrors((result.stderr || result.stdout).split(copy).join(absolute));
   });
 }

@@ -160,6 +160,17 @@ export class FakeDocker implements DockerClient {
     const name = [...this.addresses].find(([, a]) => a === address)?.[0];
     return name ? { name, network: this.containerNetworks.get(name) ?? 'bridge' } : undefined;
   }
+  /** How a one-off container run ends (the policy check in the OPA image); default: exit 0, nothing printed. */
+  onRun: (image: string, argv: string[]) => { exitCode: number; stdout: string; stderr: string } = () => ({
+    exitCode: 0,
+    stdout: '',
+    stderr: '',
+  });
+  async runOnce(image: string, argv: string[], readOnlyMounts: { host: string; container: string }[]) {
+    this.calls.push(['run', image, ...argv, ...readOnlyMounts.map((m) => `-v ${m.host}:${m.container}:ro`)]);
+    if (!this.images.has(image)) throw Object.assign(new Error(`No such image: ${image}`), { statusCode: 404 });
+    return this.onRun(image, argv);
+  }
   /** Container name → the network its address is on, for containerWithAddress (default: bridge). */
   readonly containerNetworks = new Map<string, string>();
   imageExists(ref: string) {

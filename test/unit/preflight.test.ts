@@ -201,23 +201,18 @@ test('checkPolicyFile: no opa binary and no OPA image → a note, not an error',
   t.deepEqual(ctx.services.fakes.docker.calls, [['imageExists', 'openpolicyagent/opa:1.22.3']]);
 });
 
-test('checkPolicyFile: no opa binary but the OPA image → docker run opa check, file mounted read-only', async (t) => {
+test('checkPolicyFile: no opa binary but the OPA image → opa check in a one-off container (Docker API), file mounted read-only', async (t) => {
   const ctx = makeCtx(t, { policyFile: '/tmp/rules/p.rego' });
-  ctx.services.fakes.docker.images.add('openpolicyagent/opa:1.22.3');
+  const { docker, cmd } = ctx.services.fakes;
+  docker.images.add('openpolicyagent/opa:1.22.3');
   t.is(await checkPolicyFile(ctx), '/tmp/rules/p.rego compiles');
-  t.deepEqual(ctx.services.fakes.cmd.calls, [
-    [
-      'docker',
-      'run',
-      '--rm',
-      '-v',
-      '/tmp/rules/p.rego:/policy/p.rego:ro',
-      'openpolicyagent/opa:1.22.3',
-      'check',
-      '--strict',
-      '/policy/p.rego',
-    ],
-  ]);
+  t.deepEqual(
+    docker.calls.filter((c) => c[0] === 'run'),
+    [['run', 'openpolicyagent/opa:1.22.3', 'check', '--strict', '/policy/p.rego', '-v /tmp/rules/p.rego:/policy/p.rego:ro']],
+  );
+  t.deepEqual(cmd.calls, [], 'no docker CLI');
+  docker.onRun = () => ({ exitCode: 1, stdout: '', stderr: '1 error occurred: /policy/p.rego:3: rego_parse_error: unexpected eof token' });
+  await t.throwsAsync(checkPolicyFile(ctx), { message: /does not compile:\n1 error occurred: \/policy\/p\.rego:3: rego_parse_error/ });
 });
 
 test('preflight: in a dry run, failures become notes and the run goes on', async (t) => {
