@@ -540,10 +540,11 @@ try {
     watched = await watchBench(state);
     await rm(state, { recursive: true, force: true });
   }
-  say('leaving the test bed as the e2e tests do: down --keep-registry');
+  // Nothing of the sandbox left behind (the registry container too; its volume, with the pushed images, stays).
+  say('leaving the cluster as it found it: down');
   {
     const last = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
-    await bootstrap('final-down', ['down', ...existing, '--keep-registry'], last);
+    await bootstrap('final-down', ['down', ...existing], last);
     await rm(last, { recursive: true, force: true });
   }
 } catch (error) {
