@@ -5,9 +5,7 @@ import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from '
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from './context.js';
 import { trustedImagePath } from './config.js';
 import { MANAGED_BY } from './manifests.js';
-import { messages } from './messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from './templates.js';
-import { registryHostFor } from './cluster-access.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from './workloads.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';

@@ -2,7 +2,6 @@
 // data.system.main the webhook asks (many reviews per request), reached through the API server's service proxy. No second implementation of
 // the policy here: this file only builds the AdmissionReview OPA would get for a CREATE, and tabulates its answer.
 import type { KubeClient, KubeObject } from '../adapters/kube.js';
-import type { Ctx } from '../context.js';
 import { OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
 import type { Task } from '../listr.js';

@@ -17,8 +17,6 @@ import { describeObjectPlans, objectChange, type ObjectChange } from '../object-
 export const desiredRegistryHosting = (ctx: Ctx): LocalRegistryHostingV1 =>
   registryHosting({ config: ctx.config, registryHost: ctx.registryHost ?? registryHostFor(ctx) });
 
-export type HostingOutcome = { applied: true } | { applied: false; theirs: LocalRegistryHostingV1 | undefined };
-
 /** What to do with the live ConfigMap: leave one without our label alone (`theirs`: what it names), else apply ours as it changes. */
 export type HostingPlan = { theirs: LocalRegistryHostingV1 | undefined } | { change: ObjectChange };
 
@@ -27,14 +25,6 @@ export async function planRegistryHosting(kube: KubeClient | undefined, desired:
   const live = kube && (await kube.get(REGISTRY_HOSTING_REF));
   if (live && !isManaged(live)) return { theirs: readRegistryHosting(live) };
   return { change: kube ? await objectChange(kube, live, desired) : 'create' };
-}
-
-/** Applies ours; one that exists without our label (kind's, ctlptl's, the user's) is left as it is and described. */
-export async function applyRegistryHosting(kube: KubeClient, desired: KubeObject): Promise<HostingOutcome> {
-  const plan = await planRegistryHosting(kube, desired);
-  if ('theirs' in plan) return { applied: false, theirs: plan.theirs };
-  await kube.apply(desired);
-  return { applied: true };
 }
 
 export function registryHostingTask(): Task {

@@ -8,7 +8,6 @@ import {
   opaNamespace,
   opaWorkload,
   policyConfigMaps,
-  OPA_NAMESPACE,
   renderPolicies,
   secrets,
   webhookConfiguration,

@@ -12,7 +12,7 @@ import {
   type RegistryHostingInputs,
 } from '../../src/registry-hosting.js';
 import { upTasks } from '../../src/commands/up.js';
-import { applyRegistryHosting, registryHostingTask } from '../../src/steps/hosting.js';
+import { planRegistryHosting, registryHostingTask } from '../../src/steps/hosting.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
 import { runSilently, silentListr } from '../helpers/run.js';
 
@@ -91,27 +91,29 @@ const kinds = (): KubeObject => ({
   data: { 'localRegistryHosting.v1': 'host: "localhost:5001"\n' },
 });
 
-test('applyRegistryHosting: absent → applied; ours → applied again (server-side apply converges)', async (t) => {
+test('planRegistryHosting: absent → create (one get); ours as it is → unchanged, as the dry-run apply says; changed → update', async (t) => {
   const kube = new FakeKube();
-  t.deepEqual(await applyRegistryHosting(kube, ours()), { applied: true });
-  t.deepEqual(kube.log(), [`get ${KEY}`, `apply ${KEY}`]);
-  t.deepEqual(await applyRegistryHosting(kube, ours()), { applied: true });
-  // Present: the API server's dry-run apply is what says whether it would change.
+  t.deepEqual(await planRegistryHosting(kube, ours()), { change: 'create' });
+  t.deepEqual(kube.log(), [`get ${KEY}`]);
+  kube.seed(ours());
+  t.deepEqual(await planRegistryHosting(kube, ours()), { change: 'unchanged' });
+  // Present: the API server's dry-run apply is what says whether it would change; nothing is written.
   t.deepEqual(
-    kube.calls.slice(2).map((c) => `${c.op}${c.dryRun ? ' (dry run)' : ''} ${c.key}`),
-    [`get ${KEY}`, `apply (dry run) ${KEY}`, `apply ${KEY}`],
+    kube.calls.slice(1).map((c) => `${c.op}${c.dryRun ? ' (dry run)' : ''} ${c.key}`),
+    [`get ${KEY}`, `apply (dry run) ${KEY}`],
   );
-  t.deepEqual(kube.stored(REF)!.data, ours().data);
+  kube.seed({ ...ours(), data: { 'localRegistryHosting.v1': 'host: "localhost:9999"\n' } });
+  t.deepEqual(await planRegistryHosting(kube, ours()), { change: 'update' });
+  t.deepEqual(await planRegistryHosting(undefined, ours()), { change: 'create' }, 'a dry run without a cluster plans it new');
 });
 
-test('applyRegistryHosting: one without our label is never changed, and what it names is reported', async (t) => {
+test('planRegistryHosting: one without our label is theirs (never compared, never changed), and what it names is reported', async (t) => {
   const kube = new FakeKube().seed(kinds());
-  t.deepEqual(await applyRegistryHosting(kube, ours()), { applied: false, theirs: { host: 'localhost:5001' } });
+  t.deepEqual(await planRegistryHosting(kube, ours()), { theirs: { host: 'localhost:5001' } });
   t.deepEqual(kube.log(), [`get ${KEY}`]);
-  t.deepEqual(kube.stored(REF), kinds());
   // Someone else's label is not ours either.
   const helm = new FakeKube().seed({ ...kinds(), metadata: { ...kinds().metadata, labels: { 'app.kubernetes.io/managed-by': 'Helm' } } });
-  t.is((await applyRegistryHosting(helm, ours())).applied, false);
+  t.true('theirs' in (await planRegistryHosting(helm, ours())));
   t.deepEqual(
     helm.log((c) => c.op === 'apply'),
     [],
