@@ -3,7 +3,7 @@
 // verify's steps, up's last step and watch.
 import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from './adapters/kube.js';
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from './context.js';
-import { trustedImagePath } from './config.js';
+import { trustedImagePath } from './image-ref.js';
 import { MANAGED_BY } from './manifests.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from './templates.js';
 import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from './workloads.js';

@@ -4,13 +4,14 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { hasExplicitTag, isRegistryHost } from './image-ref.js';
 import { messages } from './messages.js';
 
 export type ClusterMode = 'minikube' | 'existing';
 
 /** Everything `bootstrap` can be told. Flags override the config file, which overrides these defaults. */
 export interface Config {
-  /** `minikube`: a dedicated minikube profile; `existing`: the current kubeconfig context (kind, k3d, test bed). */
+  /** `minikube`: a dedicated minikube profile; `existing`: the current kubeconfig context (kind, k3d, a minikube profile of one's own). */
   cluster: ClusterMode;
   /** minikube profile; also names the state directory. */
   profile: string;
@@ -118,22 +119,6 @@ export function checkRawConfig(raw: unknown, source: string): Partial<Config> {
     out[key] = value;
   }
   return out as Partial<Config>;
-}
-
-const HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/;
-
-/** A registry address as it appears in an image reference: lowercase host or IP, optional port. */
-export function isRegistryHost(value: string): boolean {
-  const match = HOST_PORT.exec(value);
-  if (!match) return false;
-  const port = match[1];
-  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-}
-
-/** repository:tag with an explicit tag (a registry port is not a tag) and no digest. */
-function hasExplicitTag(image: string): boolean {
-  const colon = image.lastIndexOf(':');
-  return !/[\s@]/.test(image) && colon > image.lastIndexOf('/') && /^\w[\w.-]{0,127}$/.test(image.slice(colon + 1));
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -256,23 +241,4 @@ export function mergeConfig(env: NodeJS.ProcessEnv, file: Partial<Config>, flags
 /** Whether the run needs the kubeconfig's current context to choose its context and state directory. */
 export function needsCurrentContext(file: Partial<Config>, flags: Partial<Config>): boolean {
   return (flags.cluster ?? file.cluster) === 'existing' && !(flags.context ?? file.context);
-}
-
-/**
- * Where the trusted image lives in our registry: its repository without the registry it came from and without
- * Docker Hub's `library/` (nginx:1.21.1, docker.io/library/nginx:1.21.1 and ghcr.io/x/nginx:1.21.1 → nginx:1.21.1, x/nginx:1.21.1).
- */
-export function trustedImagePath(image: string): { repository: string; tag: string; ref: string } {
-  const { repository, tag } = splitImage(image);
-  // Docker's rule: the first component names a registry when it has a dot or a colon, or is localhost.
-  const [first, ...rest] = repository.split('/');
-  const withoutRegistry = rest.length && (/[.:]/.test(first!) || first === 'localhost') ? rest.join('/') : repository;
-  const path = withoutRegistry.replace(/^library\//, '');
-  return { repository: path, tag, ref: `${path}:${tag}` };
-}
-
-/** Splits `repository:tag` (validated above). */
-export function splitImage(image: string): { repository: string; tag: string } {
-  const at = image.lastIndexOf(':');
-  return { repository: image.slice(0, at), tag: image.slice(at + 1) };
 }

@@ -2,7 +2,7 @@
 // registry step and the node step (which may publish it on one more address) converge.
 import { formatCommand } from './adapters/cmd.js';
 import type { ContainerSpec, ContainerState } from './adapters/docker.js';
-import { trustedImagePath } from './config.js';
+import { trustedImagePath } from './image-ref.js';
 import { localRegistry, localRegistryUrl, waitFor, type Ctx } from './context.js';
 import { errorLine } from './errors.js';
 import { messages } from './messages.js';

@@ -1,6 +1,6 @@
 // `status`: each component's state, read only.
 import type { KubeObject } from '../adapters/kube.js';
-import { trustedImagePath } from '../config.js';
+import { trustedImagePath } from '../image-ref.js';
 import { localRegistryUrl, type Ctx } from '../context.js';
 import { errorText } from '../errors.js';
 import { base64 } from '../certs.js';

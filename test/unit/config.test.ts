@@ -8,14 +8,13 @@ import {
   CONFIG_KEYS,
   contextDirName,
   defaultConfig,
-  isRegistryHost,
   mergeConfig,
   needsCurrentContext,
   readConfigFile,
-  splitImage,
   validateConfig,
 } from '../../src/config.js';
 import { BootstrapError } from '../../src/errors.js';
+import { isRegistryHost, splitImage } from '../../src/image-ref.js';
 
 const ENV = { XDG_STATE_HOME: '/xdg/state' };
 
