@@ -1,4 +1,4 @@
-// End to end on a real minikube node (not the test bed): run with MINIKUBE_PROFILE naming a profile and
+// End to end on a real minikube node: run with MINIKUBE_PROFILE naming a profile and
 // KUBECONFIG (or ~/.kube/config) holding its context, e.g.
 //   MINIKUBE_PROFILE=trusted-registry npx ava test/e2e/minikube-heal.test.ts
 // It runs `bootstrap up -p $MINIKUBE_PROFILE` first (a converged environment changes nothing), with the user's own

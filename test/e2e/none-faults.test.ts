@@ -205,7 +205,7 @@ serial('verify --suite extended: no bypass is admitted (create, update, ephemera
 serial(
   'workloads: a bad Deployment is refused at apply with the policy’s words; a good one, its ReplicaSet and pod are admitted',
   async (t) => {
-    await workloadScenario(t, kc, { namespace: 'default', registryHost, podsRun: true });
+    await workloadScenario(t, kc, { namespace: 'default', registryHost });
     const { report } = await verifyJson('--suite', 'extended');
     const workloadRows = report.checks.filter((c) =>
       /^(create|update): (Deployment|ReplicaSet|StatefulSet|DaemonSet|Job|ReplicationController|CronJob) /.test(c.name),

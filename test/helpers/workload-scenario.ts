@@ -1,6 +1,6 @@
 // Workloads on a real cluster, as a user meets them: `kubectl apply` of a Deployment (server-side apply through
 // @kubernetes/client-node, and a plain create as client-side apply does) is refused with the policy's words when an
-// image is untrusted; a good one is accepted, its ReplicaSet and pod pass the webhook too, and (podsRun) it rolls out
+// image is untrusted; a good one is accepted, its ReplicaSet and pod pass the webhook too, and it rolls out
 // and its pod runs. Shared by test/e2e/none-faults.test.ts and test/e2e/workloads-any-cluster.test.ts.
 import * as k8s from '@kubernetes/client-node';
 import type { ExecutionContext } from 'ava';
@@ -60,8 +60,6 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
 export interface ScenarioOptions {
   namespace: string;
   registryHost: string;
-  /** Whether the cluster's nodes run pods (a real cluster), so the good Deployment must roll out and run. */
-  podsRun: boolean;
   rolloutSeconds?: number;
 }
 
@@ -113,27 +111,21 @@ export async function workloadScenario(t: ExecutionContext, kc: k8s.KubeConfig, 
   });
   t.is(pod!.spec!.containers[0]!.image, image);
 
-  if (o.podsRun) {
-    const seconds = o.rolloutSeconds ?? 180;
-    const ready = await until(
-      'the good Deployment rolled out',
-      async () => {
-        const d = await apps.readNamespacedDeployment({ namespace: o.namespace, name: good });
-        return (d.status?.readyReplicas ?? 0) >= 1 && (d.status?.updatedReplicas ?? 0) >= 1 ? d : undefined;
-      },
-      seconds * 1000,
-    );
-    t.is(ready.status?.readyReplicas, 1);
-    const running = (await core.listNamespacedPod({ namespace: o.namespace, labelSelector: selector })).items.filter(
-      (p) => p.status?.phase === 'Running',
-    );
-    t.is(running.length, 1, 'its pod runs');
-    t.true(running[0]!.status!.containerStatuses!.every((c) => c.ready));
-  } else {
-    t.log(
-      'this cluster does not run pods (test bed): the rollout and the running pod are checked on a real cluster (test/e2e/workloads-any-cluster.test.ts)',
-    );
-  }
+  const seconds = o.rolloutSeconds ?? 180;
+  const ready = await until(
+    'the good Deployment rolled out',
+    async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: o.namespace, name: good });
+      return (d.status?.readyReplicas ?? 0) >= 1 && (d.status?.updatedReplicas ?? 0) >= 1 ? d : undefined;
+    },
+    seconds * 1000,
+  );
+  t.is(ready.status?.readyReplicas, 1);
+  const running = (await core.listNamespacedPod({ namespace: o.namespace, labelSelector: selector })).items.filter(
+    (p) => p.status?.phase === 'Running',
+  );
+  t.is(running.length, 1, 'its pod runs');
+  t.true(running[0]!.status!.containerStatuses!.every((c) => c.ready));
 
   // 3. UPDATE judges what it brings: scaling and relabelling pass; a changed or added image is judged.
   const scaled = deployment(good, o.namespace, image, 2);
