@@ -145,7 +145,8 @@ async function dispatch(name: CommandName, ctx: Ctx, io: Io): Promise<number> {
   }
 }
 
-function commonOptions(command: Command): Command {
+/** The options every command but init-policy takes; `dryRunHelp`: what --dry-run does for this one (watch refuses it). */
+function commonOptions(command: Command, dryRunHelp = 'print every command and object, change nothing'): Command {
   return command
     .option('-c, --config <file>', 'config file (default: ./bootstrap.config.yaml|yml|json if present)')
     .addOption(
@@ -166,7 +167,7 @@ function commonOptions(command: Command): Command {
     .option('--state-dir <dir>', 'where certificates and keys are kept')
     .option('--verify-namespace <name>', 'namespace the verification pods are sent to (default: default)')
     .option('--yes', 'accept a context that does not look local')
-    .option('--dry-run', 'print every command and object, change nothing');
+    .option('--dry-run', dryRunHelp);
 }
 
 /**
@@ -241,6 +242,7 @@ export function buildProgram(
     program
       .command('watch')
       .description('follow the policy file: on each save, compile it, apply it, and print the decisions that changed'),
+    'refused: every save is applied to the cluster (opa test checks a policy without one)',
   )
     .option('--policy-file <file>', 'the Rego file to follow (start from a copy: bootstrap init-policy)')
     .option('--wait-seconds <n>', 'how long to wait for kube-mgmt to load each save (default: 180)', positive)
