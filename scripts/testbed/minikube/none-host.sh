@@ -56,6 +56,9 @@ teardown() {
     crictl --runtime-endpoint unix:///run/containerd/containerd.sock rmp -fa >/dev/null 2>&1 || true
   fi
   service containerd stop >/dev/null 2>&1 || true
+  # A shim whose pod was being made while containerd stopped outlives it (seen after a CI run); Docker's own shims
+  # (namespace moby, another socket) are not matched.
+  pkill -f -- '^/usr/bin/containerd-shim-runc-v2 -namespace k8s.io .*-address /run/containerd/containerd.sock' || true
   [[ -x $CACHE/bin/kube-proxy ]] && "$CACHE/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   # The kubelet's own chains (KUBE-FIREWALL drops non-loopback traffic to 127.0.0.0/8), which kube-proxy leaves.
   local table chain
