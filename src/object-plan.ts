@@ -14,9 +14,9 @@ export interface ObjectPlan {
   change: ObjectChange;
 }
 
-/** What differs between two readings of one object but is no change of ours: bookkeeping, and what controllers write. */
+/** The object without what differs between two readings of it but is no change of ours: bookkeeping, and status. */
 function comparable(object: KubeObject): unknown {
-  const { status: _status, ...rest } = structuredClone(object) as KubeObject & { status?: unknown };
+  const { status: _status, ...rest } = object as KubeObject & { status?: unknown };
   const metadata = { ...(rest.metadata ?? {}) } as Record<string, unknown>;
   for (const key of ['managedFields', 'resourceVersion', 'generation']) delete metadata[key];
   return canonical({ ...rest, metadata });

@@ -30,6 +30,16 @@ type PodState = KubeObject & {
   status?: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
 };
 
+/** The OPA Deployment's pods (label app=opa in namespace opa), terminating ones included. */
+const listOpaPods = async (kube: KubeClient) =>
+  (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as PodState[];
+
+/** When the pod's container `name` started running (ms since the epoch), as its status says; undefined when not running. */
+function runningSince(pod: PodState, name: string): number | undefined {
+  const at = pod.status?.containerStatuses?.find((c) => c.name === name)?.state?.running?.startedAt;
+  return at === undefined ? undefined : new Date(at).getTime();
+}
+
 /**
  * The latest start of an OPA container (a restart in place counts too) that kube-mgmt has not loaded the policies
  * into since. kube-mgmt loads every policy when it starts, so an OPA whose pod's kube-mgmt (re)started after it — as
@@ -37,17 +47,9 @@ type PodState = KubeObject & {
  * annotation, unchanged by that load, keeps its old time. Undefined when every OPA is covered (or none runs).
  */
 export async function opaStartedAt(kube: KubeClient): Promise<Date | undefined> {
-  const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as PodState[];
-  const started = (statuses: ContainerStatus[], name: string) => {
-    const at = statuses.find((c) => c.name === name)?.state?.running?.startedAt;
-    return at ? new Date(at).getTime() : undefined;
-  };
-  const starts = pods
+  const starts = (await listOpaPods(kube))
     .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => ({
-      opa: started(p.status?.containerStatuses ?? [], 'opa'),
-      kubeMgmt: started(p.status?.containerStatuses ?? [], 'kube-mgmt'),
-    }))
+    .map((p) => ({ opa: runningSince(p, 'opa'), kubeMgmt: runningSince(p, 'kube-mgmt') }))
     .filter(
       (s): s is { opa: number; kubeMgmt: number | undefined } => s.opa !== undefined && !(s.kubeMgmt !== undefined && s.kubeMgmt >= s.opa),
     )
@@ -144,8 +146,8 @@ export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
   // A pod that is going, or that ended (Failed, Succeeded: the ReplicaSet makes another), is no one's endpoint.
   const live = pods.filter((p) => !p.metadata.deletionTimestamp && !['Failed', 'Succeeded'].includes(p.status?.phase ?? ''));
   for (const pod of live) {
-    const at = pod.status?.containerStatuses?.find((c) => c.name === 'opa')?.state?.running?.startedAt;
-    const fresh = at !== undefined && new Date(at).getTime() >= since.getTime() - CLOCK_SKEW_MS;
+    const started = runningSince(pod, 'opa');
+    const fresh = started !== undefined && started >= since.getTime() - CLOCK_SKEW_MS;
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     if (!fresh) return `pod ${pod.metadata.name} not yet restarted since the cluster started`;
     if (!ready) return `pod ${pod.metadata.name} restarted, not ready yet`;
@@ -163,10 +165,10 @@ export const ADMITTED_PROBE_GRACE_SECONDS = 10;
  * Waits until the API server really reaches the webhook: on a fresh cluster kube-proxy may program the Service a few
  * seconds after OPA is ready, and until then every pod in a covered namespace is refused. Probes with a server-side
  * dry run of an untrusted pod (nothing is created). Done when our webhook denies it; "failed calling webhook", or any
- * other refusal, means not yet. An admitted probe usually means the API server has not loaded the webhook configuration yet (nothing was
- * called), so it counts as an answer only after ADMITTED_PROBE_GRACE_SECONDS of admitting: a policy of the user's
- * that admits the probe, or failurePolicy Ignore with OPA unreachable, which this wait cannot tell apart. Throws
- * webhookNotAnswering after waitSeconds.
+ * other refusal, means not yet. An admitted probe usually means the API server has not loaded the webhook
+ * configuration yet (nothing was called), so it counts as an answer only after ADMITTED_PROBE_GRACE_SECONDS of
+ * admitting: a policy of the user's that admits the probe, or failurePolicy Ignore with OPA unreachable, which this
+ * wait cannot tell apart. Throws webhookNotAnswering after waitSeconds.
  */
 export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promise<void> {
   const probe: KubeObject = {
@@ -221,8 +223,7 @@ export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: K
       );
       rollout = state.detail;
       if (state.done && ctx.clusterStartedAt) {
-        const pods = (await kube.list('v1', 'Pod', { namespace: OPA_NAMESPACE, labelSelector: 'app=opa' })) as PodState[];
-        const stale = staleOpaPod(pods, ctx.clusterStartedAt);
+        const stale = staleOpaPod(await listOpaPods(kube), ctx.clusterStartedAt);
         if (stale) {
           rollout = stale;
           return undefined;
