@@ -117,6 +117,25 @@ function follow(docker: Dockerode, stream: NodeJS.ReadableStream, onProgress?: (
   });
 }
 
+/** Two streams to demultiplex a container's output into, and the ProcessResult of what they received. */
+async function capturedOutput() {
+  const { PassThrough } = await import('node:stream');
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  stdout.on('data', (c: Buffer) => chunks.stdout.push(c));
+  stderr.on('data', (c: Buffer) => chunks.stderr.push(c));
+  return {
+    stdout,
+    stderr,
+    result: (exitCode: number): ProcessResult => ({
+      exitCode,
+      stdout: Buffer.concat(chunks.stdout).toString(),
+      stderr: Buffer.concat(chunks.stderr).toString(),
+    }),
+  };
+}
+
 export async function createDockerClient(): Promise<DockerClient> {
   const { default: Docker } = await import('dockerode');
   const docker = new Docker(); // honours DOCKER_HOST, else the local socket
@@ -220,40 +239,24 @@ export async function createDockerClient(): Promise<DockerClient> {
     },
     exec(container, argv) {
       return orIfMissing(async () => {
-        const { PassThrough } = await import('node:stream');
         const exec = await docker.getContainer(container).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
         const stream = await exec.start({ hijack: true, stdin: false });
-        const [out, err] = [new PassThrough(), new PassThrough()];
-        const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-        out.on('data', (c: Buffer) => chunks.stdout.push(c));
-        err.on('data', (c: Buffer) => chunks.stderr.push(c));
-        docker.modem.demuxStream(stream, out, err);
+        const output = await capturedOutput();
+        docker.modem.demuxStream(stream, output.stdout, output.stderr);
         await new Promise<void>((resolve, reject) => stream.on('end', resolve).on('error', reject));
         const { ExitCode } = await exec.inspect();
-        return {
-          exitCode: ExitCode ?? 1,
-          stdout: Buffer.concat(chunks.stdout).toString(),
-          stderr: Buffer.concat(chunks.stderr).toString(),
-        };
+        return output.result(ExitCode ?? 1);
       }, undefined);
     },
     async runOnce(image, argv, readOnlyMounts) {
-      const { PassThrough } = await import('node:stream');
-      const [out, err] = [new PassThrough(), new PassThrough()];
-      const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-      out.on('data', (c: Buffer) => chunks.stdout.push(c));
-      err.on('data', (c: Buffer) => chunks.stderr.push(c));
+      const output = await capturedOutput();
       // dockerode's run: create, attach, start, wait; with two streams it demultiplexes stdout and stderr.
-      const [result, container] = (await docker.run(image, argv, [out, err], {
+      const [result, container] = (await docker.run(image, argv, [output.stdout, output.stderr], {
         Tty: false,
         HostConfig: { Binds: readOnlyMounts.map((m) => `${m.host}:${m.container}:ro`) },
       })) as [{ StatusCode: number }, Dockerode.Container];
       await container.remove({ force: true }).catch(() => undefined);
-      return {
-        exitCode: result.StatusCode,
-        stdout: Buffer.concat(chunks.stdout).toString(),
-        stderr: Buffer.concat(chunks.stderr).toString(),
-      };
+      return output.result(result.StatusCode);
     },
     async containerWithAddress(address) {
       for (const c of await docker.listContainers()) {

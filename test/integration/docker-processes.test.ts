@@ -1,5 +1,6 @@
-// The Docker adapter's runOnce against the real engine and the real OPA image: how a custom policy is compiled when
-// there is no opa binary (preflight's policy check, watch's compile). The OPA image is the one the test bed built
+// The Docker adapter's processes in containers against the real engine and the real OPA image: runOnce, how a custom
+// policy is compiled when there is no opa binary (preflight's policy check, watch's compile), and exec, how the node
+// step writes the containerd mirror into a container node. The OPA image is the one the test bed built
 // (scripts/testbed/minikube/images.sh), under a tag of this test's own, removed afterwards.
 import test from 'ava';
 import Docker from 'dockerode';
@@ -62,4 +63,23 @@ test.serial('runOnce: opa check in a one-off container; exit code and output com
 test.serial('runOnce: a missing image throws (the engine refuses), rather than answering as a failed check', async (t) => {
   const docker = await createDockerClient();
   await t.throwsAsync(docker.runOnce('bootstrap-test/no-such-image:0', ['check'], []));
+});
+
+test.serial('exec: argv in a running container; exit code, stdout and stderr apart; undefined for no such container', async (t) => {
+  if (!source) return t.fail(`no OPA image in this engine (${SOURCES.join(', ')}): run scripts/testbed/minikube-up first`);
+  const name = `bootstrap-test-exec-${process.pid}`;
+  const container = await engine.createContainer({ name, Image: IMAGE, Cmd: ['run', '--server', '--addr=127.0.0.1:8181'] });
+  t.teardown(() => container.remove({ force: true }).catch(() => undefined));
+  await container.start();
+  const [entrypoint] = (await container.inspect()).Config.Entrypoint as string[];
+  const docker = await createDockerClient();
+
+  const version = await docker.exec(name, [entrypoint!, 'version']);
+  t.is(version?.exitCode, 0, version?.stderr);
+  t.regex(version!.stdout, /^Version: 1\.22\.3$/m);
+  const failed = await docker.exec(name, [entrypoint!, 'no-such-command']);
+  t.not(failed?.exitCode, 0);
+  t.regex(failed!.stderr, /unknown command "no-such-command"/);
+  t.is(failed!.stdout, '');
+  t.is(await docker.exec('bootstrap-test-no-such-container', ['true']), undefined);
 });
