@@ -45,17 +45,18 @@ export function sameObject(live: KubeObject, wouldBe: KubeObject): boolean {
  * nothing. Decided by the API server itself, with a dry-run apply (nothing is persisted), so that it follows
  * server-side apply exactly: atomic fields (a webhook's namespaceSelector and rules, a Service's selector) replaced
  * whole, a field this version no longer sets but an earlier one did removed, defaults added. One request per object
- * that exists; throws as apply does.
+ * that exists; throws as apply does. Without `kube` (a dry run that cannot read the cluster), every object is a create.
  */
-export async function objectChange(kube: KubeClient, live: KubeObject | undefined, desired: KubeObject): Promise<ObjectChange> {
-  if (!live) return 'create';
+export async function objectChange(kube: KubeClient | undefined, live: KubeObject | undefined, desired: KubeObject): Promise<ObjectChange> {
+  // No cluster to read (a dry run that could not connect) is planned as an empty one.
+  if (!kube || !live) return 'create';
   return sameObject(live, await kube.apply(desired, { dryRun: true })) ? 'unchanged' : 'update';
 }
 
 /** Reads each object (a get, then a dry-run apply; side by side) and plans it; without a cluster (`kube` undefined: a dry run that cannot read it), every one is a create. */
 export async function readObjectPlans(kube: KubeClient | undefined, objects: KubeObject[]): Promise<ObjectPlan[]> {
   return Promise.all(
-    objects.map(async (object) => ({ object, change: kube ? await objectChange(kube, await kube.get(refOf(object)), object) : 'create' })),
+    objects.map(async (object) => ({ object, change: await objectChange(kube, kube && (await kube.get(refOf(object))), object) })),
   );
 }
 

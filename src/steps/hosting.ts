@@ -24,7 +24,7 @@ export type HostingPlan = { theirs: LocalRegistryHostingV1 | undefined } | { cha
 export async function planRegistryHosting(kube: KubeClient | undefined, desired: KubeObject): Promise<HostingPlan> {
   const live = kube && (await kube.get(REGISTRY_HOSTING_REF));
   if (live && !isManaged(live)) return { theirs: readRegistryHosting(live) };
-  return { change: kube ? await objectChange(kube, live, desired) : 'create' };
+  return { change: await objectChange(kube, live, desired) };
 }
 
 export function registryHostingTask(): Task {

@@ -19,7 +19,6 @@ import { connectForPlan, registryHostFor } from '../cluster-access.js';
 import {
   describeObjectPlans,
   objectChange,
-  type ObjectChange,
   readObjectPlans,
   readObjectsPlan,
   toApply,
@@ -104,8 +103,7 @@ export async function readOpaPlan(ctx: Ctx): Promise<OpaPlan> {
   const policy = await Promise.all(
     objects.policy.map(async (object) => {
       const live = kube && (await kube.get(refOf(object)));
-      const change: ObjectChange = kube ? await objectChange(kube, live, object) : 'create';
-      return { object, change, resync: needsResync(live, object, opaStart) };
+      return { object, change: await objectChange(kube, live, object), resync: needsResync(live, object, opaStart) };
     }),
   );
   return { kube, unread, workload, policy };

@@ -47,6 +47,7 @@ test('objectChange: create when absent (no request); else the API server’s dry
   const desired = service([{ name: 'https', port: 443, targetPort: 8443 }]);
   const kube = new FakeKube();
   t.is(await objectChange(kube, undefined, desired), 'create');
+  t.is(await objectChange(undefined, desired, desired), 'create', 'no cluster read (a dry run that cannot connect): planned new');
   t.deepEqual(kube.log(), []);
   kube.seed(desired);
   t.is(await objectChange(kube, (await kube.get(refOf(desired)))!, desired), 'unchanged');
