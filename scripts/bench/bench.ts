@@ -497,7 +497,7 @@ async function cleanUp() {
       timeout: COMMAND_TIMEOUT_MS,
     });
   const last = await mkdtemp(path.join(tmpdir(), 'bootstrap-bench-state-'));
-  await bootstrap('cleanup-down', ['down', ...existing, '--keep-registry'], last).catch((error) => say(String(error)));
+  await bootstrap('cleanup-down', ['down', ...existing], last).catch((error) => say(String(error)));
   await rm(last, { recursive: true, force: true });
 }
 
