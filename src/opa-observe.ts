@@ -156,6 +156,16 @@ export function staleOpaPod(pods: PodState[], since: Date): string | undefined {
 }
 
 /**
+ * An OPA pod that is still going (a rollout's old pod): the Service may route to it until kube-proxy has dropped it,
+ * and it serves the old certificate, which the webhook's new CA bundle no longer trusts. So the webhook is switched,
+ * and checked, only once it is gone. Returns what is still going, or undefined.
+ */
+export function terminatingOpaPod(pods: PodState[]): string | undefined {
+  const going = pods.find((p) => p.metadata.deletionTimestamp);
+  return going && `old pod ${going.metadata.name} still terminating`;
+}
+
+/**
  * How long an admitted probe is taken for "the API server has not loaded the new webhook configuration yet" before
  * it is taken for the policy's answer (a policy of the user's own may admit the probe's image), in seconds.
  */
@@ -198,9 +208,9 @@ export async function waitUntilWebhookAnswers(ctx: Ctx, kube: KubeClient): Promi
 
 /**
  * Waits until OPA serves: kube-mgmt reports every policy ConfigMap loaded, and the rollout is done (a pod is ready
- * only once its OPA holds the policy, templates/policy/health.rego). A transport error in kube-mgmt's status is an
- * attempt made before that pod's OPA answered: kube-mgmt is asked to try again (it would not by itself). An error
- * from OPA itself is the policy's fault, and final.
+ * only once its OPA holds the policy, templates/policy/health.rego) with no old pod left terminating. A transport
+ * error in kube-mgmt's status is an attempt made before that pod's OPA answered: kube-mgmt is asked to try again (it
+ * would not by itself). An error from OPA itself is the policy's fault, and final.
  */
 export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: KubeObject[]): Promise<void> {
   let rollout = 'not checked yet';
@@ -222,10 +232,11 @@ export async function waitUntilServing(ctx: Ctx, kube: KubeClient, configMaps: K
         await kube.get<DeploymentState>({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: OPA_NAMESPACE, name: 'opa' }),
       );
       rollout = state.detail;
-      if (state.done && ctx.clusterStartedAt) {
-        const stale = staleOpaPod(await listOpaPods(kube), ctx.clusterStartedAt);
-        if (stale) {
-          rollout = stale;
+      if (state.done) {
+        const pods = await listOpaPods(kube);
+        const unsettled = terminatingOpaPod(pods) ?? (ctx.clusterStartedAt && staleOpaPod(pods, ctx.clusterStartedAt));
+        if (unsettled) {
+          rollout = unsettled;
           return undefined;
         }
       }

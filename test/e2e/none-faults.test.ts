@@ -694,6 +694,13 @@ serial('state directory deleted: certificates renewed, and Secret, webhook CA bu
   const webhook = await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
   t.is(webhook.webhooks![0]!.clientConfig.caBundle, ca.toString('base64'));
   t.regex(run.output, /3\/3 checks as expected/, 'OPA serves the new certificate: the webhook calls succeed');
+  // That rollout replaced OPA's pod. Once up has returned, no call may meet the old pod (refused, or its old
+  // certificate): every answer for the next 5 s is the webhook's own denial.
+  const untrusted = `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`;
+  const answers = new Set<string>();
+  for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 100)))
+    answers.add((await dryRunPod('default', 'nginx:1.21.1')) ?? 'admitted');
+  t.deepEqual([...answers], [untrusted]);
   // After that rollout, verify's and audit's own check of the environment agrees that it is up.
   const verified = await bootstrap(['verify', ...existing]);
   t.is(verified.exitCode, 0, verified.output);

@@ -8,6 +8,7 @@ import {
   policyStatus,
   rolloutState,
   staleOpaPod,
+  terminatingOpaPod,
   statusWrittenAt,
   waitUntilServing,
   waitUntilWebhookAnswers,
@@ -171,7 +172,13 @@ test('waitUntilServing: returns once the Deployment becomes available', async (t
       kube.seed(deployment(1, 1, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }) as KubeObject);
   };
   await waitUntilServing(ctx, kube, []);
-  t.deepEqual(kube.log(), ['get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa', 'get apps/v1/Deployment/opa/opa']);
+  // Once the rollout is done, OPA's pods are listed: no old one may be left terminating.
+  t.deepEqual(kube.log(), [
+    'get apps/v1/Deployment/opa/opa',
+    'get apps/v1/Deployment/opa/opa',
+    'get apps/v1/Deployment/opa/opa',
+    'list v1/Pod/opa/*',
+  ]);
   t.deepEqual(ctx.services.fakes.clock.sleeps, [100, 200]);
 });
 
@@ -242,6 +249,40 @@ test('waitUntilServing times out naming the pod the kubelet has not reported sin
   const kube = new FakeKube().seed(readyDeployment(), opaPod('opa-1', '2025-06-01T11:00:00Z', true));
   const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
   t.is(error!.problem, 'OPA did not become ready within 5s (pod opa-1 not yet restarted since the cluster started).');
+});
+
+test('terminatingOpaPod names a pod that is still going; none going is undefined', (t) => {
+  t.is(terminatingOpaPod([]), undefined);
+  t.is(terminatingOpaPod([opaPod('opa-2', '2025-06-01T12:00:05Z', true)] as never), undefined);
+  t.is(
+    terminatingOpaPod([opaPod('opa-2', '2025-06-01T12:00:05Z', true), opaPod('opa-1', '2025-06-01T11:00:00Z', true, true)] as never),
+    'old pod opa-1 still terminating',
+  );
+});
+
+test('waitUntilServing after a rollout: done only once the old pod is gone (the Service may still route to it)', async (t) => {
+  const ctx = makeCtx(t, { waitSeconds: 60 });
+  const kube = new FakeKube().seed(
+    readyDeployment(),
+    opaPod('opa-1', '2025-06-01T11:00:00Z', true, true),
+    opaPod('opa-2', '2025-06-01T12:00:05Z', true),
+  );
+  kube.onGet = (_ref, count) => {
+    if (count === 3) kube.objects.delete('v1/Pod/opa/opa-1');
+  };
+  await waitUntilServing(ctx, kube, []);
+  t.is(kube.log().filter((l) => l.startsWith('list v1/Pod/opa')).length, 3);
+});
+
+test('waitUntilServing times out naming the old pod that does not go', async (t) => {
+  const ctx = makeCtx(t, { waitSeconds: 5 });
+  const kube = new FakeKube().seed(
+    readyDeployment(),
+    opaPod('opa-1', '2025-06-01T11:00:00Z', true, true),
+    opaPod('opa-2', '2025-06-01T12:00:05Z', true),
+  );
+  const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
+  t.is(error!.problem, 'OPA did not become ready within 5s (old pod opa-1 still terminating).');
 });
 
 const policyCms = [configMap({}), { ...configMap({}), metadata: { name: 'opa-default-system-main', namespace: 'opa' } }] as KubeObject[];
