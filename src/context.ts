@@ -1,6 +1,7 @@
 // The typed context every task reads and writes, and the side-effect boundaries it reaches them through.
 import type { CmdRunner } from './adapters/cmd.js';
 import type { DockerClient } from './adapters/docker.js';
+import type { Firewall } from './adapters/firewall.js';
 import type { KubeClient } from './adapters/kube.js';
 import type { Minikube } from './adapters/minikube.js';
 import type { RegistryApi } from './adapters/net.js';
@@ -18,6 +19,10 @@ export interface Services {
   /** The Kubernetes client for the chosen context: the minikube profile, or the current/named context. */
   kube(contextName?: string): Promise<KubeClient>;
   registryApi: RegistryApi;
+  /** This machine's packet filter (iptables): the rules that close the registry's container addresses. */
+  firewall: Firewall;
+  /** This machine's platform (process.platform). */
+  platform: string;
   state: StateStore;
   portInUse(port: number): Promise<boolean>;
   now(): Date;

@@ -302,6 +302,17 @@ export const messages = {
   ),
 
   // Dry run: each step's plan as --dry-run shows it (src/listr.ts runPlanned)
+  planGuardInPlace: (rules: string[]) =>
+    rules.length ? `other hosts' packets to the registry are dropped (${rules.join(', ')})` : 'the registry is on no bridge network',
+  planGuardUnmanageable: () => 'other hosts can route to the registry container: see the note',
+  registryGuardUnmanageable: (commands: string[]) =>
+    [
+      'Hosts that route to this machine can reach the registry through its container addresses: this Docker engine (before',
+      'Docker 28) accepts routed traffic to a published port even when it is published on 127.0.0.1, and bootstrap cannot',
+      'change the packet filter (it is not root, or iptables is missing). Run bootstrap up as root, upgrade Docker to 28 or',
+      'later, or run:',
+      ...commands.map((c) => `  sudo ${c}`),
+    ].join('\n'),
   planNothing: (title: string, found: string) => `${title}: nothing to do (${found})`,
   planChanges: (changes: string, assumed?: string) => `dry run${assumed ? ` (${assumed})` : ''}: ${changes}`,
   planWouldFail: (title: string, problem: string) => `${title}: would fail (${problem})`,
@@ -360,7 +371,9 @@ export const messages = {
     `delete every ${kinds.join(', ')} in namespace ${namespace} labelled ${selector}`,
   planUnlabel: (object: string, label: string) =>
     `server-side apply ${object} without label ${label} (drops only what bootstrap's field manager set)`,
-  planRemoveContainer: (command: string, labels: string) => `${command} (only if labelled ${labels})`,
+  planRemoveContainer: (command: string, labels: string, guardComment: string) =>
+    `${command} (only if labelled ${labels}), and the packet-filter rules commented ${guardComment}`,
+  guardRulesRemoved: (count: number) => `; ${count} packet-filter rule${count === 1 ? '' : 's'} for it removed`,
   planPurgeState: (dir: string, files: string[]) => `rm ${files.join(' ')} in ${dir} (and the directory, if that leaves it empty)`,
   planProfileKept: (profile: string) => `keep minikube profile ${profile}: bootstrap has no record of creating it`,
   profileKept: (profile: string) =>

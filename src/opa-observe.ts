@@ -120,6 +120,8 @@ type DeploymentState = KubeObject & {
 export function rolloutState(deployment: DeploymentState | undefined): { done: boolean; detail: string } {
   if (!deployment) return { done: false, detail: 'no Deployment opa/opa' };
   const want = deployment.spec.replicas ?? 1;
+  // Scaled to zero (by hand): "all 0 ready" serves nothing.
+  if (want === 0) return { done: false, detail: 'scaled to 0 replicas' };
   const s = deployment.status ?? {};
   if ((s.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0)) return { done: false, detail: 'new template not yet observed' };
   if ((s.updatedReplicas ?? 0) < want) return { done: false, detail: `${s.updatedReplicas ?? 0}/${want} pods updated` };

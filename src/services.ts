@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execaRunner } from './adapters/cmd.js';
 import type { DockerClient } from './adapters/docker.js';
+import { HostFirewall } from './adapters/firewall.js';
 import type { KubeClient } from './adapters/kube.js';
 import { Minikube } from './adapters/minikube.js';
 import { portInUse, registryApi } from './adapters/net.js';
@@ -33,6 +34,8 @@ export function createServices(config: Config, env: NodeJS.ProcessEnv = process.
       return kubes.get(key)!;
     },
     registryApi,
+    firewall: new HostFirewall(execaRunner, env.IPTABLES_BINARY || 'iptables'),
+    platform: process.platform,
     state: new StateStore(config.stateDir),
     portInUse,
     writeFile: writeTextFile,

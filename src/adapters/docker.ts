@@ -61,6 +61,24 @@ export interface DockerClient {
    * printed; throws when the image is missing or the engine refuses.
    */
   runOnce(image: string, argv: string[], readOnlyMounts: { host: string; container: string }[]): Promise<ProcessResult>;
+  /**
+   * What decides whether other hosts can route to a container's address: the engine's version, whether it is Docker
+   * Desktop (its containers live in a VM that other hosts do not route to), and whether it is this machine's own engine
+   * (a unix socket, not DOCKER_HOST=tcp:// or ssh://).
+   */
+  engine(): Promise<EngineFacts>;
+  /**
+   * The container's IPv4 address on each network it is on, with the Linux bridge of that network when it is a bridge
+   * network (Docker's `com.docker.network.bridge.name`, else `br-` and the first 12 characters of its id); undefined
+   * when there is no such container (404).
+   */
+  containerAddresses(name: string): Promise<{ network: string; address: string; bridge?: string }[] | undefined>;
+}
+
+export interface EngineFacts {
+  version: string;
+  desktop: boolean;
+  local: boolean;
 }
 
 /** How a process in a container ended: its exit code and what it wrote. */
@@ -145,6 +163,32 @@ export async function createDockerClient(): Promise<DockerClient> {
     },
     async version() {
       return (await docker.version()).Version;
+    },
+    async engine() {
+      const [version, info] = await Promise.all([docker.version(), docker.info() as Promise<{ OperatingSystem?: string }>]);
+      return {
+        version: version.Version,
+        desktop: /Docker Desktop/i.test(info.OperatingSystem ?? ''),
+        local: Boolean((docker.modem as { socketPath?: string }).socketPath),
+      };
+    },
+    containerAddresses(name) {
+      return orIfMissing(async () => {
+        const info = await docker.getContainer(name).inspect();
+        const attached = Object.entries(info.NetworkSettings?.Networks ?? {}).filter(([, n]) => n.IPAddress);
+        return Promise.all(
+          attached.map(async ([network, n]) => {
+            const net = (await docker.getNetwork(n.NetworkID).inspect()) as {
+              Id: string;
+              Driver: string;
+              Options?: Record<string, string>;
+            };
+            const bridge =
+              net.Driver === 'bridge' ? (net.Options?.['com.docker.network.bridge.name'] ?? `br-${net.Id.slice(0, 12)}`) : undefined;
+            return { network, address: n.IPAddress, ...(bridge ? { bridge } : {}) };
+          }),
+        );
+      }, undefined);
     },
     inspectContainer(name) {
       return orIfMissing(async (): Promise<ContainerState> => {

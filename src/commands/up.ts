@@ -3,6 +3,7 @@ import { prepareKeys } from '../certs.js';
 import { certificateTasks, keysNeeded } from '../steps/certificates.js';
 import { clusterTasks, existingNodesReachRegistryTask, nodeReachesRegistryTask } from '../steps/cluster.js';
 import { registryHostingTask } from '../steps/hosting.js';
+import { registryGuardTask } from '../steps/registry-guard.js';
 import { opaTasks } from '../steps/opa.js';
 import { preflightTask } from '../steps/preflight.js';
 import { registryTasks } from '../steps/registry.js';
@@ -32,6 +33,8 @@ export function upTasks(): Task[] {
     },
     nodeReachesRegistryTask(),
     existingNodesReachRegistryTask(),
+    // After those: the registry has joined the node's network, so each of its addresses is known.
+    registryGuardTask(),
     namespaceAndSecrets!,
     registryHostingTask(),
     ...opaRest,

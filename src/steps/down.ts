@@ -3,6 +3,8 @@ import { formatCommand } from '../adapters/cmd.js';
 import { deleteArgs } from '../adapters/minikube.js';
 import { describeRef, refOf, type KubeClient, type ObjectRef } from '../adapters/kube.js';
 import { isMinikube, waitFor, type Ctx } from '../context.js';
+import { GUARD_COMMENT_PREFIX } from '../adapters/firewall.js';
+import { removeRegistryGuard } from '../registry-guard.js';
 import { errorText } from '../errors.js';
 import { CLAIMED_NAMES, isManaged, kubeSystemUnlabel, MANAGED_SELECTOR, OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
@@ -166,16 +168,23 @@ export function downTasks(): Task[] {
       enabled: (ctx) => !ctx.options.keepRegistry,
       skip: dryRunSkip(async (ctx) => {
         const spec = await loadRegistrySpec(ctx.config.registryPort);
-        return messages.planRemoveContainer(formatCommand('docker', ['rm', '-f', spec.name]), labels(spec.labels));
+        return messages.planRemoveContainer(
+          formatCommand('docker', ['rm', '-f', spec.name]),
+          labels(spec.labels),
+          `${GUARD_COMMENT_PREFIX}${spec.name}`,
+        );
       }),
       task: async (ctx, task) => {
         const docker = await ctx.services.docker();
         const spec = await loadRegistrySpec(ctx.config.registryPort);
         const state = await docker.inspectContainer(spec.name);
-        if (!state) return task.skip('Registry container: absent');
-        if (!isOurs(state, spec)) return task.skip(`Registry container: '${spec.name}' is not ours; kept`);
-        await docker.removeContainer(spec.name);
-        task.title = 'Registry container: removed (images kept in the volume; --purge removes them)';
+        if (state && !isOurs(state, spec)) return task.skip(`Registry container: '${spec.name}' is not ours; kept`);
+        if (state) await docker.removeContainer(spec.name);
+        // The packet-filter rules up made for its addresses go with it (also when the container went before).
+        const rules = await removeRegistryGuard(ctx);
+        const guard = rules ? messages.guardRulesRemoved(rules) : '';
+        if (!state) return task.skip(`Registry container: absent${guard}`);
+        task.title = `Registry container: removed (images kept in the volume; --purge removes them)${guard}`;
       },
     },
     {

@@ -93,6 +93,12 @@ async function dryRunPod(namespace: string, image: string): Promise<string | und
   }
 }
 
+/** How many packet-filter rules up made for the registry container (bootstrap-registry-guard:registry). */
+async function guardRules(): Promise<number> {
+  const { stdout } = await execa('iptables', ['-t', 'raw', '-S', 'PREROUTING']);
+  return stdout.split('\n').filter((l) => l.includes('bootstrap-registry-guard:registry')).length;
+}
+
 async function webhookExists(): Promise<boolean> {
   try {
     await admission.readValidatingWebhookConfiguration({ name: 'opa-validating-webhook' });
@@ -137,6 +143,10 @@ serial('cold up: the article end to end, with its three results and messages', a
   t.true(run.output.includes(`denied: Image '${registryHost}/nginx:latest' used latest image`));
   t.regex(run.output, /PASS {2}trusted and pinned \(pod-ok\.yaml\) +admitted/);
   t.log(`cold up: ${run.ms} ms`);
+  // This engine is older than Docker 28 and the tests run as root: the registry's address on the default bridge is
+  // closed to routed traffic from other hosts.
+  t.regex(run.output, /Registry closed to other hosts: .*172\.\d+\.\d+\.\d+ unless via docker0/);
+  t.is(await guardRules(), 1);
 
   // The same decisions as a user sees them from the API server.
   t.is(
@@ -537,6 +547,11 @@ serial('OPA down: kube-system and opa still admitted, other namespaces fail clos
     (await dryRunPod('default', `${registryHost}/nginx:1.21.1`)) ?? 'admitted',
     /failed calling webhook "validating-webhook\.openpolicyagent\.org"/,
   );
+  // verify says so in one line, before sending any case (each would fail only because nothing answers).
+  const notReady = await bootstrap(['verify', ...existing, '--suite', 'extended']);
+  t.is(notReady.exitCode, 1, notReady.output);
+  t.regex(notReady.output, /Nothing to verify: OPA is not ready \(scaled to 0 replicas\)/);
+  t.notRegex(notReady.output, /FAIL|PASS|checks as expected/);
 
   const down = await bootstrap(['down', ...existing, '--keep-registry']);
   t.is(down.exitCode, 0, down.output);
@@ -853,6 +868,7 @@ serial('down removes what up created; twice, and on nothing, it still succeeds',
   t.false(await webhookExists());
   await namespaceGone();
   t.is((await docker.listContainers({ all: true, filters: { name: ['^/registry$'] } })).length, 0);
+  t.is(await guardRules(), 0, 'the packet-filter rule went with the registry');
   const labels = (await core.readNamespace({ name: 'kube-system' })).metadata!.labels!;
   t.is(labels['openpolicyagent.org/webhook'], undefined);
   const status = await bootstrap(['status', ...existing, '--json']);

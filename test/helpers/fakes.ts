@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CommandNotFoundError, type CmdOptions, type CmdResult, type CmdRunner } from '../../src/adapters/cmd.js';
 import type { ContainerSpec, ContainerState, DockerClient } from '../../src/adapters/docker.js';
+import type { Firewall, GuardRule } from '../../src/adapters/firewall.js';
 import type { AdmissionOutcome, KubeClient, KubeObject, ObjectRef } from '../../src/adapters/kube.js';
 import { Minikube } from '../../src/adapters/minikube.js';
 import type { RegistryApi } from '../../src/adapters/net.js';
@@ -45,6 +46,29 @@ export class FakeCmdRunner implements CmdRunner {
     const result = { stdout: '', stderr: '', exitCode: 0, ...response };
     if (options.onLine) for (const line of `${result.stdout}\n${result.stderr}`.split('\n')) if (line.trim()) options.onLine(line);
     return result;
+  }
+}
+
+// --- packet filter ------------------------------------------------------------------------------------------
+
+/** The packet filter in memory: our rules as a list, each call recorded. `manageable: false` is a process that is not root. */
+export class FakeFirewall implements Firewall {
+  readonly calls: string[][] = [];
+  readonly rules: GuardRule[] = [];
+  manageable = true;
+  async guardRules() {
+    this.calls.push(['guardRules']);
+    return this.manageable ? this.rules.map((r) => ({ ...r })) : undefined;
+  }
+  async addGuard(rule: GuardRule) {
+    this.calls.push(['addGuard', rule.container, rule.address, rule.bridge]);
+    this.rules.push({ ...rule });
+  }
+  async removeGuard(rule: GuardRule) {
+    this.calls.push(['removeGuard', rule.container, rule.address, rule.bridge]);
+    const at = this.rules.findIndex((r) => r.address === rule.address && r.bridge === rule.bridge && r.container === rule.container);
+    if (at >= 0) this.rules.splice(at, 1);
+    return at >= 0;
   }
 }
 
@@ -173,6 +197,24 @@ export class FakeDocker implements DockerClient {
   }
   /** Container name → the network its address is on, for containerWithAddress (default: bridge). */
   readonly containerNetworks = new Map<string, string>();
+  /** What engine() reports besides the version: a local Linux engine by default. */
+  engineFacts = { desktop: false, local: true };
+  async engine() {
+    this.calls.push(['engine']);
+    return { version: this.engineVersion, ...this.engineFacts };
+  }
+  /** Each network a container is on gets an address: 172.17.0.x on bridge (docker0), 192.168.49.x elsewhere (br-<name>). */
+  async containerAddresses(name: string) {
+    this.calls.push(['containerAddresses', name]);
+    const state = this.containers.get(name);
+    if (!state) return undefined;
+    const host = [...this.containers.keys()].indexOf(name) + 2;
+    return state.networks.map((network) =>
+      network === 'bridge'
+        ? { network, address: `172.17.0.${host}`, bridge: 'docker0' }
+        : { network, address: `192.168.49.${host}`, bridge: `br-${network}` },
+    );
+  }
   imageExists(ref: string) {
     return this.answer(['imageExists', ref], () => this.images.has(ref));
   }
@@ -438,6 +480,7 @@ export class FakeClock {
 export interface Fakes {
   cmd: FakeCmdRunner;
   docker: FakeDocker;
+  firewall: FakeFirewall;
   kube: FakeKube;
   registryApi: FakeRegistryApi;
   clock: FakeClock;
@@ -466,6 +509,7 @@ export function fakeServices(owner: Owner, overrides: Partial<Services> & { fake
   const fakes: Fakes = {
     cmd: new FakeCmdRunner(),
     docker: new FakeDocker(),
+    firewall: new FakeFirewall(),
     kube: new FakeKube(),
     registryApi: new FakeRegistryApi(),
     clock: new FakeClock(),
@@ -485,6 +529,8 @@ export function fakeServices(owner: Owner, overrides: Partial<Services> & { fake
       return fakes.kube;
     },
     registryApi: fakes.registryApi,
+    firewall: fakes.firewall,
+    platform: 'linux',
     state: new StateStore(stateDir),
     portInUse: async (port) => fakes.portsInUse.has(port),
     now: fakes.clock.now,

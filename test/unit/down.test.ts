@@ -7,7 +7,7 @@ import type { KubeObject } from '../../src/adapters/kube.js';
 import type { Ctx } from '../../src/context.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
 import { deleteIfOurs, downTasks } from '../../src/steps/down.js';
-import { FakeKube, fakeTask, makeCtx, stateFromSpec, type FakeCtx, type Owner } from '../helpers/fakes.js';
+import { FakeKube, fakeTask, makeCtx, runWithTestRenderer, stateFromSpec, type FakeCtx, type Owner } from '../helpers/fakes.js';
 import { runSilently } from '../helpers/run.js';
 
 const OURS = { 'app.kubernetes.io/managed-by': 'bootstrap' };
@@ -245,4 +245,31 @@ test('downTasks, docker driver: the registry leaves the profile network before m
   t.false((await docker.inspectContainer('registry'))!.networks.includes('trusted-registry'));
   t.deepEqual(cmd.calls.at(-1), ['minikube', 'delete', '--profile=trusted-registry']);
   t.is((await ctx.services.state.readRecord()).registryNodeAddress, undefined);
+});
+
+test('downTasks: the packet-filter rules up made for the registry go with it; rules for another container stay', async (t) => {
+  const ctx = makeCtx(t, {}, { keepCluster: true });
+  const { docker, firewall } = ctx.services.fakes;
+  docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000)));
+  firewall.rules.push(
+    { container: 'registry', address: '172.17.0.2', bridge: 'docker0' },
+    { container: 'registry', address: '192.168.49.2', bridge: 'br-trusted-registry' },
+    { container: 'other-registry', address: '172.17.0.9', bridge: 'docker0' },
+  );
+  const { screen, error } = await runWithTestRenderer(downTasks(), ctx);
+  t.is(error, undefined, screen.join('\n'));
+  t.deepEqual(firewall.rules, [{ container: 'other-registry', address: '172.17.0.9', bridge: 'docker0' }]);
+  t.false(docker.containers.has('registry'));
+  t.true(
+    screen.some((line) => line.includes('Registry container: removed') && line.includes('2 packet-filter rules for it removed')),
+    screen.join('\n'),
+  );
+});
+
+test('downTasks: a registry container already gone still takes its rules along', async (t) => {
+  const ctx = makeCtx(t, {}, { keepCluster: true });
+  const { firewall } = ctx.services.fakes;
+  firewall.rules.push({ container: 'registry', address: '172.17.0.2', bridge: 'docker0' });
+  await run(ctx);
+  t.deepEqual(firewall.rules, []);
 });

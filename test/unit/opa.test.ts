@@ -160,6 +160,7 @@ test('rolloutState table', (t) => {
     ],
     [deployment(3, undefined, { observedGeneration: 3, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), true, '1/1 ready'],
     [deployment(1, 2, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }), false, '1/2 pods available'],
+    [deployment(4, 0, { observedGeneration: 4, replicas: 0, updatedReplicas: 0, availableReplicas: 0 }), false, 'scaled to 0 replicas'],
   ];
   for (const [d, done, detail] of table) t.deepEqual(rolloutState(d), { done, detail }, JSON.stringify(d?.status));
 });

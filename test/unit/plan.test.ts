@@ -82,7 +82,7 @@ test('down --dry-run: the names down uses (compose file, state record), no call 
     "↓ kube-system label [dry run: server-side apply Namespace kube-system without label openpolicyagent.org/webhook (drops only what bootstrap's field manager set)]",
     '↓ Registry hosting [dry run: delete ConfigMap kube-public/local-registry-hosting (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
     '↓ Cluster [dry run: minikube delete --profile=trusted-registry]',
-    '↓ Registry container [dry run: docker rm -f registry (only if labelled app.kubernetes.io/managed-by=bootstrap)]',
+    '↓ Registry container [dry run: docker rm -f registry (only if labelled app.kubernetes.io/managed-by=bootstrap), and the packet-filter rules commented bootstrap-registry-guard:registry]',
     `↓ Purge [dry run: docker volume rm bootstrap-registry-data && rm ca.key ca.crt tls.key tls.crt kube-mgmt.token state.json in ${dir} (and the directory, if that leaves it empty)]`,
   ]);
   const { kube, docker, cmd } = ctx.services.fakes;

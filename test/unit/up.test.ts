@@ -15,14 +15,25 @@ function context(services: FakeServices, options: Partial<RunOptions> = {}): Ctx
 
 /** The calls that change something, per fake, in order; everything else the fakes record is a read. */
 function changes(m: Machine) {
-  const { docker, cmd, kube } = m.fakes;
-  const reads = new Set(['ping', 'version', 'inspectContainer', 'imageExists', 'networkExists', 'containerWithAddress', 'volumeExists']);
+  const { docker, cmd, kube, firewall } = m.fakes;
+  const reads = new Set([
+    'ping',
+    'version',
+    'engine',
+    'inspectContainer',
+    'containerAddresses',
+    'imageExists',
+    'networkExists',
+    'containerWithAddress',
+    'volumeExists',
+  ]);
   // A look into the node is a read when it runs the check script (it prints `differs`; it never writes).
   const writesInNode = (argv: string[]) => argv[0] === 'exec' && argv.at(-1)!.includes('echo changed');
   return {
     docker: docker.calls.filter((c) => !reads.has(c[0]!) && (c[0] !== 'exec' || writesInNode(c))).map((c) => c.slice(0, 3).join(' ')),
     minikube: cmd.calls.filter((c) => !['version', 'profile'].includes(c[1]!) && !(c[1] === 'ssh' && !c.at(-1)!.includes('echo changed'))),
     kube: kube.log((c) => !['get', 'list'].includes(c.op) && c.dryRun !== true),
+    firewall: firewall.calls.filter((c) => c[0] !== 'guardRules').map((c) => c.join(' ')),
   };
 }
 
@@ -33,8 +44,8 @@ async function stateFiles(m: Machine): Promise<Record<string, string>> {
 }
 
 function forget(m: Machine) {
-  const { docker, cmd, kube, registryApi } = m.fakes;
-  for (const calls of [docker.calls, cmd.calls, kube.calls, registryApi.calls]) calls.length = 0;
+  const { docker, cmd, kube, registryApi, firewall } = m.fakes;
+  for (const calls of [docker.calls, cmd.calls, kube.calls, registryApi.calls, firewall.calls]) calls.length = 0;
 }
 
 /** A machine on which one cold `up` has run. */
@@ -69,6 +80,8 @@ test('cold up: every change, in order, and the checks pass', async (t) => {
     done.minikube.map((argv) => argv.join(' ')),
     [START],
   );
+  // The fake engine is Docker 27 on this Linux machine: each registry address gets its rule, once it is on the node's network.
+  t.deepEqual(done.firewall, ['addGuard registry 172.17.0.2 docker0', 'addGuard registry 192.168.49.2 br-trusted-registry']);
   t.deepEqual(done.kube, [
     'apply v1/Namespace//opa',
     'apply v1/Namespace//kube-system',
@@ -103,7 +116,7 @@ test('converged up: reads only, the same titles as a second run always had, noth
   const ctx = context(m);
   const { screen, error } = await runWithTestRenderer(upTasks(), ctx);
   t.is(error, undefined, screen.join('\n'));
-  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [] });
+  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [], firewall: [] });
   t.deepEqual(await stateFiles(m), before);
   for (const title of [
     'Registry container: already running on http://127.0.0.1:5000',
@@ -126,7 +139,7 @@ test('dry run on a converged machine: nothing to do, step by step; no change, no
   const before = await stateFiles(m);
   const { screen, error } = await runWithTestRenderer(upTasks(), context(m, { dryRun: true }));
   t.is(error, undefined, screen.join('\n'));
-  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [] });
+  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [], firewall: [] });
   t.deepEqual(await stateFiles(m), before);
   const dir = m.state.dir;
   const plan = screen.filter((line) => line.includes('nothing to do') || line.includes('['));
@@ -138,6 +151,7 @@ test('dry run on a converged machine: nothing to do, step by step; no change, no
       '  ✔ Cluster: nothing to do (minikube profile trusted-registry Running, pulling from host.minikube.internal:5000 as an insecure registry, AlwaysPullImages on)',
       `  ✔ Certificates: nothing to do (CA CN=admission_ca, until <date> and server certificate CN=opa.opa.svc, SANs opa.opa.svc, opa.opa.svc.cluster, opa.opa.svc.cluster.local, until <date> in ${dir})`,
       '✔ Registry reachable from the node: nothing to do (trusted-registry pulls through registry:5000 on network trusted-registry, containerd mirror in place)',
+      "✔ Registry closed to other hosts: nothing to do (other hosts' packets to the registry are dropped (172.17.0.2 unless via docker0, 192.168.49.2 unless via br-trusted-registry))",
       '✔ Namespace opa and secrets: nothing to do (Namespace opa, Namespace kube-system, Secret opa/opa-server, Secret opa/opa-authz as wanted)',
       '✔ Registry hosting for tools (kube-public/local-registry-hosting): nothing to do (it says push to localhost:5000, manifests use host.minikube.internal:5000)',
       '✔ OPA and kube-mgmt: nothing to do (ClusterRoleBinding opa-viewer, Role opa/configmap-modifier, RoleBinding opa/opa-configmap-modifier, ServiceAccount opa/opa, Service opa/opa, Deployment opa/opa, ConfigMap opa/opa-default-system-main, ConfigMap opa/image-policy as wanted)',
@@ -152,7 +166,7 @@ test('dry run on a cold machine: every container with its image, certificate wit
   const ctx = context(m, { dryRun: true });
   const { screen, error } = await runWithTestRenderer(upTasks(), ctx);
   t.is(error, undefined, screen.join('\n'));
-  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [] });
+  t.deepEqual(changes(m), { docker: [], minikube: [], kube: [], firewall: [] });
   t.deepEqual(await stateFiles(m), {}, 'no state directory');
   t.deepEqual(m.fakes.kube.calls, [], 'no cluster yet: nothing asked of it');
   const skip = (title: string) => {
