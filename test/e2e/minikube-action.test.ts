@@ -1,7 +1,8 @@
 // The reusable GitHub Action's run steps on real minikube: scripts/action.sh up, verify and down with the inputs as the
 // Action passes them (environment variables), exactly the commands action.yml runs after installing minikube and
 // `npm ci`. Its outputs (GITHUB_OUTPUT) and the JUnit results are read back. One profile throughout, in order: the
-// defaults; then every input set otherwise (up converges the same sandbox); then down.
+// defaults; then every input set otherwise (up converges the same sandbox); then a verify that misses checks; then
+// down, as `if: always()` runs it after that failure.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -100,6 +101,8 @@ const STRICT_INPUTS = {
 };
 /** In the config file only, so it shows that up read the file: the webhook's timeout (the default is 10). */
 const CONFIG_WEBHOOK_TIMEOUT = 7;
+/** Set by the verify that misses checks, for the down after it. */
+let missedVerify = false;
 
 test.before(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'bootstrap-action-'));
@@ -176,7 +179,33 @@ test.serial(
   },
 );
 
-test.serial('action.sh down: removes the sandbox', async (t) => {
+test.serial(
+  'action.sh verify that misses checks: non-zero exit, failed > 0 in the outputs, each miss a JUnit <failure> with expected vs actual',
+  async (t) => {
+    // The sandbox still has the stricter policy from the test above; this verify expects the default one (the Action's
+    // default inputs), as a later verify with other inputs would on a sandbox kept with keep: 'true'.
+    const verify = await step('verify', { BOOTSTRAP_RESULTS_DIR: 'missed-results' });
+    missedVerify = true;
+    t.not(verify.exitCode, 0, verify.output);
+    t.regex(verify.output, /verify: 0\/3 checks as expected .*; missed: /);
+    const written = await outputs();
+    t.is(written.passed, '0');
+    t.is(written.failed, String(ARTICLE_CASES.length));
+    t.is(written.junit, path.join(work, 'missed-results', 'junit.xml'));
+    const report = await verifyReport(written.json!);
+    const cases = await junitCases(written.junit!);
+    t.is(cases.length, ARTICLE_CASES.length);
+    t.true(cases.every((c) => c.failure?.length === 1 && !c.error));
+    const okPod = cases.find((c) => c.name === 'trusted and pinned (pod-ok.yaml)')?.failure?.[0];
+    const actual = `denied: Image '${report.registryHost}/nginx:1.21.1' is not pinned by digest`;
+    t.is(okPod?.message, `expected admitted, got ${actual}`);
+    t.is(okPod?.type, 'mismatch');
+    t.is(okPod?.inner, `expected: admitted\nactual:   ${actual}`);
+  },
+);
+
+test.serial('action.sh down: removes the sandbox, after a verify that missed checks too (the Action runs it if: always())', async (t) => {
+  t.true(missedVerify, 'runs after the verify that missed checks');
   const down = await step('down');
   t.is(down.exitCode, 0, down.output);
   t.regex(down.output, /Cluster: minikube profile trusted-registry deleted/);
