@@ -52,6 +52,7 @@ export const ARTICLE_CASES: ArticleCase[] = [
 ];
 
 export const digestMessage = (image: string) => `Image '${image}' is not pinned by digest`;
+const invalidMessage = (image: string) => `Image '${image}' is not a valid image reference`;
 
 /** What to expect of an article case: with --require-digest, every tag-only image is also denied for that. */
 export function expectationFor(
@@ -63,6 +64,20 @@ export function expectationFor(
   const messages = c.message ? [c.message(registry)] : [];
   if (requireDigest) messages.push(digestMessage(c.image(registry, trustedImage)));
   return { expect: messages.length ? 'deny' : c.expect, messages };
+}
+
+/**
+ * What to expect of an extended case. templates/verify/extended.yaml is written for the default policy; with
+ * --require-digest the policy also denies every image the case sends that is a valid reference without a digest (an
+ * invalid one, which the case expects denied as such, gets that message alone). The base object of an update or
+ * ephemeral case is pinned then (runExtendedSuite), so only the case's own images are judged.
+ */
+export function extendedExpectation(c: PodCase, requireDigest: boolean): { expect: 'allow' | 'deny'; messages: string[] } {
+  const messages = new Set(c.messages ?? []);
+  if (requireDigest)
+    for (const image of [...(c.containers ?? []), ...(c.initContainers ?? []), ...(c.ephemeralContainers ?? [])])
+      if (!image.includes('@') && !messages.has(invalidMessage(image))) messages.add(digestMessage(image));
+  return { expect: messages.size ? 'deny' : c.expect, messages: [...messages] };
 }
 
 /** Compares what the API server said with what was expected; the denial text must match exactly. */
@@ -111,11 +126,17 @@ export async function runArticleSuite(ctx: Ctx, kube: KubeClient): Promise<Check
   return [...(await results), await runPinnedByDigest(ctx, kube)];
 }
 
+/** The digest our registry holds for the trusted image; undefined when it holds none or does not answer. */
+function registryDigest(ctx: Ctx): Promise<string | undefined> {
+  const { repository, tag } = trustedImagePath(ctx.config.trustedImage);
+  return ctx.services.registryApi.manifestDigest(localRegistryUrl(ctx), repository, tag).catch(() => undefined);
+}
+
 /** --require-digest: the ok pod's image pinned by the digest our registry holds for it is admitted. */
 async function runPinnedByDigest(ctx: Ctx, kube: KubeClient): Promise<CheckResult> {
   const name = 'trusted and pinned by digest (pod-ok.yaml@sha256)';
   const { repository, tag } = trustedImagePath(ctx.config.trustedImage);
-  const digest = await ctx.services.registryApi.manifestDigest(localRegistryUrl(ctx), repository, tag).catch(() => undefined);
+  const digest = await registryDigest(ctx);
   if (!digest)
     return { name, expected: 'admitted', actual: `no digest for ${repository}:${tag} in the registry (run bootstrap up)`, passed: false };
   const pod = await articlePod(ctx, 'pods/pod-ok.yaml');
@@ -185,7 +206,8 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
   const namespace = ctx.config.verifyNamespace;
   const object = caseObject(c, namespace, baseImage);
   const ref = refOf(object);
-  const check = (outcome: AdmissionOutcome) => judge(caseName(c), c.expect, c.messages ?? [], outcome);
+  const { expect, messages } = extendedExpectation(c, ctx.config.requireDigest);
+  const check = (outcome: AdmissionOutcome) => judge(caseName(c), expect, messages, outcome);
   const create = (dryRun: boolean) => (c.kind ? kube.createObject(object, { dryRun }) : kube.createPod(namespace, object, { dryRun }));
   if (c.via === 'create') return check(await create(true));
   // update and ephemeral act on a real, admitted object (a workload that makes no pod): create it, change it (dry run), remove it.
@@ -213,7 +235,10 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
 
 export async function runExtendedSuite(ctx: Ctx, kube: KubeClient): Promise<CheckResult[]> {
   const registry = ctx.registryHost!;
-  const baseImage = `${registry}/${trustedImagePath(ctx.config.trustedImage).ref}`;
+  const trusted = trustedImagePath(ctx.config.trustedImage);
+  // The stricter policy admits a base object only pinned; without a digest its cases say "base object admitted, got denied".
+  const digest = ctx.config.requireDigest ? await registryDigest(ctx) : undefined;
+  const baseImage = `${registry}/${trusted.ref}${digest ? `@${digest}` : ''}`;
   const cases = await loadExtendedCases(registry);
   const results: CheckResult[] = [];
   // A few at a time: each update/ephemeral case creates a real pod.

@@ -294,6 +294,12 @@ export const messages = {
       'Run `bootstrap up` to install the current policy, then audit again.',
     ),
 
+  // doctor: what it shows before the preflight. The images are the settings, not what a cluster runs: doctor reads none.
+  doctorImagesHeading: 'Images `up` deploys, as configured (no cluster is read):',
+  doctorImageLabels: { opa: 'OPA', kubeMgmt: 'kube-mgmt', registry: 'registry', trusted: 'trusted image' },
+  doctorRegistrySource: (image: string) => `${image} (compose/registry.yaml)`,
+  doctorTrustedImage: (image: string) => `${image} (copied into the registry for the ok pod)`,
+
   // Interruptions
   interrupted: formatProblem('Interrupted.', 'Run the command again: every step picks up where it stopped.'),
   stalled: formatProblem(

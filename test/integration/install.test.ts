@@ -74,3 +74,34 @@ test('allowScripts reviews every dependency install script: a fresh npm ci with 
   });
   t.regex(doctor.all, /✔ Docker engine: Docker \d+/, doctor.all);
 });
+
+test('allowScripts: with any one entry dropped, npm ci --strict-allow-scripts refuses before installing anything (ESTRICTALLOWSCRIPTS)', async (t) => {
+  const npmVersion = (await execa('npm', ['--version'])).stdout.trim();
+  t.true(versionAtLeast(npmVersion, [11, 16]), `npm ${npmVersion} has no allowScripts (npm ≥ 11.16 needed for this test)`);
+  const manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
+  const entries = Object.keys(manifest.allowScripts);
+  t.true(entries.length > 0);
+  for (const dropped of entries) {
+    // The manifest and the lockfile are all npm ci reads before it refuses: its check runs on the tree the lockfile
+    // describes, before anything is fetched. --offline and a cache of its own keep it so.
+    const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-install-strict-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const { [dropped]: _dropped, ...rest } = manifest.allowScripts;
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ ...manifest, allowScripts: rest }, null, 2));
+    await cp(path.join(root, 'package-lock.json'), path.join(dir, 'package-lock.json'));
+    const install = await execa(
+      'npm',
+      ['ci', '--strict-allow-scripts', '--offline', '--no-audit', '--no-fund', '--cache', path.join(dir, 'cache')],
+      {
+        cwd: dir,
+        all: true,
+        reject: false,
+        timeout: 60_000,
+      },
+    );
+    t.not(install.exitCode, 0, `${dropped}: ${install.all}`);
+    t.regex(install.all, /\bESTRICTALLOWSCRIPTS\b/, dropped);
+    t.regex(install.all, new RegExp(`not covered by allowScripts:\\n(npm error +\\S+ \\(.*\\)\\n)*npm error +${dropped}@\\d`), dropped);
+    t.false(await exists(path.join(dir, 'node_modules')), `${dropped}: nothing installed`);
+  }
+});

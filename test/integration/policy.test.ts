@@ -4,7 +4,8 @@
 //       authz.rego.tmpl -> authz.rego with a random token), i.e. exactly what kube-mgmt loads;
 //   (c) every case of templates/verify/extended.yaml as the AdmissionReview v1 the apiserver
 //       would send, POSTed to `/` of one `opa run --server` on a loopback port;
-//   (d) the OPA API authorization (authz.rego.tmpl) on that same server.
+//   (d) the OPA API authorization (authz.rego.tmpl) on that same server;
+//   (e) every case again with require_digest: true (`verify --suite extended --require-digest`), as verify expects it.
 // OPA comes from $OPA, else ~/.cache/bootstrap-testbed/bin/opa (scripts/testbed/build-tools.sh opa).
 // By hand, without rendering: `opa check --strict templates/policy` and
 // `opa test -v templates/policy/authz.rego.tmpl templates/policy` (template first, see
@@ -20,7 +21,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { PodCase as Case } from '../../src/admission-checks.js';
+import { extendedExpectation, type PodCase as Case } from '../../src/admission-checks.js';
 import { renderText } from '../../src/templates.js';
 import { WORKLOAD_KINDS, workloadKind, workloadObject } from '../../src/workloads.js';
 
@@ -195,15 +196,15 @@ function pod(name: string, spec: Record<string, unknown>): Record<string, unknow
   };
 }
 
-/** The AdmissionReview v1 request kube-apiserver sends for a case (images already rendered). */
-function admissionReview(c: Case, uid: string): Record<string, unknown> {
+/** The AdmissionReview v1 request kube-apiserver sends for a case (images already rendered), its base object running `baseImage`. */
+function admissionReview(c: Case, uid: string, baseImage = BASE_IMAGE): Record<string, unknown> {
   const sub = (xs?: string[]) => xs?.map((x) => x.replaceAll('{{ registry }}', REGISTRY));
   const images = {
     containers: sub(c.containers),
     initContainers: sub(c.initContainers),
     ephemeralContainers: sub(c.ephemeralContainers),
   };
-  const base = pod(c.name, { containers: containers('c', [BASE_IMAGE]) });
+  const base = pod(c.name, { containers: containers('c', [baseImage]) });
   let operation = 'CREATE';
   let object: Record<string, unknown>;
   let oldObject: Record<string, unknown> | null = null;
@@ -217,13 +218,13 @@ function admissionReview(c: Case, uid: string): Record<string, unknown> {
       break;
     case 'update': {
       operation = 'UPDATE';
-      const baseInit = images.initContainers?.map(() => BASE_IMAGE);
+      const baseInit = images.initContainers?.map(() => baseImage);
       oldObject = pod(c.name, {
-        containers: containers('c', images.containers?.map(() => BASE_IMAGE) ?? [BASE_IMAGE]),
+        containers: containers('c', images.containers?.map(() => baseImage) ?? [baseImage]),
         ...(baseInit ? { initContainers: containers('i', baseInit) } : {}),
       });
       object = pod(c.name, {
-        containers: containers('c', images.containers ?? [BASE_IMAGE]),
+        containers: containers('c', images.containers ?? [baseImage]),
         ...(images.initContainers ? { initContainers: containers('i', images.initContainers) } : {}),
       });
       break;
@@ -233,7 +234,7 @@ function admissionReview(c: Case, uid: string): Record<string, unknown> {
       subResource = 'ephemeralcontainers';
       oldObject = base;
       object = pod(c.name, {
-        containers: containers('c', [BASE_IMAGE]),
+        containers: containers('c', [baseImage]),
         ephemeralContainers: containers('e', images.ephemeralContainers),
       });
       break;
@@ -275,6 +276,12 @@ function admissionReview(c: Case, uid: string): Record<string, unknown> {
       },
     },
   };
+}
+
+interface ReviewResponse {
+  uid?: string;
+  allowed?: boolean;
+  status?: { code?: number; reason?: string; message?: string };
 }
 
 async function postReview(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -463,4 +470,37 @@ test('authz: the kube-mgmt token may list, put and delete policies', async (t) =
   t.deepEqual(await value.json(), { result: 42 });
   const del = await fetch(`${baseUrl}/v1/policies/${id}`, { method: 'DELETE', headers: auth });
   t.is(del.status, 200);
+});
+
+// ---------------------------------------------------------------------------- (e)
+
+test('require_digest: every matrix case is answered as verify --suite extended --require-digest expects (base objects pinned)', async (t) => {
+  const strictDir = await mkdtemp(join(tmpdir(), 'bootstrap-policy-digest-'));
+  t.teardown(() => rm(strictDir, { recursive: true, force: true }));
+  for (const f of await readdir(dir)) await copyFile(join(dir, f), join(strictDir, f));
+  const settings = await readFile(join(POLICY_DIR, 'settings.rego.tmpl'), 'utf8');
+  await writeFile(join(strictDir, 'settings.rego'), renderText(settings, { trustedRegistries: [REGISTRY], requireDigest: true }));
+  // As runExtendedSuite does under --require-digest: the base object runs the trusted image pinned.
+  const pinnedBase = `${BASE_IMAGE}@sha256:${'0123456789abcdef'.repeat(4)}`;
+  const rendered = matrix.map((c) => JSON.parse(JSON.stringify(c).replaceAll('{{ registry }}', REGISTRY)) as Case);
+  // The webhook's entry point answers many reviews at once (what `bootstrap audit` sends): one opa eval for all.
+  const input = join(strictDir, 'input.json');
+  const reviews = rendered.map((c, i) => admissionReview(c, `uid-${i}`, pinnedBase));
+  await writeFile(input, JSON.stringify({ apiVersion: 'bootstrap.opa-trusted-registry/v1', kind: 'AuditRequest', reviews }));
+  const r = await execa(OPA, ['eval', '--format=json', '-d', strictDir, '-i', input, 'data.system.main'], { reject: false });
+  t.is(r.exitCode, 0, r.stderr);
+  const { responses } = (JSON.parse(r.stdout) as { result: { expressions: { value: { responses: ReviewResponse[] } }[] }[] }).result[0]!
+    .expressions[0]!.value;
+  t.is(responses.length, rendered.length);
+  let digestDenials = 0;
+  for (const [i, c] of rendered.entries()) {
+    const { expect, messages } = extendedExpectation(c, true);
+    const response = responses[i]!;
+    t.is(response.uid, `uid-${i}`);
+    const actual = response.allowed ? 'admitted' : `denied: ${response.status?.message}`;
+    t.is(actual, expect === 'allow' ? 'admitted' : `denied: ${[...messages].sort().join(', ')}`, `${c.via} ${c.name}`);
+    if (messages.some((m) => m.endsWith('is not pinned by digest'))) digestDenials++;
+  }
+  // The stricter policy changes most answers: not a matrix whose images all carry digests.
+  t.true(digestDenials > rendered.length / 2, `${digestDenials} of ${rendered.length}`);
 });

@@ -482,3 +482,36 @@ printf '#!/usr/bin/env bash\necho %s\n' "$version" >"$out"
   t.regex(again.stdout, /minikube v1\.37\.0 is already installed/);
   t.is((await readFile(log, 'utf8')).trim().split('\n').length, 1, 'no second download');
 });
+
+test('install-minikube.sh: a minikube on PATH at another version gets the pinned release downloaded; at the pinned one (given without v), nothing is', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bootstrap-minikube-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [tools, bin, log] = [path.join(dir, 'tools'), path.join(dir, 'bin'), path.join(dir, 'curl.log')];
+  await mkdir(tools);
+  await mkdir(bin);
+  // curl only logs: whether the script downloads is the question here.
+  await writeFile(path.join(tools, 'curl'), `#!/usr/bin/env bash\necho "$*" >>"${log}"\nexit 22\n`);
+  await chmod(path.join(tools, 'curl'), 0o755);
+  const run = async (installed: string, wanted: string) => {
+    await writeFile(path.join(tools, 'minikube'), `#!/usr/bin/env bash\n[[ "$*" == "version --short" ]] && echo ${installed}\n`);
+    await chmod(path.join(tools, 'minikube'), 0o755);
+    return spawnSync('bash', [path.join(root, INSTALL_MINIKUBE), wanted], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${tools}:/usr/bin:/bin`, MINIKUBE_INSTALL_DIR: bin },
+    });
+  };
+  const other = await run('v1.36.0', 'v1.37.0');
+  t.not(other.status, 0, 'the fake download fails');
+  t.regex(await readFile(log, 'utf8'), /\/download\/v1\.37\.0\/minikube-/);
+  await rm(log);
+  const same = await run('v1.37.0', '1.37.0');
+  t.is(same.status, 0, same.stderr);
+  t.regex(same.stdout, new RegExp(`minikube v1\\.37\\.0 is already installed: ${tools}/minikube`));
+  t.false(
+    await readFile(log).then(
+      () => true,
+      () => false,
+    ),
+    'no download',
+  );
+});

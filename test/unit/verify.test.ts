@@ -7,6 +7,7 @@ import {
   casePod,
   createOkPod,
   denial,
+  extendedExpectation,
   judge,
   loadExtendedCases,
   runArticleSuite,
@@ -14,6 +15,7 @@ import {
 } from '../../src/admission-checks.js';
 import { formatChecks } from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/registry-container.js';
+import { podSpecOf } from '../../src/workloads.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
 
 const ARTICLE_DENIAL = `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`;
@@ -316,5 +318,61 @@ test('runExtendedSuite: a 409 because the kubelet wrote the base pod meanwhile i
   t.true(
     [...conflicts.values()].every((n) => n >= 2),
     'each conflicting change was tried again',
+  );
+});
+
+test('extendedExpectation: the matrix as written by default; with --require-digest each valid image without a digest is denied for that too', (t) => {
+  const mixed = {
+    name: 'mixed',
+    via: 'create' as const,
+    containers: ['r:5000/ok:1', 'r:5000/pinned:1@sha256:' + 'a'.repeat(64), 'r:5000//bad'],
+    initContainers: ['evil.example/x:1'],
+    expect: 'deny' as const,
+    messages: ["Image 'r:5000//bad' is not a valid image reference", "Image 'evil.example/x:1' comes from untrusted registry"],
+  };
+  t.deepEqual(extendedExpectation(mixed, false), { expect: 'deny', messages: mixed.messages });
+  t.deepEqual(extendedExpectation(mixed, true), {
+    expect: 'deny',
+    messages: [...mixed.messages, "Image 'r:5000/ok:1' is not pinned by digest", "Image 'evil.example/x:1' is not pinned by digest"],
+  });
+  const allowed = { name: 'ok', via: 'ephemeral' as const, ephemeralContainers: ['r:5000/ok:1'], expect: 'allow' as const };
+  t.deepEqual(extendedExpectation(allowed, false), { expect: 'allow', messages: [] });
+  t.deepEqual(extendedExpectation(allowed, true), { expect: 'deny', messages: ["Image 'r:5000/ok:1' is not pinned by digest"] });
+  const pinned = { name: 'pinned', via: 'create' as const, containers: [`r:5000/ok@sha256:${'b'.repeat(64)}`], expect: 'allow' as const };
+  t.deepEqual(extendedExpectation(pinned, true), { expect: 'allow', messages: [] });
+});
+
+test('runExtendedSuite --require-digest: base objects pinned by the registry’s digest, each case judged against the stricter policy', async (t) => {
+  const ctx = makeCtx(t, { requireDigest: true });
+  ctx.registryHost = REGISTRY;
+  ctx.services.fakes.registryApi.manifests.add('nginx:1.21.1');
+  const digest = (await ctx.services.fakes.registryApi.manifestDigest('', 'nginx', '1.21.1'))!;
+  const kube = new FakeKube();
+  // A stand-in for the stricter policy: every image the request brings must carry a digest (the real policy's answers
+  // to the whole matrix are in test/integration/policy.test.ts).
+  kube.admission = (_op, object) => {
+    const spec = podSpecOf(object) as Record<'containers' | 'initContainers' | 'ephemeralContainers', { image: string }[] | undefined>;
+    const images = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])].map((c) => c.image);
+    const unpinned = [...new Set(images.filter((i) => !i.includes('@')))].map((i) => `Image '${i}' is not pinned by digest`);
+    return unpinned.length ? denied(denial(unpinned.sort().join(', ')), 403) : admitted;
+  };
+  const results = await runExtendedSuite(ctx, kube);
+  const bases = kube.calls.filter((c) => c.dryRun === false && /^create/.test(c.op));
+  t.true(bases.length > 0);
+  for (const base of bases)
+    t.true(
+      (podSpecOf(base.body as KubeObject)!.containers as { image: string }[]).every(
+        (c) => c.image === `${REGISTRY}/nginx:1.21.1@${digest}`,
+      ),
+      base.key,
+    );
+  const ok = results.find((r) => r.name === 'create: article-ok')!;
+  t.is(ok.expected, `denied: Image '${REGISTRY}/nginx:1.21.1' is not pinned by digest`);
+  t.true(ok.passed, ok.actual);
+  const ephemeral = results.find((r) => r.name.startsWith('ephemeral: ') && r.expected.includes(`'${REGISTRY}/busybox:1.36'`))!;
+  t.true(ephemeral.passed, JSON.stringify(ephemeral));
+  t.false(
+    results.some((r) => r.expected === 'base object admitted'),
+    'no base object refused',
   );
 });
