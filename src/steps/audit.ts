@@ -2,6 +2,7 @@
 // data.system.main the webhook asks (many reviews per request), reached through the API server's service proxy. No second implementation of
 // the policy here: this file only builds the AdmissionReview OPA would get for a CREATE, and tabulates its answer.
 import type { KubeClient, KubeObject } from '../adapters/kube.js';
+import type { Ctx } from '../context.js';
 import { OPA_NAMESPACE, WEBHOOK_IGNORE_LABEL } from '../manifests.js';
 import { messages } from '../messages.js';
 import type { Task } from '../listr.js';
@@ -154,13 +155,21 @@ export async function runAudit(kube: KubeClient, onProgress: (text: string) => v
   };
 }
 
-export function auditTask(): Task {
+/** Starts the audit now (its rejection is handled by whoever awaits it): see auditTask. */
+export function startAudit(ctx: Ctx): Promise<AuditResult> {
+  const started = connect(ctx).then((kube) => runAudit(kube));
+  started.catch(() => undefined);
+  return started;
+}
+
+/** `started`: the audit already under way (startAudit), else the task runs it, showing its progress. */
+export function auditTask(started?: Promise<AuditResult>): Task {
   return {
     title: 'Ask OPA about every pod and workload',
     skip: (ctx) =>
       ctx.options.dryRun ? 'dry run: would list pods and workloads and ask OPA about each (nothing is changed either way)' : false,
     task: async (ctx, task) => {
-      const result = await runAudit(await connect(ctx), (text) => (task.output = text));
+      const result = await (started ?? connect(ctx).then((kube) => runAudit(kube, (text) => (task.output = text))));
       ctx.audit = result;
       task.title = `Asked OPA about ${result.checked} objects: ${result.violations.length} violations${result.exempt.length ? `, ${result.exempt.length} in exempt namespaces` : ''}`;
     },
