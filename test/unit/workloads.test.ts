@@ -50,7 +50,7 @@ test('caseObject: a case with kind becomes that workload, its name fit for a Cro
   t.is(caseObject({ ...c, kind: undefined }, 'ns', 'base:1').kind, 'Pod');
 });
 
-test('runExtendedSuite: a workload create is a dry-run create of the workload; an update creates the base, replaces it (dry run), deletes it', async (t) => {
+test('runExtendedSuite: a workload create is a dry-run create of the workload; an update creates the base, replaces it (dry run), deletes it and sees it gone', async (t) => {
   const ctx = makeCtx(t, { verifyNamespace: 'v' });
   ctx.registryHost = 'reg:5000';
   const kube = new FakeKube();
@@ -77,6 +77,7 @@ test('runExtendedSuite: a workload create is a dry-run create of the workload; a
     'get apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
     'replaceObject apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
     'delete apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
+    'get apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
   ]);
   const replaced = kube.calls.find((c) => c.op === 'replaceObject' && c.key.includes('deployment-update-to-untrusted'))!;
   t.true(replaced.dryRun);
