@@ -45,7 +45,7 @@ test.serial('verify --suite extended on a real node: every case as expected, wor
   t.is(run.exitCode, 0, run.output);
   const report = JSON.parse(run.stdout) as { passed: number; failed: number; checks: { name: string; actual: string }[] };
   t.is(report.failed, 0);
-  t.true(report.passed >= 45, `only ${report.passed} checks`);
+  t.true(report.passed >= 48, `only ${report.passed} checks`);
   t.true(report.checks.some((c) => /^create: Deployment /.test(c.name) && c.actual.startsWith('denied: ')));
   t.true(report.checks.some((c) => /is not a valid image reference/.test(c.actual)));
 });

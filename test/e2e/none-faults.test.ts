@@ -210,7 +210,7 @@ serial(
     const workloadRows = report.checks.filter((c) =>
       /^(create|update): (Deployment|ReplicaSet|StatefulSet|DaemonSet|Job|ReplicationController|CronJob) /.test(c.name),
     );
-    t.true(workloadRows.length >= 14, `only ${workloadRows.length} workload rows`);
+    t.true(workloadRows.length >= 17, `only ${workloadRows.length} workload rows`);
     t.deepEqual(
       workloadRows.filter((c) => !c.passed).map((c) => c.name),
       [],
