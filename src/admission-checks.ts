@@ -205,7 +205,8 @@ async function deleteAndWait(ctx: Ctx, kube: KubeClient, ref: ObjectRef): Promis
 /**
  * The base object's name is taken: by a base object an earlier run left (stopped halfway, or one an older bootstrap
  * deleted with a grace period, still terminating), which is removed; or by an object that is not ours, which stays.
- * Undefined when the name is free again; else why it is not.
+ * Undefined when the name is free again; else why it is not. A run sending the same checks at the same time loses its
+ * base objects this way (messages.verifyBaseGone).
  */
 async function clearLeftover(ctx: Ctx, kube: KubeClient, ref: ObjectRef): Promise<string | undefined> {
   const leftover = await kube.get(ref);
@@ -237,7 +238,9 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
     // The scheduler (an unschedulable pod's status) or a controller (a workload's) may write the object between our
     // read and our change, and the API server answers 409: read it again and retry.
     for (let attempt = 1; ; attempt++) {
-      const live = (await kube.get<KubeObject>(ref))!;
+      const live = await kube.get<KubeObject>(ref);
+      // Gone already: only another run sending the same checks at the same time removes it (taking it for a leftover).
+      if (!live) return baseFailed(messages.verifyBaseGone(describeRef(ref)));
       let outcome: AdmissionOutcome;
       if (c.via === 'update') {
         changeImages(c, live);

@@ -394,3 +394,22 @@ test('runExtendedSuite: an object of the base object’s name that is not ours s
     'not ours: never deleted',
   );
 });
+
+test('runExtendedSuite: a base object removed before its case changes it (another run at the same time) fails that case, saying so, and nothing is thrown', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  // The other run takes the name for a leftover of its own and deletes it, right after this run created it.
+  kube.onGet = (ref) => {
+    if (ref.name === 'bootstrap-verify-update-allowed') kube.objects.delete(LEFTOVER_KEY);
+  };
+  const results = await runExtendedSuite(ctx, kube);
+  const result = results.find((r) => r.name === 'update: update-allowed')!;
+  t.false(result.passed);
+  t.is(result.actual, messages.verifyBaseGone('Pod v/bootstrap-verify-update-allowed'));
+  t.deepEqual(
+    results.filter((r) => r.expected === 'base object admitted').map((r) => r.name),
+    ['update: update-allowed'],
+    'the other cases ran',
+  );
+});
