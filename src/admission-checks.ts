@@ -1,12 +1,13 @@
 // The checks the sandbox is judged by, sent through the real admission path: the article's three pods, the bypass
 // matrix (--suite extended: pods, updates, ephemeral containers, workloads), and the ok pod created and run. Used by
 // verify's steps, up's last step and watch.
-import { refOf, type AdmissionOutcome, type KubeClient, type KubeObject } from './adapters/kube.js';
+import { describeRef, refOf, type AdmissionOutcome, type KubeClient, type KubeObject, type ObjectRef } from './adapters/kube.js';
 import { localRegistryUrl, waitFor, type CheckResult, type Ctx } from './context.js';
 import { trustedImagePath } from './image-ref.js';
-import { MANAGED_BY } from './manifests.js';
+import { isManaged, MANAGED_BY } from './manifests.js';
+import { messages } from './messages.js';
 import { readTemplate, renderYaml, renderYamlTemplate } from './templates.js';
-import { podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from './workloads.js';
+import { NO_SUCH_NODE, podSpecOf, workloadKind, workloadObject, type WorkloadKindName } from './workloads.js';
 
 export const WEBHOOK = 'validating-webhook.openpolicyagent.org';
 /** How the API server words a denial by our webhook (the article's kubectl output, after "Error from server"). */
@@ -167,6 +168,9 @@ export function casePod(c: PodCase, namespace: string, baseImage: string): KubeO
               ),
             }
           : {}),
+        // The base pod of an update or ephemeral case is created for real. Never scheduled, it never runs, and the API
+        // server deletes it at once instead of after a 30 s grace period, so the next run can take its name again.
+        ...(c.via === 'create' ? {} : { nodeSelector: { ...NO_SUCH_NODE } }),
       },
     },
     namespace,
@@ -202,22 +206,63 @@ function changeImages(c: PodCase, live: KubeObject): void {
 
 const caseName = (c: PodCase) => `${c.via}: ${c.kind ? `${c.kind} ` : ''}${c.name}`;
 
+/** How long a base object may take to go once deleted with no grace period: only a finalizer can hold it. */
+export const BASE_GONE_SECONDS = 30;
+
+/** Deletes a base object at once (no grace period) and waits until the API server no longer has it; false if it stays. */
+async function deleteAndWait(ctx: Ctx, kube: KubeClient, ref: ObjectRef): Promise<boolean> {
+  await kube.delete(ref, { gracePeriodSeconds: 0 });
+  return waitFor(
+    ctx.services,
+    BASE_GONE_SECONDS,
+    async () => ((await kube.get(ref)) ? undefined : true),
+    () => new Error('still there'),
+  ).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The base object's name is taken: by a base object an earlier run left (stopped halfway, or one an older bootstrap
+ * deleted with a grace period, still terminating), which is removed; or by an object that is not ours, which stays.
+ * Undefined when the name is free again; else why it is not. A run sending the same checks at the same time loses its
+ * base objects this way (messages.verifyBaseGone).
+ */
+async function clearLeftover(ctx: Ctx, kube: KubeClient, ref: ObjectRef): Promise<string | undefined> {
+  const leftover = await kube.get(ref);
+  if (!leftover) return undefined;
+  if (!isManaged(leftover)) return messages.verifyBaseNameTaken(describeRef(ref));
+  if (await deleteAndWait(ctx, kube, ref)) return undefined;
+  const finalizers = (await kube.get(ref))?.metadata?.finalizers ?? [];
+  return messages.verifyBaseStillDeleting(describeRef(ref), BASE_GONE_SECONDS, finalizers);
+}
+
 async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string): Promise<CheckResult> {
   const namespace = ctx.config.verifyNamespace;
   const object = caseObject(c, namespace, baseImage);
   const ref = refOf(object);
-  const { expect, messages } = extendedExpectation(c, ctx.config.requireDigest);
-  const check = (outcome: AdmissionOutcome) => judge(caseName(c), expect, messages, outcome);
+  const { expect, messages: expectedMessages } = extendedExpectation(c, ctx.config.requireDigest);
+  const check = (outcome: AdmissionOutcome) => judge(caseName(c), expect, expectedMessages, outcome);
   const create = (dryRun: boolean) => (c.kind ? kube.createObject(object, { dryRun }) : kube.createPod(namespace, object, { dryRun }));
   if (c.via === 'create') return check(await create(true));
-  // update and ephemeral act on a real, admitted object (a workload that makes no pod): create it, change it (dry run), remove it.
-  const base = await create(false);
-  if (!base.allowed) return { name: caseName(c), expected: 'base object admitted', actual: `denied: ${base.message}`, passed: false };
+  // update and ephemeral act on a real, admitted object (a workload that makes no pod, a pod never scheduled): create
+  // it, change it (dry run), remove it.
+  const baseFailed = (actual: string): CheckResult => ({ name: caseName(c), expected: 'base object admitted', actual, passed: false });
+  let base = await create(false);
+  if (!base.allowed && base.code === 409) {
+    const problem = await clearLeftover(ctx, kube, ref);
+    if (problem) return baseFailed(problem);
+    base = await create(false);
+  }
+  if (!base.allowed) return baseFailed(`denied: ${base.message}`);
   try {
-    // The kubelet (a pod's status) or a controller (a workload's) may write the object between our read and our
-    // change, and the API server answers 409: read it again and retry.
+    // The scheduler (an unschedulable pod's status) or a controller (a workload's) may write the object between our
+    // read and our change, and the API server answers 409: read it again and retry.
     for (let attempt = 1; ; attempt++) {
-      const live = (await kube.get<KubeObject>(ref))!;
+      const live = await kube.get<KubeObject>(ref);
+      // Gone already: only another run sending the same checks at the same time removes it (taking it for a leftover).
+      if (!live) return baseFailed(messages.verifyBaseGone(describeRef(ref)));
       let outcome: AdmissionOutcome;
       if (c.via === 'update') {
         changeImages(c, live);
@@ -229,7 +274,9 @@ async function runCase(ctx: Ctx, kube: KubeClient, c: PodCase, baseImage: string
       if (outcome.code !== 409 || attempt === 5) return check(outcome);
     }
   } finally {
-    await kube.delete(ref);
+    // Gone before the next run (watch's next save, seconds later) creates it again; one that stays is cleared, or
+    // named, by that run.
+    await deleteAndWait(ctx, kube, ref);
   }
 }
 

@@ -251,6 +251,13 @@ export const messages = {
       `Nothing to ${command}: ${problem}.`,
       `Run \`bootstrap up\` (with the same flags), then ${command} again; \`bootstrap status\` shows each part.`,
     ),
+  // The outcome of an update or ephemeral case whose base object cannot be created under its name.
+  verifyBaseNameTaken: (object: string) =>
+    `${object} exists and is not bootstrap's (no label app.kubernetes.io/managed-by=bootstrap), so it was left alone; this case needs the name: delete it, or verify in another namespace (--verify-namespace)`,
+  verifyBaseGone: (object: string) =>
+    `${object} was deleted before this case could change it: is another bootstrap verify or watch sending the same checks to this namespace at the same time? Run them one after the other`,
+  verifyBaseStillDeleting: (object: string, seconds: number, finalizers: string[]) =>
+    `${object}, left by an earlier run, is still being deleted ${seconds} s after it was asked to go${finalizers.length ? ` (finalizers: ${finalizers.join(', ')})` : ''}; the next run tries again`,
   verifyFailed: (failed: number, total: number) =>
     fault(
       `${failed} of ${total} checks did not give the expected result.`,

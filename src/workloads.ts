@@ -16,6 +16,12 @@ export type WorkloadKindName = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'Da
 
 const TEMPLATE = ['spec', 'template', 'spec'];
 
+/**
+ * A node selector no node matches: a pod with it is never scheduled, so it never runs, and the API server deletes it at
+ * once (an unscheduled pod has no grace period to wait out).
+ */
+export const NO_SUCH_NODE: Readonly<Record<string, string>> = { 'bootstrap-verify/no-such-node': 'true' };
+
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   { kind: 'Deployment', group: 'apps', apiVersion: 'apps/v1', resource: 'deployments', podSpecPath: TEMPLATE },
   { kind: 'ReplicaSet', group: 'apps', apiVersion: 'apps/v1', resource: 'replicasets', podSpecPath: TEMPLATE },
@@ -72,7 +78,7 @@ export function workloadObject(
         ...head,
         spec: {
           selector: { matchLabels: selector },
-          template: template({ ...podSpec, nodeSelector: { 'bootstrap-verify/no-such-node': 'true' } }),
+          template: template({ ...podSpec, nodeSelector: { ...NO_SUCH_NODE } }),
         },
       };
     case 'ReplicationController':

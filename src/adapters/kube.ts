@@ -41,8 +41,13 @@ export interface KubeClient {
   apply<T extends KubeObject>(object: T, options?: { dryRun?: boolean }): Promise<T>;
   /** The live object; undefined on 404 (the object, its namespace or its API is not there). */
   get<T extends KubeObject>(ref: ObjectRef): Promise<T | undefined>;
-  /** Deletes in the background; resolves true when asked, false on 404 (already gone). */
-  delete(ref: ObjectRef): Promise<boolean>;
+  /**
+   * Deletes in the background; resolves true when asked, false on 404 (already gone). `gracePeriodSeconds: 0` removes
+   * a Pod at once even when a kubelet runs it or it is already terminating (what `kubectl delete --grace-period=0
+   * --force` asks); without it a scheduled Pod stays, being deleted, for its termination grace period (30 s by
+   * default). Other kinds have no grace period.
+   */
+  delete(ref: ObjectRef, options?: { gracePeriodSeconds?: number }): Promise<boolean>;
   /** Every object of a kind (in one namespace, or all), optionally by label selector; an empty list when none. */
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
   /** A JSON merge patch (used only to drop an annotation another controller owns). Throws on 404 like on any failure. */
@@ -337,11 +342,11 @@ export async function createKubeClient(config: KubeConfig): Promise<KubeClient> 
         (error) => (apiError(error)?.code === 404 ? { value: undefined } : undefined),
       );
     },
-    async delete(ref) {
+    async delete(ref, options = {}) {
       return attempt(
         objectRequest('delete', 'delete', ref),
         async () => {
-          await objects.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
+          await objects.delete(header(ref), undefined, undefined, options.gracePeriodSeconds, undefined, 'Background');
           return true;
         },
         (error) => (apiError(error)?.code === 404 ? { value: false } : undefined),

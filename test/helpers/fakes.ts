@@ -274,6 +274,9 @@ export interface KubeCall {
 
 export type Admission = (op: 'create' | 'update' | 'ephemeral', pod: KubeObject, dryRun: boolean) => AdmissionOutcome;
 
+/** When FakeKube marks an object as being deleted; only its presence matters. */
+const DELETION_REQUESTED_AT = '2025-06-01T12:00:00Z';
+
 /** In-memory API server: objects keyed by apiVersion/kind/namespace/name; `calls` in order; admission programmable. */
 export class FakeKube implements KubeClient {
   readonly calls: KubeCall[] = [];
@@ -338,11 +341,24 @@ export class FakeKube implements KubeClient {
     const o = this.objects.get(keyOf(ref));
     return o ? (structuredClone(o) as T) : undefined;
   }
-  async delete(ref: ObjectRef) {
-    this.calls.push({ op: 'delete', key: keyOf(ref) });
-    const deleted = this.objects.delete(keyOf(ref));
+  /**
+   * As the API server deletes: a Pod bound to a node (spec.nodeName) is only marked as being deleted
+   * (deletionTimestamp, deletionGracePeriodSeconds) for its grace period — the request's, else its
+   * terminationGracePeriodSeconds, else 30 — and stays until its kubelet ends it (a test's controller, or never); so
+   * does any object with finalizers. A grace period of 0, an unscheduled Pod, any other kind: gone at once.
+   */
+  async delete(ref: ObjectRef, options: { gracePeriodSeconds?: number } = {}) {
+    this.calls.push({ op: 'delete', key: keyOf(ref), ...(options.gracePeriodSeconds === undefined ? {} : { body: { ...options } }) });
+    const live = this.objects.get(keyOf(ref));
+    if (!live) return false;
+    const spec = live.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+    const grace = options.gracePeriodSeconds ?? spec?.terminationGracePeriodSeconds ?? 30;
+    if (live.metadata?.finalizers?.length || (live.kind === 'Pod' && spec?.nodeName && grace > 0)) {
+      live.metadata!.deletionTimestamp ??= new Date(DELETION_REQUESTED_AT);
+      live.metadata!.deletionGracePeriodSeconds = Math.min(grace, live.metadata!.deletionGracePeriodSeconds ?? grace);
+    } else this.objects.delete(keyOf(ref));
     this.settle();
-    return deleted;
+    return true;
   }
   async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}) {
     this.calls.push({ op: 'list', key: `${apiVersion}/${kind}/${options.namespace ?? ''}/*`, body: options.labelSelector });
@@ -369,9 +385,16 @@ export class FakeKube implements KubeClient {
     const name = pod.metadata!.name ?? `${pod.metadata!.generateName ?? ''}${this.generated++}`;
     const ref = { apiVersion: pod.apiVersion ?? 'v1', kind: pod.kind ?? 'Pod', namespace, name };
     this.calls.push({ op: call, key: keyOf(ref), body: structuredClone(pod), dryRun });
-    // As the API server: a name in use is a conflict, dry run or not.
-    if (op === 'create' && this.objects.has(keyOf(ref)))
-      return Promise.resolve({ allowed: false, code: 409, message: `${ref.kind.toLowerCase()}s "${name}" already exists` });
+    // As the API server: a name in use is a conflict, dry run or not, worded apart while its object is being deleted.
+    const taken = this.objects.get(keyOf(ref));
+    if (op === 'create' && taken) {
+      const exists = `${ref.kind.toLowerCase()}s "${name}" already exists`;
+      return Promise.resolve({
+        allowed: false,
+        code: 409,
+        message: taken.metadata?.deletionTimestamp ? `object is being deleted: ${exists}` : exists,
+      });
+    }
     const outcome = this.admission(op, pod, dryRun);
     if (outcome.allowed && !dryRun) {
       this.objects.set(keyOf(ref), structuredClone({ ...pod, metadata: { ...pod.metadata, namespace } }));
@@ -611,6 +634,22 @@ export function containerNode(fakes: Fakes, name: string, address: string, netwo
   fakes.docker.addresses.set(name, address);
   fakes.docker.containerNetworks.set(name, network);
   fakes.docker.networks.add(network);
+}
+
+/**
+ * What kube-scheduler does, by state: binds each Pod without a node, not being deleted, to the first Node in the store
+ * whose labels hold every pair of the Pod's nodeSelector; a Pod no Node matches stays unscheduled.
+ */
+export function scheduler(kube: FakeKube): void {
+  kube.controllers.push((k) => {
+    const nodes = [...k.objects.values()].filter((o) => o.kind === 'Node');
+    for (const pod of k.objects.values()) {
+      const spec = pod.spec as { nodeName?: string; nodeSelector?: Record<string, string> } | undefined;
+      if (pod.kind !== 'Pod' || !spec || spec.nodeName || pod.metadata?.deletionTimestamp) continue;
+      const node = nodes.find((n) => Object.entries(spec.nodeSelector ?? {}).every(([key, value]) => n.metadata?.labels?.[key] === value));
+      if (node) spec.nodeName = node.metadata!.name;
+    }
+  });
 }
 
 // --- a whole machine, for up ------------------------------------------------------------------------------

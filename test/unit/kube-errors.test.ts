@@ -193,6 +193,22 @@ test('adapter: 404 is undefined for get and false for delete; other failures of 
   t.is(list!.message.split('\n')[0], 'Cannot list Pods in namespace opa labelled app=opa: 403 Forbidden: answer 403');
 });
 
+test('adapter: delete asks for background propagation, and for the grace period only when given one', async (t) => {
+  const { kube, requests } = await apiServer(t, (r) =>
+    r.method === 'DELETE' ? { code: 200, body: { kind: 'Status', status: 'Success' } } : undefined,
+  );
+  const pod = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'p' };
+  t.true(await kube.delete(pod));
+  t.true(await kube.delete(pod, { gracePeriodSeconds: 0 }));
+  t.deepEqual(
+    requests.filter((r) => r.startsWith('DELETE')),
+    [
+      'DELETE /api/v1/namespaces/default/pods/p?propagationPolicy=Background',
+      'DELETE /api/v1/namespaces/default/pods/p?gracePeriodSeconds=0&propagationPolicy=Background',
+    ],
+  );
+});
+
 test('adapter: admission requests still resolve to every answer (a webhook’s 403 is a denial, not an error)', async (t) => {
   const denial =
     'admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image \'nginx:1.21.1\' comes from untrusted registry';

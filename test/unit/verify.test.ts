@@ -4,6 +4,7 @@ import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
 import {
   ARTICLE_CASES,
   articlePod,
+  BASE_GONE_SECONDS,
   casePod,
   createOkPod,
   denial,
@@ -17,6 +18,7 @@ import { formatChecks } from '../../src/steps/verify.js';
 import { pushTrustedImage } from '../../src/registry-container.js';
 import { podSpecOf } from '../../src/workloads.js';
 import { FakeKube, fakeTask, makeCtx } from '../helpers/fakes.js';
+import { messages } from '../../src/messages.js';
 
 const ARTICLE_DENIAL = `admission webhook "validating-webhook.openpolicyagent.org" denied the request: Image 'nginx:1.21.1' comes from untrusted registry`;
 const REGISTRY = 'host.minikube.internal:5000';
@@ -185,7 +187,7 @@ test('casePod: create carries the case’s containers and init containers', (t) 
   });
 });
 
-test('casePod: update starts from base images in the same shape; ephemeral from one base container', (t) => {
+test('casePod: update starts from base images in the same shape; ephemeral from one base container; neither is ever scheduled', (t) => {
   const update = casePod(
     { name: 'upd', via: 'update', containers: ['evil/a:1', 'evil/b:1'], initContainers: ['evil/i:1'], expect: 'deny' },
     'ns',
@@ -197,9 +199,10 @@ test('casePod: update starts from base images in the same shape; ephemeral from 
       { name: 'c1', image: 'base:1' },
     ],
     initContainers: [{ name: 'i0', image: 'base:1' }],
+    nodeSelector: { 'bootstrap-verify/no-such-node': 'true' },
   });
   const ephemeral = casePod({ name: 'eph', via: 'ephemeral', ephemeralContainers: ['evil/e:1'], expect: 'deny' }, 'ns', 'base:1');
-  t.deepEqual(ephemeral.spec, { containers: [{ name: 'c0', image: 'base:1' }] });
+  t.deepEqual(ephemeral.spec, { containers: [{ name: 'c0', image: 'base:1' }], nodeSelector: { 'bootstrap-verify/no-such-node': 'true' } });
 });
 
 test('casePod: names are cut to 63 characters without a trailing dash', (t) => {
@@ -291,13 +294,13 @@ test('--require-digest: tag-only images are denied for it too, and the ok pod pi
   t.is(badRepo.expected, "denied: Image 'nginx:1.21.1' comes from untrusted registry, Image 'nginx:1.21.1' is not pinned by digest");
 });
 
-test('runExtendedSuite: a 409 because the kubelet wrote the base pod meanwhile is read again and retried, not a miss', async (t) => {
+test('runExtendedSuite: a 409 because the scheduler wrote the base pod’s status meanwhile is read again and retried, not a miss', async (t) => {
   const ctx = makeCtx(t);
   ctx.registryHost = REGISTRY;
   const kube = new FakeKube();
   const conflicts = new Map<string, number>();
-  // Everything is admitted, but the first change of each real base object conflicts, as when the kubelet has just
-  // written a pod's status.
+  // Everything is admitted, but the first change of each real base object conflicts, as when the scheduler has just
+  // written an unschedulable pod's status.
   kube.admission = (op, pod, dryRun) => {
     if (op !== 'create' && dryRun) {
       const name = pod.metadata!.name!;
@@ -374,5 +377,97 @@ test('runExtendedSuite --require-digest: base objects pinned by the registry’s
   t.false(
     results.some((r) => r.expected === 'base object admitted'),
     'no base object refused',
+  );
+});
+
+/** A base pod an earlier run left in namespace v under the name of case update-allowed. */
+const leftover = (metadata: Record<string, unknown>, spec: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'bootstrap-verify-update-allowed', namespace: 'v', ...metadata },
+  spec: { containers: [{ name: 'c0', image: `${REGISTRY}/nginx:1.21.1` }], ...spec },
+});
+const LEFTOVER_KEY = 'v1/Pod/v/bootstrap-verify-update-allowed';
+const OURS = { labels: { 'app.kubernetes.io/managed-by': 'bootstrap' } };
+
+test('runExtendedSuite: a base pod an earlier run left terminating (30 s grace, on a node) is removed at once and the case runs', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  kube.seed(leftover({ ...OURS, deletionTimestamp: '2025-06-01T11:59:50Z', deletionGracePeriodSeconds: 30 }, { nodeName: 'node-1' }));
+  const results = await runExtendedSuite(ctx, kube);
+  const result = results.find((r) => r.name === 'update: update-allowed')!;
+  t.deepEqual(result, { name: 'update: update-allowed', expected: 'admitted', actual: 'admitted', passed: true });
+  t.deepEqual(
+    kube.calls
+      .filter((c) => c.key === LEFTOVER_KEY)
+      .map((c) => `${c.op}${c.body && c.op === 'delete' ? ` ${JSON.stringify(c.body)}` : ''}`),
+    [
+      'createPod', // 409: object is being deleted
+      'get',
+      'delete {"gracePeriodSeconds":0}',
+      'get',
+      'createPod',
+      'get',
+      'replacePod',
+      'delete {"gracePeriodSeconds":0}',
+      'get',
+    ],
+  );
+  t.false(kube.objects.has(LEFTOVER_KEY));
+});
+
+test('runExtendedSuite: a base object that stays after its deletion (a finalizer) fails its case, saying so, after the wait', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  kube.seed(leftover({ ...OURS, finalizers: ['example.com/hold'] }));
+  const started = ctx.services.fakes.clock.time;
+  const result = (await runExtendedSuite(ctx, kube)).find((r) => r.name === 'update: update-allowed')!;
+  t.false(result.passed);
+  t.is(result.actual, messages.verifyBaseStillDeleting('Pod v/bootstrap-verify-update-allowed', BASE_GONE_SECONDS, ['example.com/hold']));
+  t.regex(result.actual, /still being deleted 30 s after .* \(finalizers: example\.com\/hold\)/);
+  t.true(ctx.services.fakes.clock.time - started >= BASE_GONE_SECONDS * 1000);
+  t.false(
+    kube.calls.some((c) => c.key === LEFTOVER_KEY && c.op === 'replacePod'),
+    'the case is not run on the leftover',
+  );
+});
+
+test('runExtendedSuite: an object of the base object’s name that is not ours stays, and the case says why it did not run', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  kube.seed(leftover({}));
+  const result = (await runExtendedSuite(ctx, kube)).find((r) => r.name === 'update: update-allowed')!;
+  t.deepEqual(result, {
+    name: 'update: update-allowed',
+    expected: 'base object admitted',
+    actual: messages.verifyBaseNameTaken('Pod v/bootstrap-verify-update-allowed'),
+    passed: false,
+  });
+  t.true(kube.objects.has(LEFTOVER_KEY));
+  t.false(
+    kube.calls.some((c) => c.key === LEFTOVER_KEY && c.op === 'delete'),
+    'not ours: never deleted',
+  );
+});
+
+test('runExtendedSuite: a base object removed before its case changes it (another run at the same time) fails that case, saying so, and nothing is thrown', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  // The other run takes the name for a leftover of its own and deletes it, right after this run created it.
+  kube.onGet = (ref) => {
+    if (ref.name === 'bootstrap-verify-update-allowed') kube.objects.delete(LEFTOVER_KEY);
+  };
+  const results = await runExtendedSuite(ctx, kube);
+  const result = results.find((r) => r.name === 'update: update-allowed')!;
+  t.false(result.passed);
+  t.is(result.actual, messages.verifyBaseGone('Pod v/bootstrap-verify-update-allowed'));
+  t.deepEqual(
+    results.filter((r) => r.expected === 'base object admitted').map((r) => r.name),
+    ['update: update-allowed'],
+    'the other cases ran',
   );
 });

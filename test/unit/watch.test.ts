@@ -10,17 +10,21 @@ import { watchFile } from '../../src/adapters/files.js';
 import { initPolicy, watch } from '../../src/commands/watch.js';
 import type { CheckResult } from '../../src/context.js';
 import { messages } from '../../src/messages.js';
+import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
+import { denial } from '../../src/admission-checks.js';
 import {
   diffDecisions,
   formatChanges,
   formatOpaErrors,
   handleSave,
+  runAllChecks,
   watchLoop,
   withPolicySource,
   type WatchDeps,
 } from '../../src/steps/watch.js';
 import { BootstrapError } from '../../src/errors.js';
-import { makeCtx } from '../helpers/fakes.js';
+import { FakeKube, makeCtx, scheduler } from '../helpers/fakes.js';
+import { podSpecOf } from '../../src/workloads.js';
 import { recordingIo } from '../helpers/run.js';
 
 const check = (name: string, actual: string): CheckResult => ({ name, expected: '', actual, passed: true });
@@ -144,6 +148,47 @@ test('handleSave: an unexpected failure is thrown to the loop, which reports it 
   t.is(await watchLoop(deps, []), 2);
   t.is(printed[0], '✖ save 1: socket hang up');
   t.regex(printed[1]!, /^save 2: 1 decision changed/);
+});
+
+test('the checks run twice back to back (watch’s saves) give the same decisions: each base object is gone, at once, before its run ends', async (t) => {
+  const ctx = makeCtx(t, { verifyNamespace: 'v' });
+  ctx.registryHost = 'reg:5000';
+  const kube = new FakeKube();
+  // A cluster with a node and a scheduler: a base pod it could place would be bound, and then deleting it would only
+  // mark it for its 30 s grace period, its name still taken.
+  kube.seed({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } } });
+  scheduler(kube);
+  kube.admission = (_op, object): AdmissionOutcome => {
+    const spec = object.kind === 'Pod' ? (object.spec as Record<string, unknown>) : podSpecOf(object);
+    const images = ['containers', 'initContainers', 'ephemeralContainers'].flatMap((list) =>
+      ((spec?.[list] ?? []) as { image: string }[]).map((c) => c.image),
+    );
+    const bad = images.find((i) => !i.startsWith('reg:5000/'));
+    return bad
+      ? { allowed: false, code: 403, message: denial(`Image '${bad}' comes from untrusted registry`) }
+      : { allowed: true, code: 201, message: '' };
+  };
+  const first = await runAllChecks(ctx, kube);
+  const inVerifyNamespace = () => [...kube.objects.values()].filter((o) => o.metadata?.namespace === 'v');
+  t.deepEqual(inVerifyNamespace(), [], 'no base object left, not even one being deleted');
+  const second = await runAllChecks(ctx, kube);
+  t.deepEqual(diffDecisions(first, second), []);
+  t.deepEqual(
+    second.filter((c) => /already exists|being deleted/.test(c.actual)),
+    [],
+  );
+  const basesCreated = kube.calls.filter((c) => c.op === 'createPod' && c.dryRun === false);
+  t.true(basesCreated.length > 0);
+  t.true(
+    basesCreated.every((c) => (c.body as KubeObject & { spec: { nodeSelector?: object } }).spec.nodeSelector !== undefined),
+    'each base pod is made never to be scheduled',
+  );
+  const deletes = kube.calls.filter((c) => c.op === 'delete');
+  t.is(deletes.length, kube.calls.filter((c) => c.dryRun === false).length, 'every base object made is deleted');
+  t.true(
+    deletes.every((c) => (c.body as { gracePeriodSeconds?: number } | undefined)?.gracePeriodSeconds === 0),
+    'with no grace period',
+  );
 });
 
 test('watch --dry-run is refused before anything is read or written (each save would be applied to the cluster)', async (t) => {

@@ -2,7 +2,7 @@
 // policy reads it; and the runner's create/update requests for them.
 import test from 'ava';
 import type { AdmissionOutcome, KubeObject } from '../../src/adapters/kube.js';
-import { caseObject, runExtendedSuite, type PodCase } from '../../src/admission-checks.js';
+import { caseObject, loadExtendedCases, runExtendedSuite, type PodCase } from '../../src/admission-checks.js';
 import { podSpecOf, WORKLOAD_KINDS, workloadKind, workloadObject } from '../../src/workloads.js';
 import { FakeKube, makeCtx } from '../helpers/fakes.js';
 
@@ -50,7 +50,7 @@ test('caseObject: a case with kind becomes that workload, its name fit for a Cro
   t.is(caseObject({ ...c, kind: undefined }, 'ns', 'base:1').kind, 'Pod');
 });
 
-test('runExtendedSuite: a workload create is a dry-run create of the workload; an update creates the base, replaces it (dry run), deletes it', async (t) => {
+test('runExtendedSuite: a workload create is a dry-run create of the workload; an update creates the base, replaces it (dry run), deletes it and sees it gone', async (t) => {
   const ctx = makeCtx(t, { verifyNamespace: 'v' });
   ctx.registryHost = 'reg:5000';
   const kube = new FakeKube();
@@ -77,6 +77,7 @@ test('runExtendedSuite: a workload create is a dry-run create of the workload; a
     'get apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
     'replaceObject apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
     'delete apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
+    'get apps/v1/Deployment/v/bootstrap-verify-deployment-update-to-untrusted',
   ]);
   const replaced = kube.calls.find((c) => c.op === 'replaceObject' && c.key.includes('deployment-update-to-untrusted'))!;
   t.true(replaced.dryRun);
@@ -107,4 +108,23 @@ test('runExtendedSuite: an update that meets a conflict (a controller wrote in b
   t.true(allowed.passed && untrusted.actual === 'admitted', JSON.stringify([allowed, untrusted]));
   const replaces = kube.calls.filter((c) => c.op === 'replaceObject' && c.key.includes('/Deployment/')).length;
   t.is(replaces, 4, 'two conflicts, each followed by a fresh read and a retry');
+});
+
+test('the matrix updates every kind whose pod template may change, to a denied image; a Job’s may not (refused before any webhook)', async (t) => {
+  const cases = await loadExtendedCases('reg:5000');
+  for (const { kind } of WORKLOAD_KINDS.filter((k) => k.kind !== 'Job'))
+    t.true(
+      cases.some((c) => c.kind === kind && c.via === 'update' && c.expect === 'deny'),
+      `no denied update of a ${kind}`,
+    );
+  t.false(
+    cases.some((c) => c.kind === 'Job' && c.via === 'update'),
+    'a Job update case would meet "field is immutable" (422), not the policy',
+  );
+  // The base objects have fixed names: two cases of one kind under one name would take it from each other.
+  const names = cases.map((c) => {
+    const o = caseObject(c, 'ns', 'base:1');
+    return `${o.kind}/${o.metadata!.name}`;
+  });
+  t.is(new Set(names).size, names.length);
 });
