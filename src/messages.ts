@@ -316,15 +316,20 @@ export const messages = {
 
   // Dry run: each step's plan as --dry-run shows it (src/listr.ts runPlanned)
   planGuardInPlace: (rules: string[]) =>
-    rules.length ? `other hosts' packets to the registry are dropped (${rules.join(', ')})` : 'the registry is on no bridge network',
-  planGuardUnmanageable: () => 'other hosts can route to the registry container: see the note',
+    rules.length ? `other hosts' packets to the registry are dropped (${rules.join(', ')})` : 'no rule needed',
+  planGuardPending: () =>
+    "drop other hosts' packets to the registry's addresses once its container runs (iptables -t raw, one rule for 127.0.0.1 and one per network)",
+  guardUnchecked: () => 'not checked: this process may not read the packet filter (not root); see the note of bootstrap up',
+  guardRulesMissing: (missing: number, wanted: number) =>
+    `${missing} of ${wanted} packet-filter rules missing (they do not survive a reboot or a Docker restart that readdresses the registry): run bootstrap up`,
+  planGuardUnmanageable: () => 'NOT done: this process may not change the packet filter (see the note)',
   registryGuardUnmanageable: (commands: string[]) =>
     [
-      'Hosts that route to this machine can reach the registry through its container addresses: this Docker engine (before',
-      'Docker 28) accepts routed traffic to a published port even when it is published on 127.0.0.1, and bootstrap cannot',
-      'change the packet filter (it is not root, or iptables is missing). Run bootstrap up as root, upgrade Docker to 28 or',
-      'later, or run:',
-      ...commands.map((c) => `  sudo ${c}`),
+      'Hosts that route to this machine can reach the registry: this Docker engine (before Docker 28) forwards their',
+      'packets to a published port, even one published on 127.0.0.1 only, and bootstrap may not change the packet filter',
+      '(not root, or no iptables). Upgrade Docker to 28 or later, or run these lines (they last until a reboot;',
+      '`bootstrap status` shows whether they are in place):',
+      ...commands.map((c) => `  ${c}`),
     ].join('\n'),
   planNothing: (title: string, found: string) => `${title}: nothing to do (${found})`,
   planChanges: (changes: string, assumed?: string) => `dry run${assumed ? ` (${assumed})` : ''}: ${changes}`,

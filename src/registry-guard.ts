@@ -12,7 +12,9 @@ const PROTECTED_FROM_MAJOR = 28;
 export type GuardPlan =
   /** No rule is needed here; why. */
   | { unneeded: string }
-  /** Rules are needed, but this process cannot manage the packet filter (not root, or no iptables). */
+  /** The registry container does not run yet (a dry run before the first up): its addresses are not known. */
+  | { pending: true }
+  /** Rules are needed, but this process may not manage the packet filter (not root, or no iptables). */
   | { unmanageable: GuardRule[] }
   | { desired: GuardRule[]; add: GuardRule[]; remove: GuardRule[] };
 
@@ -21,13 +23,19 @@ export interface GuardInputs {
   platform: string;
   engine: EngineFacts;
   container: string;
-  /** The registry container's addresses (undefined: not made yet, in a dry run). */
+  /** The port the registry is published on at 127.0.0.1 (the host side of its port mapping). */
+  publishedPort: number;
+  /** The registry container's addresses (undefined: no such container yet). */
   addresses: { network: string; address: string; bridge?: string }[] | undefined;
-  /** Our rules as the packet filter lists them; undefined when it cannot be managed. */
+  /** Our rules as the packet filter lists them; undefined when it may not be managed. */
   existing: GuardRule[] | undefined;
 }
 
-const sameRule = (a: GuardRule, b: GuardRule) => a.address === b.address && a.bridge === b.bridge && a.container === b.container;
+/** A rule as plans and status show it: `172.17.0.3 unless via docker0`, `127.0.0.1:5000 unless via lo`. */
+export const describeGuardRule = (r: GuardRule) => `${r.address}${r.port === undefined ? '' : `:${r.port}`} unless via ${r.inInterface}`;
+
+const sameRule = (a: GuardRule, b: GuardRule) =>
+  a.address === b.address && a.inInterface === b.inInterface && a.port === b.port && a.container === b.container;
 
 /**
  * Why other hosts cannot route to the container's addresses anyway, or undefined when they can: an engine older than
@@ -42,13 +50,20 @@ export function routedAccessClosed(platform: string, engine: EngineFacts): strin
   return undefined;
 }
 
-/** The rules the registry needs (one per bridge network it is on), against ours that exist: what to add and remove. */
+/**
+ * The rules the registry needs (127.0.0.1 at its port unless through lo, and one per bridge network it is on),
+ * against ours that exist: what to add and remove.
+ */
 export function planRegistryGuard(input: GuardInputs): GuardPlan {
   const closed = routedAccessClosed(input.platform, input.engine);
   if (closed) return { unneeded: closed };
-  const desired = (input.addresses ?? [])
-    .filter((a): a is { network: string; address: string; bridge: string } => Boolean(a.bridge))
-    .map(({ address, bridge }) => ({ container: input.container, address, bridge }));
+  if (!input.addresses) return { pending: true };
+  const desired: GuardRule[] = [
+    { container: input.container, address: '127.0.0.1', inInterface: 'lo', port: input.publishedPort },
+    ...input.addresses
+      .filter((a): a is { network: string; address: string; bridge: string } => Boolean(a.bridge))
+      .map(({ address, bridge }) => ({ container: input.container, address, inInterface: bridge })),
+  ];
   if (!input.existing) return { unmanageable: desired };
   const ours = input.existing.filter((r) => r.container === input.container);
   return {
@@ -63,19 +78,25 @@ export function planRegistryGuard(input: GuardInputs): GuardPlan {
  * rules; read-only. Throws when Docker does not answer.
  */
 export async function readGuardPlan(ctx: Ctx): Promise<GuardPlan> {
-  const { name } = await desiredRegistrySpec(ctx);
+  const spec = await desiredRegistrySpec(ctx);
+  const { name } = spec;
+  const publishedPort = Object.values(spec.ports)[0]!;
   const docker = await ctx.services.docker();
   const engine = await docker.engine();
   const closed = routedAccessClosed(ctx.services.platform, engine);
   if (closed) return { unneeded: closed };
   const [addresses, existing] = await Promise.all([docker.containerAddresses(name), ctx.services.firewall.guardRules()]);
-  return planRegistryGuard({ platform: ctx.services.platform, engine, container: name, addresses, existing });
+  return planRegistryGuard({ platform: ctx.services.platform, engine, container: name, publishedPort, addresses, existing });
 }
 
-/** down: our rules for the registry container, removed with it. Returns how many; 0 when the packet filter cannot be managed. */
+/**
+ * down: our rules for the registry container, removed with it. Returns how many went; 0 when the packet filter may
+ * not be managed here. Throws with iptables' words when it fails otherwise.
+ */
 export async function removeRegistryGuard(ctx: Ctx): Promise<number> {
   const { name } = await loadRegistrySpec(ctx.config.registryPort);
   const ours = ((await ctx.services.firewall.guardRules()) ?? []).filter((r) => r.container === name);
-  for (const rule of ours) await ctx.services.firewall.removeGuard(rule);
-  return ours.length;
+  let removed = 0;
+  for (const rule of ours) if (await ctx.services.firewall.removeGuard(rule)) removed++;
+  return removed;
 }

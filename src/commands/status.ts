@@ -8,6 +8,8 @@ import { POLICY_CONFIGMAPS, WEBHOOK_NAME, OPA_NAMESPACE } from '../manifests.js'
 import { isManaged } from '../manifests.js';
 import { readRegistryHosting, registryHosting, REGISTRY_HOSTING_REF, sameHosting } from '../registry-hosting.js';
 import { isOurs, loadRegistrySpec } from '../registry-spec.js';
+import { describeGuardRule, readGuardPlan } from '../registry-guard.js';
+import { messages } from '../messages.js';
 import { connect, registryHostFor } from '../cluster-access.js';
 import { opaStartedAt, policyStatus, rolloutState, statusIsStale, statusWrittenAt } from '../opa-observe.js';
 import { formatTable, tableWidth } from '../table.js';
@@ -116,7 +118,16 @@ export async function collectStatus(ctx: Ctx): Promise<ComponentStatus[]> {
     }
     return { ok: true, state: shown };
   });
-  return Promise.all([registry, image, cluster, opa, policy, webhook, hosting]);
+  const guard = safely('registry guard', async () => {
+    const plan = await readGuardPlan(ctx);
+    if ('unneeded' in plan) return { ok: true, state: `no rule needed: ${plan.unneeded}` };
+    if ('pending' in plan) return { ok: true, state: 'no registry container: nothing to close' };
+    if ('unmanageable' in plan) return { ok: true, state: messages.guardUnchecked() };
+    const missing = plan.add.length;
+    if (missing) return { ok: false, state: messages.guardRulesMissing(missing, plan.desired.length) };
+    return { ok: true, state: messages.planGuardInPlace(plan.desired.map(describeGuardRule)) };
+  });
+  return Promise.all([registry, image, cluster, opa, policy, webhook, hosting, guard]);
 }
 
 export async function status(ctx: Ctx, io: Io): Promise<boolean> {

@@ -51,6 +51,9 @@ export class FakeCmdRunner implements CmdRunner {
 
 // --- packet filter ------------------------------------------------------------------------------------------
 
+/** A rule as the fakes record it: `address[:port] !interface`. */
+const describeGuard = (r: GuardRule) => `${r.address}${r.port === undefined ? '' : `:${r.port}`} !${r.inInterface}`;
+
 /** The packet filter in memory: our rules as a list, each call recorded. `manageable: false` is a process that is not root. */
 export class FakeFirewall implements Firewall {
   readonly calls: string[][] = [];
@@ -61,12 +64,12 @@ export class FakeFirewall implements Firewall {
     return this.manageable ? this.rules.map((r) => ({ ...r })) : undefined;
   }
   async addGuard(rule: GuardRule) {
-    this.calls.push(['addGuard', rule.container, rule.address, rule.bridge]);
+    this.calls.push(['addGuard', rule.container, describeGuard(rule)]);
     this.rules.push({ ...rule });
   }
   async removeGuard(rule: GuardRule) {
-    this.calls.push(['removeGuard', rule.container, rule.address, rule.bridge]);
-    const at = this.rules.findIndex((r) => r.address === rule.address && r.bridge === rule.bridge && r.container === rule.container);
+    this.calls.push(['removeGuard', rule.container, describeGuard(rule)]);
+    const at = this.rules.findIndex((r) => describeGuard(r) === describeGuard(rule) && r.container === rule.container);
     if (at >= 0) this.rules.splice(at, 1);
     return at >= 0;
   }

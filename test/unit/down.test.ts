@@ -252,13 +252,13 @@ test('downTasks: the packet-filter rules up made for the registry go with it; ru
   const { docker, firewall } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000)));
   firewall.rules.push(
-    { container: 'registry', address: '172.17.0.2', bridge: 'docker0' },
-    { container: 'registry', address: '192.168.49.2', bridge: 'br-trusted-registry' },
-    { container: 'other-registry', address: '172.17.0.9', bridge: 'docker0' },
+    { container: 'registry', address: '172.17.0.2', inInterface: 'docker0' },
+    { container: 'registry', address: '192.168.49.2', inInterface: 'br-trusted-registry' },
+    { container: 'other-registry', address: '172.17.0.9', inInterface: 'docker0' },
   );
   const { screen, error } = await runWithTestRenderer(downTasks(), ctx);
   t.is(error, undefined, screen.join('\n'));
-  t.deepEqual(firewall.rules, [{ container: 'other-registry', address: '172.17.0.9', bridge: 'docker0' }]);
+  t.deepEqual(firewall.rules, [{ container: 'other-registry', address: '172.17.0.9', inInterface: 'docker0' }]);
   t.false(docker.containers.has('registry'));
   t.true(
     screen.some((line) => line.includes('Registry container: removed') && line.includes('2 packet-filter rules for it removed')),
@@ -269,7 +269,7 @@ test('downTasks: the packet-filter rules up made for the registry go with it; ru
 test('downTasks: a registry container already gone still takes its rules along', async (t) => {
   const ctx = makeCtx(t, {}, { keepCluster: true });
   const { firewall } = ctx.services.fakes;
-  firewall.rules.push({ container: 'registry', address: '172.17.0.2', bridge: 'docker0' });
+  firewall.rules.push({ container: 'registry', address: '172.17.0.2', inInterface: 'docker0' });
   await run(ctx);
   t.deepEqual(firewall.rules, []);
 });

@@ -13,8 +13,9 @@ const onProfile = { network: 'trusted-registry', address: '192.168.49.3', bridge
 const rule = (a: { address: string; bridge: string }, container = 'registry'): GuardRule => ({
   container,
   address: a.address,
-  bridge: a.bridge,
+  inInterface: a.bridge,
 });
+const loopback: GuardRule = { container: 'registry', address: '127.0.0.1', inInterface: 'lo', port: 5000 };
 
 test('routedAccessClosed: only a local Linux engine before Docker 28 leaves routed access open', (t) => {
   const table: [string, ReturnType<typeof engine>, boolean][] = [
@@ -36,27 +37,37 @@ test('planRegistryGuard table: a rule per bridge network; only ours are touched;
     platform: 'linux',
     engine: engine('20.10.24'),
     container: 'registry',
+    publishedPort: 5000,
     addresses: [onBridge, onProfile],
     existing: [],
   };
-  t.deepEqual(planRegistryGuard(base), { desired: [rule(onBridge), rule(onProfile)], add: [rule(onBridge), rule(onProfile)], remove: [] });
+  const all = [loopback, rule(onBridge), rule(onProfile)];
+  t.deepEqual(planRegistryGuard(base), { desired: all, add: all, remove: [] });
   // converged: nothing to add or remove
-  t.deepEqual(planRegistryGuard({ ...base, existing: [rule(onBridge), rule(onProfile)] }), {
-    desired: [rule(onBridge), rule(onProfile)],
-    add: [],
-    remove: [],
-  });
+  t.deepEqual(planRegistryGuard({ ...base, existing: all }), { desired: all, add: [], remove: [] });
   // the registry got a new address (restarted): the old rule goes, the new one comes; another container's rule stays
   const old = { address: '172.17.0.2', bridge: 'docker0' };
-  t.deepEqual(planRegistryGuard({ ...base, addresses: [onBridge], existing: [rule(old), rule(old, 'someone-else')] }), {
-    desired: [rule(onBridge)],
+  t.deepEqual(planRegistryGuard({ ...base, addresses: [onBridge], existing: [loopback, rule(old), rule(old, 'someone-else')] }), {
+    desired: [loopback, rule(onBridge)],
     add: [rule(onBridge)],
     remove: [rule(old)],
   });
+  // published on another port now: the loopback rule follows it
+  t.deepEqual(planRegistryGuard({ ...base, publishedPort: 5001, existing: all }), {
+    desired: [{ ...loopback, port: 5001 }, rule(onBridge), rule(onProfile)],
+    add: [{ ...loopback, port: 5001 }],
+    remove: [loopback],
+  });
   // a network without a Linux bridge (host, macvlan) gets no rule
-  t.deepEqual(planRegistryGuard({ ...base, addresses: [{ network: 'mac', address: '10.0.0.5' }] }), { desired: [], add: [], remove: [] });
+  t.deepEqual(planRegistryGuard({ ...base, addresses: [{ network: 'mac', address: '10.0.0.5' }] }), {
+    desired: [loopback],
+    add: [loopback],
+    remove: [],
+  });
+  // no container yet (a dry run before the first up): its addresses are not known
+  t.deepEqual(planRegistryGuard({ ...base, addresses: undefined }), { pending: true });
   // not root: the rules it would need
-  t.deepEqual(planRegistryGuard({ ...base, existing: undefined }), { unmanageable: [rule(onBridge), rule(onProfile)] });
+  t.deepEqual(planRegistryGuard({ ...base, existing: undefined }), { unmanageable: all });
   // Docker 28: nothing needed, whatever else
   t.true('unneeded' in planRegistryGuard({ ...base, engine: engine('28.1.1'), existing: undefined }));
 });
@@ -64,6 +75,8 @@ test('planRegistryGuard table: a rule per bridge network; only ours are touched;
 test('guardArgv and parseGuardRules: what iptables -S prints for a rule we inserted reads back as that rule', (t) => {
   const r = rule(onProfile);
   t.deepEqual(guardArgv('-I', r), [
+    '-w',
+    '5',
     '-t',
     'raw',
     '-I',
@@ -80,24 +93,26 @@ test('guardArgv and parseGuardRules: what iptables -S prints for a rule we inser
     '-j',
     'DROP',
   ]);
+  t.deepEqual(guardArgv('-D', loopback).slice(6, 15), ['-d', '127.0.0.1/32', '!', '-i', 'lo', '-p', 'tcp', '--dport', '5000']);
   const listing = [
     '-P PREROUTING ACCEPT',
+    '-A PREROUTING -d 127.0.0.1/32 ! -i lo -p tcp -m tcp --dport 5000 -m comment --comment "bootstrap-registry-guard:registry" -j DROP',
     '-A PREROUTING -d 192.168.49.3/32 ! -i br-0123456789ab -m comment --comment bootstrap-registry-guard:registry -j DROP',
     '-A PREROUTING -d 172.17.0.3/32 ! -i docker0 -m comment --comment "bootstrap-registry-guard:registry" -j DROP',
     '-A PREROUTING -d 172.17.0.4/32 ! -i docker0 -j DROP',
     '-A PREROUTING -d 172.17.0.5/32 ! -i docker0 -m comment --comment somebody-else -j DROP',
   ].join('\n');
-  t.deepEqual(parseGuardRules(listing), [r, rule(onBridge)]);
+  t.deepEqual(parseGuardRules(listing), [loopback, r, rule(onBridge)]);
 });
 
 test('HostFirewall: lists through iptables -S; a refusal (not root) or no iptables is undefined; a failed insert throws its words', async (t) => {
-  const cmd = new FakeCmdRunner().on(['iptables', '-t', 'raw', '-S'], {
+  const cmd = new FakeCmdRunner().on(['iptables', '-w', '5', '-t', 'raw', '-S'], {
     stdout:
       '-P PREROUTING ACCEPT\n-A PREROUTING -d 172.17.0.3/32 ! -i docker0 -m comment --comment bootstrap-registry-guard:registry -j DROP\n',
   });
   const firewall = new HostFirewall(cmd);
   t.deepEqual(await firewall.guardRules(), [rule(onBridge)]);
-  t.deepEqual(cmd.calls, [['iptables', '-t', 'raw', '-S', 'PREROUTING']]);
+  t.deepEqual(cmd.calls, [['iptables', '-w', '5', '-t', 'raw', '-S', 'PREROUTING']]);
 
   const notRoot = new FakeCmdRunner().on(['iptables'], {
     exitCode: 4,
@@ -106,6 +121,15 @@ test('HostFirewall: lists through iptables -S; a refusal (not root) or no iptabl
   t.is(await new HostFirewall(notRoot).guardRules(), undefined);
   await t.throwsAsync(new HostFirewall(notRoot).addGuard(rule(onBridge)), { message: /Permission denied/ });
   t.is(await new HostFirewall(new FakeCmdRunner().on(['iptables'], 'not-found')).guardRules(), undefined);
+  // Anything else (a lock held too long, a table the kernel lacks) is an error with iptables' words, not "not root".
+  const locked = new FakeCmdRunner().on(['iptables'], { exitCode: 4, stderr: 'Another app is currently holding the xtables lock.' });
+  await t.throwsAsync(new HostFirewall(locked).guardRules(), { message: /holding the xtables lock/ });
+  // -D of a rule that is gone is false; the count down reports is of rules that went.
+  const gone = new FakeCmdRunner().on(['iptables'], {
+    exitCode: 1,
+    stderr: 'iptables: Bad rule (does a matching rule exist in that chain?).',
+  });
+  t.false(await new HostFirewall(gone).removeGuard(loopback));
 });
 
 test('the step, not root on Docker 27: nothing changed, and a note gives the commands to run', async (t) => {
@@ -118,7 +142,7 @@ test('the step, not root on Docker 27: nothing changed, and a note gives the com
   t.deepEqual(firewall.calls, [['guardRules']]);
   t.regex(
     ctx.notes.join('\n'),
-    /sudo iptables -t raw -I PREROUTING -d 172\.17\.0\.2\/32 '!' -i docker0 -m comment --comment bootstrap-registry-guard:registry -j DROP/,
+    /sudo iptables -w 5 -t raw -C PREROUTING -d 172\.17\.0\.2\/32 '!' -i docker0 -m comment --comment bootstrap-registry-guard:registry -j DROP 2>\/dev\/null \|\| sudo iptables -w 5 -t raw -I PREROUTING -d 172\.17\.0\.2\/32 /,
   );
 });
 

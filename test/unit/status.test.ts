@@ -6,6 +6,7 @@ import { collectStatus, status } from '../../src/commands/status.js';
 import { POLICY_STATUS_ANNOTATION } from '../../src/manifests.js';
 import { registryHosting, registryHostingConfigMap } from '../../src/registry-hosting.js';
 import { loadRegistrySpec } from '../../src/registry-spec.js';
+import { messages } from '../../src/messages.js';
 import { makeCtx, stateFromSpec, upEnvironment, type Owner } from '../helpers/fakes.js';
 import { recordingIo } from '../helpers/run.js';
 
@@ -34,6 +35,11 @@ async function healthyCtx(t: Owner, opaStartedAt: string, kubeMgmtStartedAt?: st
   const ctx = makeCtx(t, { cluster: 'existing', registryHost: '127.0.0.1:5000' });
   const { docker, kube, registryApi } = ctx.services.fakes;
   docker.addContainer('registry', stateFromSpec(await loadRegistrySpec(5000), true));
+  // The fake engine is Docker 27: up closed the registry's addresses (127.0.0.1 at its port, the default bridge).
+  ctx.services.fakes.firewall.rules.push(
+    { container: 'registry', address: '127.0.0.1', inInterface: 'lo', port: 5000 },
+    { container: 'registry', address: '172.17.0.2', inInterface: 'docker0' },
+  );
   registryApi.manifests.add('nginx:1.21.1');
   await ctx.services.state.write('ca.crt', CA);
   kube.seed(
@@ -75,7 +81,12 @@ test('status: every component fine', async (t) => {
       ['policy', true],
       ['webhook', true],
       ['registry hosting', true],
+      ['registry guard', true],
     ],
+  );
+  t.is(
+    components.find((c) => c.component === 'registry guard')!.state,
+    "other hosts' packets to the registry are dropped (127.0.0.1:5000 unless via lo, 172.17.0.2 unless via docker0)",
   );
   t.is(components.find((c) => c.component === 'policy')!.state, 'opa-default-system-main: ok; image-policy: ok');
   t.is(components.find((c) => c.component === 'registry hosting')!.state, 'push to localhost:5000, manifests use 127.0.0.1:5000');
@@ -113,6 +124,7 @@ test('status: nothing there → every component says what is missing', async (t)
       ['policy', false, 'opa-default-system-main: not loaded; image-policy: not loaded'],
       ['webhook', false, 'not registered'],
       ['registry hosting', false, 'no ConfigMap kube-public/local-registry-hosting (run bootstrap up)'],
+      ['registry guard', true, 'no registry container: nothing to close'],
     ],
   );
 });
@@ -160,10 +172,22 @@ test('status printed on a 50-column terminal: cells wrap at spaces under their c
     '✖ registry      no ConfigMap',
     '  hosting       kube-public/local-registry-hosting',
     '                (run bootstrap up)',
+    '✔ registry      no registry container: nothing to',
+    '  guard         close',
   ]);
   t.deepEqual((await printed(undefined)).slice(-3), [
-    '✖ policy            opa-default-system-main: not loaded; image-policy: not loaded',
     '✖ webhook           not registered',
     '✖ registry hosting  no ConfigMap kube-public/local-registry-hosting (run bootstrap up)',
+    '✔ registry guard    no registry container: nothing to close',
   ]);
+});
+
+test('status: the registry guard after a reboot (rules gone) says so with the fix; not root, it says it did not check', async (t) => {
+  const ctx = await healthyCtx(t, '2026-11-26T10:00:00Z');
+  const { firewall } = ctx.services.fakes;
+  firewall.rules.splice(1, 1);
+  const guard = async () => (await collectStatus(ctx)).find((c) => c.component === 'registry guard')!;
+  t.like(await guard(), { ok: false, state: messages.guardRulesMissing(1, 2) });
+  firewall.manageable = false;
+  t.like(await guard(), { ok: true, state: messages.guardUnchecked() });
 });

@@ -80,8 +80,13 @@ test('cold up: every change, in order, and the checks pass', async (t) => {
     done.minikube.map((argv) => argv.join(' ')),
     [START],
   );
-  // The fake engine is Docker 27 on this Linux machine: each registry address gets its rule, once it is on the node's network.
-  t.deepEqual(done.firewall, ['addGuard registry 172.17.0.2 docker0', 'addGuard registry 192.168.49.2 br-trusted-registry']);
+  // The fake engine is Docker 27 on this Linux machine: 127.0.0.1 at the registry's port, and each of its addresses
+  // once it is on the node's network, get their rules.
+  t.deepEqual(done.firewall, [
+    'addGuard registry 127.0.0.1:5000 !lo',
+    'addGuard registry 172.17.0.2 !docker0',
+    'addGuard registry 192.168.49.2 !br-trusted-registry',
+  ]);
   t.deepEqual(done.kube, [
     'apply v1/Namespace//opa',
     'apply v1/Namespace//kube-system',
@@ -151,7 +156,7 @@ test('dry run on a converged machine: nothing to do, step by step; no change, no
       '  ✔ Cluster: nothing to do (minikube profile trusted-registry Running, pulling from host.minikube.internal:5000 as an insecure registry, AlwaysPullImages on)',
       `  ✔ Certificates: nothing to do (CA CN=admission_ca, until <date> and server certificate CN=opa.opa.svc, SANs opa.opa.svc, opa.opa.svc.cluster, opa.opa.svc.cluster.local, until <date> in ${dir})`,
       '✔ Registry reachable from the node: nothing to do (trusted-registry pulls through registry:5000 on network trusted-registry, containerd mirror in place)',
-      "✔ Registry closed to other hosts: nothing to do (other hosts' packets to the registry are dropped (172.17.0.2 unless via docker0, 192.168.49.2 unless via br-trusted-registry))",
+      "✔ Registry closed to other hosts: nothing to do (other hosts' packets to the registry are dropped (127.0.0.1:5000 unless via lo, 172.17.0.2 unless via docker0, 192.168.49.2 unless via br-trusted-registry))",
       '✔ Namespace opa and secrets: nothing to do (Namespace opa, Namespace kube-system, Secret opa/opa-server, Secret opa/opa-authz as wanted)',
       '✔ Registry hosting for tools (kube-public/local-registry-hosting): nothing to do (it says push to localhost:5000, manifests use host.minikube.internal:5000)',
       '✔ OPA and kube-mgmt: nothing to do (ClusterRoleBinding opa-viewer, Role opa/configmap-modifier, RoleBinding opa/opa-configmap-modifier, ServiceAccount opa/opa, Service opa/opa, Deployment opa/opa, ConfigMap opa/opa-default-system-main, ConfigMap opa/image-policy as wanted)',
