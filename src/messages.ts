@@ -319,6 +319,7 @@ export const messages = {
     rules.length ? `other hosts' packets to the registry are dropped (${rules.join(', ')})` : 'no rule needed',
   planGuardPending: () =>
     "drop other hosts' packets to the registry's addresses once its container runs (iptables -t raw, one rule for 127.0.0.1 and one per network)",
+  noRegistryDigest: (image: string) => `no digest for ${image} in the registry (run bootstrap up)`,
   guardUnchecked: () => 'not checked: this process may not read the packet filter (not root); see the note of bootstrap up',
   guardRulesMissing: (missing: number, wanted: number) =>
     `${missing} of ${wanted} packet-filter rules missing (they do not survive a reboot or a Docker restart that readdresses the registry): run bootstrap up`,

@@ -471,3 +471,17 @@ test('runExtendedSuite: a base object removed before its case changes it (anothe
     'the other cases ran',
   );
 });
+
+test('runExtendedSuite --require-digest without a digest in the registry: each update and ephemeral case says why, none is sent', async (t) => {
+  const ctx = makeCtx(t, { requireDigest: true });
+  ctx.registryHost = REGISTRY;
+  const kube = new FakeKube();
+  const results = await runExtendedSuite(ctx, kube);
+  const unpinnable = results.filter((r) => r.actual === messages.noRegistryDigest('nginx:1.21.1'));
+  t.true(unpinnable.length > 0);
+  t.true(unpinnable.every((r) => !r.passed && /^(update|ephemeral): /.test(r.name)));
+  t.false(
+    kube.calls.some((c) => c.dryRun === false),
+    'no base object made',
+  );
+});
