@@ -206,13 +206,13 @@ test.serial(
         const probe = await curl(`http://${address}:5000/v2/`);
         t.false(answers(probe), `http://${address}:5000/v2/ must not answer from another host: ${probe.output}`);
       }
-      // Last (it takes the namespace's loopback down): 127.0.0.1 sent to this machine, as a neighbour can craft it.
+      // Last (it takes the namespace's loopback away: its local routes go only with its addresses): 127.0.0.1 sent to this machine, as a neighbour can craft it.
       // Docker's NAT rule for a port published on 127.0.0.1 matches any interface; route_localnet (kube-proxy's) lets
       // such packets in. The control answers that way, ours must not.
       const routed = await exec([
         'sh',
         '-c',
-        `echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && ip link set lo down && ip route replace 127.0.0.1/32 via ${hostSide}`,
+        `echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && ip addr flush dev lo && ip link set lo down && ip route replace 127.0.0.1/32 via ${hostSide}`,
       ]);
       t.is(routed.exitCode, 0, routed.output);
       const openViaLoopback = await curl(`http://127.0.0.1:${openPort}/v2/`);
