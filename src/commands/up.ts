@@ -24,7 +24,9 @@ export function upTasks(): Task[] {
       task: (_ctx, task) =>
         task.newListr(
           [
-            { title: 'Registry', task: (_c, t) => t.newListr(registryTasks(), { concurrent: false }) },
+            // Closed as soon as it runs (on its default network), so that an up that stops later, at minikube start
+            // say, does not leave it open; the node's network gets its rule once the registry has joined it, below.
+            { title: 'Registry', task: (_c, t) => t.newListr([...registryTasks(), registryGuardTask()], { concurrent: false }) },
             ...clusterTasks(),
             ...certificateTasks(),
           ],

@@ -21,7 +21,9 @@ import { denial } from '../../src/admission-checks.js';
 
 // --- commands ---------------------------------------------------------------------------------------------
 
-export type ScriptedResponse = Partial<CmdResult> | 'not-found' | ((argv: string[]) => Partial<CmdResult> | 'not-found');
+/** What a scripted command answers; `afterMs`: it answers that much later in real time (a slow `minikube start`, say). */
+export type ScriptedResponse =
+  (Partial<CmdResult> & { afterMs?: number }) | 'not-found' | ((argv: string[]) => Partial<CmdResult> | 'not-found');
 
 /** Records `[file, ...args]` of every run; answers with the response of the longest matching argv prefix. */
 export class FakeCmdRunner implements CmdRunner {
@@ -43,7 +45,9 @@ export class FakeCmdRunner implements CmdRunner {
     let response = match?.response ?? {};
     if (typeof response === 'function') response = response(argv);
     if (response === 'not-found') throw new CommandNotFoundError(file);
-    const result = { stdout: '', stderr: '', exitCode: 0, ...response };
+    const { afterMs, ...answer } = response as Partial<CmdResult> & { afterMs?: number };
+    if (afterMs) await new Promise((resolve) => setTimeout(resolve, afterMs));
+    const result = { stdout: '', stderr: '', exitCode: 0, ...answer };
     if (options.onLine) for (const line of `${result.stdout}\n${result.stderr}`.split('\n')) if (line.trim()) options.onLine(line);
     return result;
   }

@@ -153,6 +153,7 @@ test('dry run on a converged machine: nothing to do, step by step; no change, no
     [
       '    ✔ Registry container: nothing to do (running registry:2.7.1 on 127.0.0.1:5000)',
       '    ✔ Trusted image: nothing to do (the registry holds nginx:1.21.1)',
+      "    ✔ Registry closed to other hosts: nothing to do (other hosts' packets to the registry are dropped (127.0.0.1:5000 unless via lo, 172.17.0.2 unless via docker0, 192.168.49.2 unless via br-trusted-registry))",
       '  ✔ Cluster: nothing to do (minikube profile trusted-registry Running, pulling from host.minikube.internal:5000 as an insecure registry, AlwaysPullImages on)',
       `  ✔ Certificates: nothing to do (CA CN=admission_ca, until <date> and server certificate CN=opa.opa.svc, SANs opa.opa.svc, opa.opa.svc.cluster, opa.opa.svc.cluster.local, until <date> in ${dir})`,
       '✔ Registry reachable from the node: nothing to do (trusted-registry pulls through registry:5000 on network trusted-registry, containerd mirror in place)',
@@ -213,4 +214,13 @@ test('dry run on a cold machine: every container with its image, certificate wit
   t.true(skip('OPA and kube-mgmt').includes('kind: Deployment'));
   t.true(skip('Admission webhook').includes('caBundle: '));
   t.false(screen.join('\n').includes('PRIVATE KEY'));
+});
+
+test.serial('an up that stops at minikube start leaves the registry closed all the same (its rules come as soon as it runs)', async (t) => {
+  const m = machine(t);
+  // As for real, minikube start takes longer than making the registry (here 1.5 s against a few fake calls; serial, so that the other tests do not hold the event loop meanwhile).
+  m.fakes.cmd.on(['minikube', 'start'], { exitCode: 80, stderr: 'X Exiting due to GUEST_PROVISION', afterMs: 1500 });
+  const { error, screen } = await runWithTestRenderer(upTasks(), context(m));
+  t.regex(String(error), /GUEST_PROVISION/, screen.join('\n'));
+  t.deepEqual(changes(m).firewall, ['addGuard registry 127.0.0.1:5000 !lo', 'addGuard registry 172.17.0.2 !docker0']);
 });
