@@ -95,7 +95,7 @@ export class HostFirewall implements Firewall {
     const args = ['-w', LOCK_WAIT_SECONDS, '-t', 'raw', '-S', 'PREROUTING'];
     let listed;
     try {
-      listed = await this.cmd.run(this.binary, args, { timeoutMs: 15_000 });
+      listed = await this.run(args);
     } catch (error) {
       if (error instanceof CommandNotFoundError) return undefined;
       throw error;
@@ -107,16 +107,21 @@ export class HostFirewall implements Firewall {
 
   async addGuard(rule: GuardRule) {
     const args = guardArgv('-I', rule);
-    const result = await this.cmd.run(this.binary, args, { timeoutMs: 15_000 });
+    const result = await this.run(args);
     if (result.exitCode !== 0) throw this.failure(args, result.stderr || result.stdout);
   }
 
   async removeGuard(rule: GuardRule) {
     const args = guardArgv('-D', rule);
-    const result = await this.cmd.run(this.binary, args, { timeoutMs: 15_000 });
+    const result = await this.run(args);
     if (result.exitCode === 0) return true;
     if (NO_SUCH_RULE.test(result.stderr)) return false;
     throw this.failure(args, result.stderr || result.stdout);
+  }
+
+  /** iptables itself; 15 s covers the 5 s it may wait for the xtables lock. */
+  private run(args: string[]) {
+    return this.cmd.run(this.binary, args, { timeoutMs: 15_000 });
   }
 
   private failure(args: string[], said: string): Error {

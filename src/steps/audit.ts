@@ -155,21 +155,29 @@ export async function runAudit(kube: KubeClient, onProgress: (text: string) => v
   };
 }
 
-/** Starts the audit now (its rejection is handled by whoever awaits it): see auditTask. */
-export function startAudit(ctx: Ctx): Promise<AuditResult> {
-  const started = connect(ctx).then((kube) => runAudit(kube));
-  started.catch(() => undefined);
-  return started;
+/** An audit under way (startAudit): its result, and where its progress goes once there is a task to show it. */
+export interface StartedAudit {
+  result: Promise<AuditResult>;
+  showProgress(sink: (text: string) => void): void;
 }
 
-/** `started`: the audit already under way (startAudit), else the task runs it, showing its progress. */
-export function auditTask(started?: Promise<AuditResult>): Task {
+/** Starts the audit now, before there is a task to show it (its rejection is handled by whoever awaits `result`). */
+export function startAudit(ctx: Ctx): StartedAudit {
+  let show = (_text: string) => {};
+  const result = connect(ctx).then((kube) => runAudit(kube, (text) => show(text)));
+  result.catch(() => undefined);
+  return { result, showProgress: (sink) => (show = sink) };
+}
+
+/** The task that shows the audit `started` (startAudit) and keeps its result in ctx.audit. */
+export function auditTask(started: StartedAudit | undefined): Task {
   return {
     title: 'Ask OPA about every pod and workload',
     skip: (ctx) =>
       ctx.options.dryRun ? 'dry run: would list pods and workloads and ask OPA about each (nothing is changed either way)' : false,
     task: async (ctx, task) => {
-      const result = await (started ?? connect(ctx).then((kube) => runAudit(kube, (text) => (task.output = text))));
+      started!.showProgress((text) => (task.output = text)); // not skipped: outside a dry run, where one was started
+      const result = await started!.result;
       ctx.audit = result;
       task.title = `Asked OPA about ${result.checked} objects: ${result.violations.length} violations${result.exempt.length ? `, ${result.exempt.length} in exempt namespaces` : ''}`;
     },

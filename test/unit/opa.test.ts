@@ -252,22 +252,18 @@ test('waitUntilServing times out naming the pod the kubelet has not reported sin
   t.is(error!.problem, 'OPA did not become ready within 5s (pod opa-1 not yet restarted since the cluster started).');
 });
 
+/** Mid-rollout: the new pod ready, the old one still terminating. */
+const midRollout = () => [opaPod('opa-1', '2025-06-01T11:00:00Z', true, true), opaPod('opa-2', '2025-06-01T12:00:05Z', true)];
+
 test('terminatingOpaPod names a pod that is still going; none going is undefined', (t) => {
   t.is(terminatingOpaPod([]), undefined);
   t.is(terminatingOpaPod([opaPod('opa-2', '2025-06-01T12:00:05Z', true)] as never), undefined);
-  t.is(
-    terminatingOpaPod([opaPod('opa-2', '2025-06-01T12:00:05Z', true), opaPod('opa-1', '2025-06-01T11:00:00Z', true, true)] as never),
-    'old pod opa-1 still terminating',
-  );
+  t.is(terminatingOpaPod(midRollout() as never), 'old pod opa-1 still terminating');
 });
 
 test('waitUntilServing after a rollout: done only once the old pod is gone (the Service may still route to it)', async (t) => {
   const ctx = makeCtx(t, { waitSeconds: 60 });
-  const kube = new FakeKube().seed(
-    readyDeployment(),
-    opaPod('opa-1', '2025-06-01T11:00:00Z', true, true),
-    opaPod('opa-2', '2025-06-01T12:00:05Z', true),
-  );
+  const kube = new FakeKube().seed(readyDeployment(), ...midRollout());
   kube.onGet = (_ref, count) => {
     if (count === 3) kube.objects.delete('v1/Pod/opa/opa-1');
   };
@@ -277,11 +273,7 @@ test('waitUntilServing after a rollout: done only once the old pod is gone (the 
 
 test('waitUntilServing times out naming the old pod that does not go', async (t) => {
   const ctx = makeCtx(t, { waitSeconds: 5 });
-  const kube = new FakeKube().seed(
-    readyDeployment(),
-    opaPod('opa-1', '2025-06-01T11:00:00Z', true, true),
-    opaPod('opa-2', '2025-06-01T12:00:05Z', true),
-  );
+  const kube = new FakeKube().seed(readyDeployment(), ...midRollout());
   const error = await t.throwsAsync(waitUntilServing(ctx, kube, []), { instanceOf: BootstrapError });
   t.is(error!.problem, 'OPA did not become ready within 5s (old pod opa-1 still terminating).');
 });
