@@ -166,6 +166,11 @@ export const messages = {
       `The minikube node of profile '${profile}' does not resolve host.minikube.internal, so bootstrap cannot tell on which address of this machine to publish the registry.`,
       `Name it yourself: \`bootstrap up --registry-listen-address <this machine's address on the VM network>\` (see \`minikube ssh -p ${profile} -- ip route\`).`,
     ),
+  packetFilterFailed: (command: string, said: string) =>
+    fault(
+      `The packet filter refused a rule that closes the registry to other hosts: ${command}: ${said}`,
+      'Check that iptables works on this machine (`sudo iptables -t raw -S PREROUTING`) and run the command again; Docker 28 or later closes the registry itself, and bootstrap then adds no rule.',
+    ),
   kubeconfigUnreadable: (cause: unknown) =>
     fault(
       `Cannot read the kubeconfig (${errorText(cause).split('\n')[0]}).`,

@@ -1,6 +1,7 @@
 // This machine's packet filter (iptables, raw table), narrowed to the rules that keep the registry's addresses from
 // other hosts. Thin: argv comes from pure functions (guardArgv), shared with the dry run's plan and the notes.
-import { CommandNotFoundError, type CmdRunner } from './cmd.js';
+import { messages } from '../messages.js';
+import { CommandNotFoundError, formatCommand, type CmdRunner } from './cmd.js';
 
 /**
  * One rule: drop packets to `address` (and `port`, when given) that do not come in through `inInterface`. Two kinds:
@@ -125,6 +126,6 @@ export class HostFirewall implements Firewall {
   }
 
   private failure(args: string[], said: string): Error {
-    return new Error(`${this.binary} ${args.join(' ')}: ${said.trim()}`);
+    return messages.packetFilterFailed(formatCommand(this.binary, args), said.trim());
   }
 }

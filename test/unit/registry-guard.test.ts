@@ -1,6 +1,7 @@
 // Closing the registry's container addresses to other hosts: the plan per engine and platform, the iptables argv and
 // the listing it is read back from, the real adapter over a recording command runner, and the step on fakes.
 import test from 'ava';
+import { BootstrapError } from '../../src/errors.js';
 import { guardArgv, HostFirewall, parseGuardRules, type GuardRule } from '../../src/adapters/firewall.js';
 import { planRegistryGuard, routedAccessClosed, type GuardInputs } from '../../src/registry-guard.js';
 import { registryGuardTask } from '../../src/steps/registry-guard.js';
@@ -119,11 +120,13 @@ test('HostFirewall: lists through iptables -S; a refusal (not root) or no iptabl
     stderr: "iptables v1.8.9 (legacy): can't initialize iptables table `raw': Permission denied",
   });
   t.is(await new HostFirewall(notRoot).guardRules(), undefined);
-  await t.throwsAsync(new HostFirewall(notRoot).addGuard(rule(onBridge)), { message: /Permission denied/ });
+  const refused = await t.throwsAsync(new HostFirewall(notRoot).addGuard(rule(onBridge)), { instanceOf: BootstrapError });
+  t.regex(refused!.problem, /^The packet filter refused a rule .*: iptables -w 5 -t raw -I PREROUTING .*: .*Permission denied/);
+  t.regex(refused!.fix, /sudo iptables -t raw -S PREROUTING/);
   t.is(await new HostFirewall(new FakeCmdRunner().on(['iptables'], 'not-found')).guardRules(), undefined);
   // Anything else (a lock held too long, a table the kernel lacks) is an error with iptables' words, not "not root".
   const locked = new FakeCmdRunner().on(['iptables'], { exitCode: 4, stderr: 'Another app is currently holding the xtables lock.' });
-  await t.throwsAsync(new HostFirewall(locked).guardRules(), { message: /holding the xtables lock/ });
+  await t.throwsAsync(new HostFirewall(locked).guardRules(), { instanceOf: BootstrapError, message: /holding the xtables lock/ });
   // -D of a rule that is gone is false; the count down reports is of rules that went.
   const gone = new FakeCmdRunner().on(['iptables'], {
     exitCode: 1,
